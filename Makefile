@@ -1,0 +1,42 @@
+# Two commands do everything on a fresh machine: `make run` and `make test`.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+PORT   ?= 8501
+
+.PHONY: run test lint install browser train-lung evaluate-lung bench clean
+
+$(STAMP): requirements.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	# torch first: pip takes these two builds from this machine's disk (environment.md)
+	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
+	$(PY) -m pip install -q -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian chromium for the browser test (Playwright drives it; no browser download).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+run: $(STAMP)
+	$(VENV)/bin/streamlit run Streamlit/app.py --server.port $(PORT) \
+		--server.fileWatcherType none --browser.gatherUsageStats false
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+test: $(STAMP) browser lint
+	$(PY) -m pytest -q tests
+
+train-lung: $(STAMP)
+	$(PY) -m workbench.training train --out models/lung_xray-resnet-compact
+
+evaluate-lung: $(STAMP)
+	$(PY) -m workbench.training evaluate --model lung_xray-resnet-compact --n 1000
+
+bench: $(STAMP)
+	$(PY) benchmarks/bench_methods.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""One module per part of the page; each draws from data it is given."""

@@ -1,0 +1,146 @@
+"""Sidebar: task -> model -> input -> methods (widgets from each parameter spec) -> Run."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+from inference import TASKS, InputError, ModelAdapter, ModelError, Task, list_models
+from views.services import get_model, input_hash
+from xai_models import Method, Param, compatible_methods
+
+DEFAULT_METHODS = ("gradcam", "integrated_gradients")
+PREDICTED = "predicted class"
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    """What the Run button asked for; results are recomputed (or read from the cache) from it."""
+
+    model_key: str
+    x_hash: str
+    methods: tuple[tuple[str, str], ...]  # (method id, parameters as JSON)
+    seed: int
+    target: str
+
+
+@dataclass
+class Selection:
+    task: Task
+    model: ModelAdapter
+    model_id: str
+    revision: str | None
+    input_name: str
+    raw: np.ndarray
+    x: np.ndarray
+    x_hash: str
+    mask: np.ndarray | None
+    request: RunRequest | None
+
+
+def _pick_model(task: Task) -> tuple[ModelAdapter, str, str | None] | None:
+    source = st.sidebar.radio("Model source", ["Bundled", "Hugging Face Hub"], horizontal=True)
+    if source == "Bundled":
+        bundled = [m.id for m in list_models(task.id)]
+        if not bundled:
+            st.sidebar.warning(f"No bundled model for {task.name}.")
+            return None
+        model_id, revision = st.sidebar.selectbox("Model", bundled), None
+    else:
+        model_id = st.sidebar.text_input("Hub repo id", placeholder="org/name").strip()
+        revision = st.sidebar.text_input("Revision (optional)", placeholder="main").strip() or None
+        if not model_id:
+            st.info("Enter a Hugging Face Hub repo id (org/name) in the sidebar.")
+            return None
+    try:
+        model = get_model(model_id, revision)
+    except ModelError as err:
+        st.error(f"Could not load the model: {err}")
+        return None
+    if model.info.task != task.id:
+        st.error(f"Model '{model_id}' is for task '{model.info.task}', not '{task.id}'.")
+        return None
+    return model, model_id, revision
+
+
+def _pick_input(task: Task) -> tuple[str, np.ndarray, np.ndarray | None] | None:
+    """(name, decoded array, ground-truth mask or None); bad files give a message, not a crash."""
+    samples = task.samples()
+    kind = st.sidebar.radio("Input", ["Sample file", "Upload"], horizontal=True,
+                            index=0 if samples else 1)
+    if kind == "Sample file":
+        if not samples:
+            st.sidebar.warning("This task has no sample files.")
+            return None
+        names = [s.name for s in samples]
+        sample = samples[names.index(st.sidebar.selectbox("Sample", names))]
+        return sample.name, task.decode(sample.path.read_bytes(), sample.path.name), sample.mask()
+    upload = st.sidebar.file_uploader("Image file", type=list(task.file_types))
+    if upload is None:
+        st.info("Upload an image in the sidebar, or pick a sample file.")
+        return None
+    try:
+        return upload.name, task.decode(upload.getvalue(), upload.name), None
+    except InputError as err:
+        st.error(f"Cannot use this file: {err}")
+        return None
+
+
+def _param_widget(method: Method, p: Param):
+    key = f"param:{method.id}:{p.name}"
+    if p.kind == "choice":
+        return st.selectbox(p.name, p.choices, index=p.choices.index(p.default), key=key, help=p.help)
+    if p.kind == "int":
+        return st.number_input(p.name, int(p.min), int(p.max), int(p.default), step=1, key=key, help=p.help)
+    return st.number_input(p.name, float(p.min), float(p.max), float(p.default), key=key, help=p.help)
+
+
+def _pick_methods(task: Task, model: ModelAdapter, x: np.ndarray) -> list[tuple[str, dict]]:
+    methods = {m.id: m for m in compatible_methods(task, model)}
+    chosen = st.sidebar.multiselect(
+        "XAI methods", list(methods), default=[m for m in DEFAULT_METHODS if m in methods],
+        format_func=lambda mid: methods[mid].name)
+    picked = []
+    for mid in chosen:
+        method = methods[mid]
+        with st.sidebar.expander(f"{method.name} settings"):
+            st.caption(method.what_it_shows)
+            params = {p.name: _param_widget(method, p) for p in method.params(model)}
+            try:
+                cost = method.cost(model, x, method.resolve_params(model, params))
+                st.caption(f"Cost: {cost.forward} forward + {cost.backward} backward passes")
+            except InputError as err:
+                st.warning(str(err))
+        picked.append((mid, params))
+    return picked
+
+
+def render() -> Selection | None:
+    st.sidebar.header("1. Task")
+    task = TASKS[st.sidebar.selectbox("Task", list(TASKS), format_func=lambda t: TASKS[t].name)]
+    st.sidebar.caption(task.description)
+    st.sidebar.header("2. Model")
+    picked_model = _pick_model(task)
+    st.sidebar.header("3. Input")
+    picked_input = _pick_input(task)
+    if picked_model is None or picked_input is None:
+        return None
+    model, model_id, revision = picked_model
+    name, raw, mask = picked_input
+    x = task.preprocess(raw, model.info.input)
+    x_hash = input_hash(x)
+
+    st.sidebar.header("4. Methods")
+    methods = _pick_methods(task, model, x)
+    target = st.sidebar.selectbox("Explain", [PREDICTED, *model.info.labels])
+    seed = int(st.sidebar.number_input("Seed", 0, 2**31 - 1, 0, help="Same seed, same maps."))
+    if st.sidebar.button("Run", type="primary", disabled=not methods):
+        st.session_state["request"] = RunRequest(
+            model.key, x_hash, tuple((m, json.dumps(p, sort_keys=True)) for m, p in methods), seed, target)
+    request = st.session_state.get("request")
+    if request is not None and (request.model_key, request.x_hash) != (model.key, x_hash):
+        request = None  # the last run was for another model or input
+    return Selection(task, model, model_id, revision, name, raw, x, x_hash, mask, request)

@@ -1,0 +1,85 @@
+"""Speed of every registered method on a bundled model, against one forward+backward pass.
+
+  python benchmarks/bench_methods.py [--model ID] [--repeats N] [--out FILE] [--quick]
+
+Prints a table and writes JSON (default benchmarks/results/methods.json). Times are medians of
+`repeats` runs on one input, after a warm-up run; `passes` is the method's own cost report.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import argparse
+import json
+import platform
+import statistics
+import time
+
+import torch  # noqa: F401  (torch before TensorFlow)
+import torch._dynamo  # noqa: F401
+
+from inference import TASKS, Target, load_model
+from xai_models import METHODS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def median_seconds(fn, repeats: int) -> float:
+    fn()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def run(model_id: str, repeats: int, quick: bool) -> dict:
+    model = load_model(model_id)
+    task = TASKS[model.info.task]
+    sample = next(s for s in task.samples() if s.mask_path is not None)
+    x = task.preprocess(task.decode(sample.path.read_bytes()), model.info.input)
+    target = Target(int(model.predict(x).argmax()))
+    fwd_bwd = median_seconds(lambda: model.input_gradients(x, target), repeats)
+    forward = median_seconds(lambda: model.predict(x), repeats)
+    rows = []
+    for method in METHODS.values():
+        if not method.is_compatible(task, model):
+            continue
+        params = method.quick_params(model) if quick else {}
+        runs = [method.explain(model, x, target, params) for _ in range(repeats + 1)][1:]
+        seconds = statistics.median(r.seconds for r in runs)
+        rows.append({"method": method.id, "seconds": round(seconds, 4), "passes": runs[0].passes,
+                     "params": runs[0].params, "x_forward_backward": round(seconds / fwd_bwd, 1)})
+    return {"model": model_id, "revision": model.info.revision, "input": sample.name,
+            "repeats": repeats, "quick": quick, "torch_threads": torch.get_num_threads(),
+            "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {torch.get_num_threads()} threads",
+            "forward_seconds": round(forward, 5), "forward_backward_seconds": round(fwd_bwd, 5),
+            "methods": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="lung_xray-resnet-compact")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="each method's cheapest settings")
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "methods.json"))
+    args = parser.parse_args()
+    result = run(args.model, args.repeats, args.quick)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{result['model']} on {result['input']}: forward {result['forward_seconds'] * 1000:.1f} ms, "
+          f"forward+backward {result['forward_backward_seconds'] * 1000:.1f} ms")
+    print(f"{'method':24s} {'seconds':>9s} {'passes':>7s} {'x fwd+bwd':>10s}")
+    for row in result["methods"]:
+        print(f"{row['method']:24s} {row['seconds']:9.4f} {row['passes']:7d} {row['x_forward_backward']:10.1f}")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

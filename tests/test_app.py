@@ -1,0 +1,136 @@
+"""The real Streamlit app, driven through AppTest: every tab, the cache, bad uploads."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from .conftest import ROOT
+
+APP = str(ROOT / "Streamlit" / "app.py")
+
+
+def new_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def tab(at: AppTest, label: str):
+    return next(t for t in at.tabs if t.label == label)
+
+
+def images(block) -> list[str]:
+    return [caption for img in block.image for caption in img.captions]
+
+
+def press_run(at: AppTest) -> AppTest:
+    next(b for b in at.sidebar.button if b.label == "Run").click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.fixture(scope="module")
+def ran() -> AppTest:
+    """The app on its defaults (first task, bundled model, first sample), Run pressed once."""
+    at = new_app()
+    return press_run(at)
+
+
+def test_sidebar_is_built_from_the_registries(ran):
+    sidebar_labels = [w.label for w in ran.sidebar.selectbox]
+    assert {"Task", "Model", "Sample", "Explain"} <= set(sidebar_labels)
+    methods = next(m for m in ran.sidebar.multiselect if m.label == "XAI methods")
+    assert set(methods.options) >= {"Grad-CAM", "Integrated Gradients", "Occlusion"}
+    assert methods.value == ["gradcam", "integrated_gradients"]
+    # widgets from each selected method's parameter spec
+    numbers = {w.label for w in ran.sidebar.number_input}
+    assert "steps" in numbers
+
+
+def test_prediction_tab_shows_probabilities(ran):
+    pred = tab(ran, "Prediction")
+    metric = pred.get("metric")[0]
+    assert metric.proto.label == "Predicted class" and metric.proto.body in ("normal", "affected")
+    assert pred.get("arrow_data_frame") or pred.dataframe
+
+
+def test_explanations_tab_shows_each_method_with_its_time(ran):
+    expl = tab(ran, "Explanations")
+    assert images(expl) == ["Grad-CAM", "Integrated Gradients"]
+    text = " ".join(m.value for m in expl.markdown)
+    assert " s**" in text and "passes" in text
+
+
+def test_comparison_tab_puts_methods_side_by_side(ran):
+    captions = images(tab(ran, "Comparison"))
+    assert captions[0].startswith("Input")
+    assert any(c.startswith("Grad-CAM ·") for c in captions)
+    assert any(c.startswith("Integrated Gradients ·") for c in captions)
+    assert any("Shared scale" in c for c in captions)
+
+
+def test_rerun_with_same_request_is_served_from_cache(ran):
+    services = sys.modules["views.services"]
+    before = services.COMPUTED["explanations"]
+    ran.run()
+    press_run(ran)
+    assert services.COMPUTED["explanations"] == before
+    assert images(tab(ran, "Explanations")) == ["Grad-CAM", "Integrated Gradients"]
+
+
+def test_changing_a_parameter_recomputes_only_that_method(ran):
+    services = sys.modules["views.services"]
+    before = services.COMPUTED["explanations"]
+    steps = next(w for w in ran.sidebar.number_input if w.label == "steps")
+    steps.set_value(8).run()
+    press_run(ran)
+    assert services.COMPUTED["explanations"] == before + 1
+
+
+def test_sample_with_ground_truth_draws_its_outline():
+    at = new_app()
+    sample = next(s for s in at.sidebar.selectbox if s.label == "Sample")
+    sample.set_value("affected_01").run()
+    press_run(at)
+    cmp = tab(at, "Comparison")
+    assert images(cmp)[0] == "Input + ground truth"
+    assert any("ground-truth lesion mask" in c.value for c in cmp.caption)
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    next(r for r in at.sidebar.radio if r.label == "Input").set_value("Upload").run()
+    at.file_uploader[0].set_value((name, data, "image/png")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"not an image at all", "not a readable image"),
+    (b"", "empty"),
+])
+def test_bad_upload_shows_a_message_and_the_app_keeps_running(data, message):
+    at = _upload(new_app(), "bad.png", data)
+    assert any(message in e.value for e in at.error)
+    # the user's choices are still there and a good file works right after
+    buf = io.BytesIO()
+    Image.new("L", (200, 180), 90).save(buf, "PNG")
+    at.file_uploader[0].set_value(("good.png", buf.getvalue(), "image/png")).run()
+    assert not at.error
+    assert [t.label for t in at.tabs] == ["Prediction", "Explanations", "Comparison"]
+
+
+def test_hub_model_that_cannot_be_fetched_is_explained(monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    at = new_app()
+    next(r for r in at.sidebar.radio if r.label == "Model source").set_value("Hugging Face Hub").run()
+    next(t for t in at.sidebar.text_input if t.label == "Hub repo id").input("someone/absent-model").run()
+    assert not at.exception
+    assert any("Could not load the model" in e.value for e in at.error)

@@ -1,0 +1,77 @@
+"""End to end in a real browser: `streamlit run`, pick a sample, run two methods, and find both
+pictures in the Comparison tab. Debian's chromium driven by Playwright (no browser download)."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from .conftest import ROOT
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    log = open(tmp_path / "streamlit.log", "w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "Streamlit" / "app.py"),
+         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text())
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def test_two_methods_side_by_side_in_a_real_browser(server, tmp_path):
+    chromium = shutil.which("chromium")
+    assert chromium, "Debian chromium is missing: `make test` installs it"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1100})
+        page.set_default_timeout(120_000)
+        page.goto(server)
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_test_id("stSelectbox").filter(has_text="Sample").click()
+        page.get_by_role("option", name="affected_02").click()
+        sidebar.get_by_text("Grad-CAM", exact=True).wait_for()
+        sidebar.get_by_text("Integrated Gradients", exact=True).wait_for()
+        sidebar.get_by_role("button", name="Run").click()
+        page.get_by_role("tab", name="Comparison").click()
+        panel = page.get_by_role("tabpanel").filter(has_text="Shared scale")
+        gradcam = panel.get_by_test_id("stImage").filter(has_text="Grad-CAM ·")
+        ig = panel.get_by_test_id("stImage").filter(has_text="Integrated Gradients ·")
+        for picture in (gradcam, ig):
+            picture.locator("img").wait_for()
+            assert picture.locator("img").evaluate("img => img.complete && img.naturalWidth") >= 128
+        page.screenshot(path=str(tmp_path / "comparison.png"), full_page=True)
+        browser.close()
