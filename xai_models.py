@@ -210,6 +210,10 @@ def baseline_for(model: ModelAdapter, x: np.ndarray, kind: str) -> np.ndarray:
     raise InputError(f"unknown baseline '{kind}'")
 
 
+def baseline_param(default: str, help_text: str) -> Param:
+    return Param("baseline", "choice", default, help_text, choices=("black", "mean", "blur"))
+
+
 def layer_param(model: ModelAdapter) -> Param:
     layers = model.layers()
     return Param("layer", "choice", layers[0], "Layer whose feature maps are weighted "
@@ -253,8 +257,7 @@ class IntegratedGradients(Method):
     def params(self, model: ModelAdapter) -> list[Param]:
         return [Param("steps", "int", 50, "Points on the path from baseline to input "
                       "(Gauss-Legendre); more = closer to exact.", 2, 512),
-                Param("baseline", "choice", "black", "Reference image the path starts from.",
-                      choices=("black", "mean", "blur"))]
+                baseline_param("black", "Reference image the path starts from.")]
 
     def quick_params(self, model):
         return {"steps": 4}
@@ -284,10 +287,10 @@ class Occlusion(Method):
     family = "perturbation"
 
     def params(self, model: ModelAdapter) -> list[Param]:
-        return [Param("window", "int", 16, "Side of the occluding square, in input pixels.", 2, 128),
-                Param("stride", "int", 8, "Step between patch positions, in input pixels.", 1, 128),
-                Param("baseline", "choice", "black", "What covers the patch.",
-                      choices=("black", "mean", "blur"))]
+        return [Param("window", "int", 8, "Side of the occluding square, in input pixels.", 2, 128),
+                Param("stride", "int", 4, "Step between patch positions, in input pixels.", 1, 128),
+                baseline_param("black", "What covers the patch: 'black' (a zero image, as in Zeiler & "
+                               "Fergus); 'mean' or 'blur' stay in range but can add opacity-like brightness.")]
 
     def quick_params(self, model):
         return {"window": 32, "stride": 32}

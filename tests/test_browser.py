@@ -60,18 +60,21 @@ def test_two_methods_side_by_side_in_a_real_browser(server, tmp_path):
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.set_default_timeout(120_000)
         page.goto(server)
-        sidebar = page.get_by_test_id("stSidebar")
-        sidebar.get_by_test_id("stSelectbox").filter(has_text="Sample").click()
-        page.get_by_role("option", name="affected_02").click()
-        sidebar.get_by_text("Grad-CAM", exact=True).wait_for()
-        sidebar.get_by_text("Integrated Gradients", exact=True).wait_for()
-        sidebar.get_by_role("button", name="Run").click()
-        page.get_by_role("tab", name="Comparison").click()
-        panel = page.get_by_role("tabpanel").filter(has_text="Shared scale")
-        gradcam = panel.get_by_test_id("stImage").filter(has_text="Grad-CAM ·")
-        ig = panel.get_by_test_id("stImage").filter(has_text="Integrated Gradients ·")
-        for picture in (gradcam, ig):
-            picture.locator("img").wait_for()
-            assert picture.locator("img").evaluate("img => img.complete && img.naturalWidth") >= 128
-        page.screenshot(path=str(tmp_path / "comparison.png"), full_page=True)
+        try:
+            sidebar = page.get_by_test_id("stSidebar")
+            sidebar.get_by_test_id("stSelectbox").filter(has_text="Sample").click()
+            page.get_by_role("option", name="affected_02").click()
+            sidebar.get_by_text("Grad-CAM", exact=True).wait_for()
+            sidebar.get_by_text("Integrated Gradients", exact=True).wait_for()
+            page.get_by_test_id("stStatusWidget").wait_for(state="hidden")  # the rerun is over
+            sidebar.get_by_role("button", name="Run").click()
+            page.get_by_text("2 explanation(s) ready").wait_for()
+            page.get_by_role("tab", name="Comparison").click()
+            panel = page.get_by_role("tabpanel").filter(has_text="Shared scale")
+            for name in ("Grad-CAM ·", "Integrated Gradients ·"):
+                img = panel.get_by_test_id("stImage").filter(has_text=name).locator("img")
+                img.wait_for()
+                assert img.evaluate("img => img.complete && img.naturalWidth") >= 128
+        finally:
+            page.screenshot(path=str(tmp_path / "comparison.png"), full_page=True)
         browser.close()

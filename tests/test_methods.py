@@ -91,7 +91,8 @@ def test_integrated_gradients_is_complete(tiny, tiny_input):
 
 @pytest.mark.parametrize("window,stride", [(8, 4), (8, 8), (16, 8)])
 def test_occlusion_matches_captum(tiny, tiny_input, window, stride):
-    ours = METHODS["occlusion"].explain(tiny, tiny_input, Target(1), {"window": window, "stride": stride})
+    ours = METHODS["occlusion"].explain(tiny, tiny_input, Target(1), {"window": window, "stride": stride,
+                                                                       "baseline": "black"})
     ref = Occlusion(tiny.module).attribute(torch.from_numpy(tiny_input), target=1, baselines=-2.0,
                                            sliding_window_shapes=(1, window, window),
                                            strides=(1, stride, stride))

@@ -38,7 +38,7 @@ def _accuracy(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: 
     return float((pred == y).float().mean())
 
 
-def train_lung_model(out_dir: str | Path, n_train: int = 6000, n_val: int = 400, epochs: int = 8,
+def train_lung_model(out_dir: str | Path, n_train: int = 8000, n_val: int = 400, epochs: int = 14,
                      batch_size: int = 32, lr: float = 1e-3, seed: int = 0,
                      arch: dict | None = None, model_id: str = "lung_xray-resnet-compact",
                      log: Callable[[str], None] = print) -> dict:
@@ -178,8 +178,8 @@ def main() -> None:
     sub = parser.add_subparsers(dest="cmd", required=True)
     tr = sub.add_parser("train", help="train the lung X-ray model")
     tr.add_argument("--out", required=True)
-    tr.add_argument("--n-train", type=int, default=6000)
-    tr.add_argument("--epochs", type=int, default=8)
+    tr.add_argument("--n-train", type=int, default=8000)
+    tr.add_argument("--epochs", type=int, default=14)
     tr.add_argument("--seed", type=int, default=0)
     ev = sub.add_parser("evaluate", help="held-out accuracy of a model")
     ev.add_argument("--model", required=True)

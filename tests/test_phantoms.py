@@ -1,0 +1,48 @@
+"""The phantom generator: deterministic, varied, with lesion masks inside the lungs."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage
+
+from workbench import phantoms
+
+
+def test_same_seed_same_case_and_other_seeds_differ():
+    a = phantoms.make_phantom(3, "train", 7)
+    b = phantoms.make_phantom(3, "train", 7)
+    np.testing.assert_array_equal(a.image, b.image)
+    np.testing.assert_array_equal(a.mask, b.mask)
+    c = phantoms.make_phantom(3, "test", 7)
+    assert np.abs(a.image - c.image).mean() > 0.01, "splits must not share images"
+
+
+def test_dataset_is_balanced_and_masks_follow_labels():
+    images, masks, labels = phantoms.make_dataset(40, seed=1, split="val")
+    assert images.shape == (40, 128, 128) and images.dtype == np.float32
+    assert 0 <= images.min() and images.max() <= 1
+    assert labels.sum() == 20
+    assert not masks[labels == 0].any()
+    lesion_px = masks[labels == 1].reshape(20, -1).sum(1)
+    assert (lesion_px > 0).all()
+    assert lesion_px.min() < 150 < lesion_px.max(), "sizes from small nodules to larger opacities"
+
+
+def test_lesions_are_subtle():
+    """A lesion raises its pixels by about as much as a rib does, not by a glaring amount."""
+    rises = []
+    for i in range(20):
+        case = phantoms.make_phantom(0, "test", i, label=1)
+        ring = ndimage.binary_dilation(case.mask, iterations=4) & ~case.mask
+        rises.append(case.image[case.mask].mean() - case.image[ring].mean())
+    assert 0.03 < np.median(rises) < 0.25
+
+
+def test_sample_files_are_the_generator_output(samples_dir):
+    from PIL import Image
+
+    img = np.asarray(Image.open(samples_dir / "affected_01.png"), np.float32) / 255
+    case = phantoms.make_phantom(0, "sample", 1, label=1)
+    assert np.abs(img - case.image).max() <= 0.5 / 255 + 1e-6
+    mask = np.asarray(Image.open(samples_dir / "affected_01_mask.png")) > 127
+    np.testing.assert_array_equal(mask, case.mask)
