@@ -20,7 +20,7 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run Streamlit/app.py --server.port $(PORT) \
+	$(VENV)/bin/streamlit run Streamlit/app.py --server.port $(PORT) --server.headless true \
 		--server.fileWatcherType none --browser.gatherUsageStats false
 
 lint: $(STAMP)
