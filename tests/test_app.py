@@ -134,3 +134,8 @@ def test_hub_model_that_cannot_be_fetched_is_explained(monkeypatch):
     next(t for t in at.sidebar.text_input if t.label == "Hub repo id").input("someone/absent-model").run()
     assert not at.exception
     assert any("Could not load the model" in e.value for e in at.error)
+
+
+def test_explanations_can_be_downloaded_as_raw_maps(ran):
+    labels = [b.label for b in tab(ran, "Explanations").get("download_button")]
+    assert labels.count("Raw map (.npy)") == 2 and labels.count("Overlay (.png)") == 2

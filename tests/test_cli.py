@@ -77,3 +77,17 @@ def test_benchmark_writes_json_for_every_method(tmp_path):
     assert {r["method"] for r in result["methods"]} == set(METHODS)
     assert result["forward_backward_seconds"] > 0
     assert all(r["seconds"] > 0 and r["passes"] > 0 for r in result["methods"])
+
+
+def test_explain_cli_can_explain_a_chosen_class(tmp_path, samples_dir, bundled, lung_task, capsys):
+    import xai_models
+
+    sample = samples_dir / "affected_01.png"
+    args = ["--task", "lung_xray", "--model", BUNDLED, "--input", str(sample), "--methods", "gradcam",
+            "--out", str(tmp_path), "--target", "normal", "--json"]
+    assert xai_models.main(args) == 0
+    x = lung_task.preprocess(lung_task.decode(sample.read_bytes()))
+    want = METHODS["gradcam"].explain(bundled, x, Target(0)).map
+    np.testing.assert_allclose(np.load(tmp_path / "gradcam.npy"), want, rtol=1e-4, atol=1e-6)
+    assert xai_models.main(args[:-2] + ["--target", "cat"]) == 2
+    assert "--target must be one of" in capsys.readouterr().err

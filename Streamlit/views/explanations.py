@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 
+import numpy as np
 import streamlit as st
+from PIL import Image
 
 from inference import predict_input
 from views.services import get_explanation
@@ -57,3 +60,20 @@ def render(sel: Selection, results: list[Explanation]) -> None:
             st.write(f"**{e.seconds:.3f} s**, {e.passes} passes ({e.cost.forward} forward, "
                      f"{e.cost.backward} backward); colour scale ±{scale:.3g}.")
             st.json(e.summary(), expanded=False)
+            stem = f"{sel.input_name}_{e.method}"
+            a, b = st.columns(2)
+            a.download_button("Raw map (.npy)", _npy_bytes(e.map), f"{stem}.npy", key=f"npy:{e.method}",
+                              help="float32 at the model's input size, not normalised")
+            b.download_button("Overlay (.png)", _png_bytes(picture), f"{stem}.png", key=f"png:{e.method}")
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def _png_bytes(picture: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(picture).save(buf, "PNG")
+    return buf.getvalue()
