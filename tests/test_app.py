@@ -10,6 +10,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from .conftest import ROOT
+from .test_bad_input import BAD_FILES, bad_file
 
 APP = str(ROOT / "Streamlit" / "app.py")
 
@@ -110,13 +111,11 @@ def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
     return at
 
 
-@pytest.mark.parametrize("data,message", [
-    (b"not an image at all", "not a readable image"),
-    (b"", "empty"),
-])
-def test_bad_upload_shows_a_message_and_the_app_keeps_running(data, message):
+@pytest.mark.parametrize("kind", list(BAD_FILES))
+def test_bad_upload_shows_a_message_and_the_app_keeps_running(kind, samples_dir):
+    data = bad_file(kind, (samples_dir / "affected_01.png").read_bytes())
     at = _upload(new_app(), "bad.png", data)
-    assert any(message in e.value for e in at.error)
+    assert any(BAD_FILES[kind][1] in e.value for e in at.error)
     # the user's choices are still there and a good file works right after
     buf = io.BytesIO()
     Image.new("L", (200, 180), 90).save(buf, "PNG")
