@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from inference import TASKS, InputError, ModelAdapter, ModelError, Task, list_models
+from inference import TASKS, InputError, ModelAdapter, ModelError, Task, check_model_task, list_models
 from views.services import get_model, input_hash
 from xai_models import Method, Param, compatible_methods
 
@@ -60,8 +60,10 @@ def _pick_model(task: Task) -> tuple[ModelAdapter, str, str | None] | None:
     except ModelError as err:
         st.error(f"Could not load the model: {err}")
         return None
-    if model.info.task != task.id:
-        st.error(f"Model '{model_id}' is for task '{model.info.task}', not '{task.id}'.")
+    try:
+        check_model_task(model, task)
+    except InputError as err:
+        st.error(str(err))
         return None
     return model, model_id, revision
 
