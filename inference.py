@@ -98,8 +98,7 @@ class Task:
     labels: tuple[str, ...]
     description: str
     file_types: tuple[str, ...]
-    default_input: InputSpec
-    channels: int  # 1 = grayscale, 3 = colour
+    default_input: InputSpec  # the task's standard input, used when no model spec is given
 
     @property
     def sample_dir(self) -> Path:
@@ -169,7 +168,6 @@ register_task(Task(
                 "masks are known, so an explanation can be checked against the truth.",
     file_types=("png", "jpg", "jpeg"),
     default_input=InputSpec(128, 128, 1, (0.5,), (0.25,)),
-    channels=1,
 ))
 
 
