@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import hashlib
 import json
 import sys
@@ -215,6 +216,13 @@ class ModelInfo:
 
 
 def _file_digest(path: Path) -> str:
+    stat = path.stat()
+    return _digest(path.resolve(), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _digest(path: Path, _size: int, _mtime_ns: int) -> str:
+    """sha256 of a weights file, read again only when its size or time stamp changes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 

@@ -1,8 +1,9 @@
-"""The phantom generator: deterministic, varied, with lesion masks inside the lungs."""
+"""The phantom generator: deterministic, balanced, with subtle lesions and matching masks."""
 
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 from scipy import ndimage
 
 from workbench import phantoms
@@ -39,8 +40,6 @@ def test_lesions_are_subtle():
 
 
 def test_sample_files_are_the_generator_output(samples_dir):
-    from PIL import Image
-
     img = np.asarray(Image.open(samples_dir / "affected_01.png"), np.float32) / 255
     case = phantoms.make_phantom(0, "sample", 1, label=1)
     assert np.abs(img - case.image).max() <= 0.5 / 255 + 1e-6

@@ -8,6 +8,7 @@ is returned, so the UI can print it under each picture and no magnitude is hidde
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -74,7 +75,14 @@ def explanation_picture(raw: np.ndarray, heatmap: np.ndarray, size: tuple[int, i
     return draw_outline(overlay(input_rgb(raw, size), norm), mask), scale
 
 
+def png_bytes(picture: np.ndarray) -> bytes:
+    """A uint8 picture (H x W x 3) encoded as PNG."""
+    buf = io.BytesIO()
+    Image.fromarray(picture).save(buf, "PNG")
+    return buf.getvalue()
+
+
 def save_overlay_png(path: str | Path, raw: np.ndarray, explanation, spec) -> None:
     """Write an explanation's overlay at the model's input size as PNG."""
     picture, _ = explanation_picture(raw, explanation.map, (spec.height, spec.width))
-    Image.fromarray(picture).save(path)
+    Path(path).write_bytes(png_bytes(picture))

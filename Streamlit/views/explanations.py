@@ -7,18 +7,16 @@ import json
 
 import numpy as np
 import streamlit as st
-from PIL import Image
 
-from inference import predict_input
 from views.services import get_explanation
 from views.sidebar import PREDICTED, Selection
-from workbench.render import explanation_picture
+from workbench.render import explanation_picture, png_bytes
 from xai_models import METHODS, Explanation
 
 
 def target_index(sel: Selection) -> int:
     if sel.request.target == PREDICTED:
-        return predict_input(sel.model, sel.x).class_index
+        return sel.prediction.class_index
     return sel.model.info.labels.index(sel.request.target)
 
 
@@ -64,16 +62,10 @@ def render(sel: Selection, results: list[Explanation]) -> None:
             a, b = st.columns(2)
             a.download_button("Raw map (.npy)", _npy_bytes(e.map), f"{stem}.npy", key=f"npy:{e.method}",
                               help="float32 at the model's input size, not normalised")
-            b.download_button("Overlay (.png)", _png_bytes(picture), f"{stem}.png", key=f"png:{e.method}")
+            b.download_button("Overlay (.png)", png_bytes(picture), f"{stem}.png", key=f"png:{e.method}")
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, array)
-    return buf.getvalue()
-
-
-def _png_bytes(picture: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(picture).save(buf, "PNG")
     return buf.getvalue()

@@ -5,12 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from inference import predict_input
 from views.sidebar import Selection
 
 
 def render(sel: Selection) -> None:
-    pred = predict_input(sel.model, sel.x)
+    pred = sel.prediction
     left, right = st.columns([1, 2])
     with left:
         st.image(sel.raw, caption=f"{sel.input_name} (as uploaded)", clamp=True, width="stretch")

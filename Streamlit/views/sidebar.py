@@ -8,7 +8,17 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from inference import TASKS, InputError, ModelAdapter, ModelError, Task, check_model_task, list_models
+from inference import (
+    TASKS,
+    InputError,
+    ModelAdapter,
+    ModelError,
+    Prediction,
+    Task,
+    check_model_task,
+    list_models,
+    predict_input,
+)
 from views.services import get_model, input_hash
 from xai_models import Method, Param, compatible_methods
 
@@ -37,6 +47,7 @@ class Selection:
     raw: np.ndarray
     x: np.ndarray
     x_hash: str
+    prediction: Prediction
     mask: np.ndarray | None
     request: RunRequest | None
 
@@ -145,4 +156,4 @@ def render() -> Selection | None:
     request = st.session_state.get("request")
     if request is not None and (request.model_key, request.x_hash) != (model.key, x_hash):
         request = None  # the last run was for another model or input
-    return Selection(task, model, model_id, revision, name, raw, x, x_hash, mask, request)
+    return Selection(task, model, model_id, revision, name, raw, x, x_hash, predict_input(model, x), mask, request)
