@@ -6,11 +6,13 @@ PORT   ?= 8501
 
 .PHONY: run test lint install browser train-lung evaluate-lung bench clean
 
-$(STAMP): requirements.txt
+$(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	# torch first: pip takes these two builds from this machine's disk (environment.md)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
 	$(PY) -m pip install -q -r requirements.txt
+	# the library itself, editable: inference.py, xai_models.py and workbench/ import from anywhere
+	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,8 +22,7 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
 run: $(STAMP)
-	$(VENV)/bin/streamlit run Streamlit/app.py --server.port $(PORT) --server.headless true \
-		--server.fileWatcherType none --browser.gatherUsageStats false
+	$(VENV)/bin/streamlit run Streamlit/app.py --server.port $(PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,21 +1,13 @@
 """XAI workbench: pick a task, a model, an input and methods; compare explanations side by side.
 
-Layout and session state only; each tab is a module in views/, computation lives in the root
-modules (inference.py, xai_models.py) behind the caches in views/services.py.
+Layout and session state only: each tab is a module in views/, computation lives in the
+`workbench` library behind the caches in views/services.py.
 """
 
-import sys
-from pathlib import Path
-
-HERE = Path(__file__).resolve().parent
-for path in (HERE.parent, HERE):  # the repo root (contracts) and this folder (views)
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
 import streamlit as st
-import torch  # noqa: F401  (torch before TensorFlow, see environment.md)
-import torch._dynamo  # noqa: F401
 from views import comparison, explanations, prediction, sidebar
+
+import workbench  # noqa: F401  (first: torch before anything that may load TensorFlow)
 
 st.set_page_config(page_title="XAI Workbench", page_icon="🔬", layout="wide")
 st.title("XAI Workbench")

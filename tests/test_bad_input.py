@@ -11,9 +11,9 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
+from workbench.imageio import decode_image
 
 from inference import InputError
-from workbench.imageio import decode_image
 
 from .conftest import BUNDLED, ROOT
 

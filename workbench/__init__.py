@@ -1,5 +1,10 @@
-"""Shared building blocks of the XAI workbench: data generators, networks, training, I/O, drawing.
+"""XAI workbench: the library under the two entry points (`inference.py`, `xai_models.py`) and the app.
 
-The user-facing contracts live in the root modules `inference.py` (tasks, models) and
-`xai_models.py` (methods); this package holds what they are built from.
+Importing this package imports torch and torch._dynamo (which loads triton) first. TensorFlow
+imported before triton makes the process segfault (two LLVMs collide; ../shared/guide/environment.md),
+so every entry point that imports `workbench` before anything else is safe. This is the one place
+that guard lives.
 """
+
+import torch  # noqa: F401
+import torch._dynamo  # noqa: F401

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from views.sidebar import Selection
-from workbench.render import colourbar, draw_outline, explanation_picture, input_rgb
-from xai_models import METHODS, Explanation
+from workbench.methods import METHODS, Explanation
+from workbench.render import base_picture, colourbar, explanation_picture
 
 PER_ROW = 4
 
@@ -15,16 +15,14 @@ def render(sel: Selection, results: list[Explanation]) -> None:
     if not results:
         st.info("Choose methods in the sidebar and press **Run**.")
         return
-    size = (sel.model.info.input.height, sel.model.info.input.width)
-    base = (255 * input_rgb(sel.raw, size)).round().astype("uint8")
-    tiles = [(draw_outline(base, sel.mask), "Input" + (" + ground truth" if sel.mask is not None else ""))]
+    tiles = [(base_picture(sel.picture, sel.truth), "Input" + (" + ground truth" if sel.truth is not None else ""))]
     for e in results:
-        picture, scale = explanation_picture(sel.raw, e.map, size, sel.mask)
+        picture, scale = explanation_picture(sel.picture, e.map, sel.truth)
         tiles.append((picture, f"{METHODS[e.method].name} · {e.seconds:.2f} s · ±{scale:.3g}"))
     for start in range(0, len(tiles), PER_ROW):
         for col, (picture, caption) in zip(st.columns(PER_ROW), tiles[start:start + PER_ROW]):
             col.image(picture, caption=caption, width="stretch")
     st.image(colourbar(), caption="Shared scale: −1 (lowers the score) … 0 … +1 (raises it), "
              "each map divided by its ±value above", width=320)
-    if sel.mask is not None:
-        st.caption("Green outline: ground-truth lesion mask.")
+    if sel.truth is not None:
+        st.caption("Green outline: ground truth.")

@@ -1,17 +1,15 @@
-"""The app's caches: models are shared resources, explanations are content-addressed data."""
+"""The app's caches: models are shared resources; predictions and explanations are content-addressed."""
 
 from __future__ import annotations
-
-import hashlib
-import json
 
 import numpy as np
 import streamlit as st
 
-from inference import ModelAdapter, Target, load_model
-from xai_models import METHODS, Explanation
+from workbench.methods import Explanation
+from workbench.models import ModelAdapter, Prediction, Target, load_model, predict
+from workbench.service import ExplainRequest, explain
 
-COMPUTED = {"explanations": 0}  # how many explanations were computed, not served from the cache
+COMPUTED = {"explanations": 0, "predictions": 0}  # computed, not served from a cache
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=8)
@@ -20,15 +18,17 @@ def get_model(model_id: str, revision: str | None) -> ModelAdapter:
     return load_model(model_id, revision)
 
 
-def input_hash(x: np.ndarray) -> str:
-    return hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest()[:16]
+@st.cache_data(show_spinner=False, max_entries=256)
+def get_prediction(model_id: str, revision: str | None, model_key: str, x_hash: str, _x: np.ndarray) -> Prediction:
+    """Keyed by (model revision, input hash): a widget change does not run the model again."""
+    COMPUTED["predictions"] += 1
+    return predict(get_model(model_id, revision), _x)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def get_explanation(model_id: str, revision: str | None, model_key: str, x_hash: str, _x: np.ndarray,
-                    method_id: str, params_json: str, seed: int, class_index: int) -> Explanation:
-    """Keyed by (model revision, input hash, method, parameters, seed, target): a rerun with the
-    same request is served from the cache instead of recomputed."""
+def get_explanation(model_id: str, revision: str | None, request_key: str, _request: ExplainRequest,
+                    _x: np.ndarray, _target: Target) -> Explanation:
+    """Keyed by the request (model revision, input hash, method, parameters, seed, target with its
+    region hash): the same request is served from the cache instead of recomputed."""
     COMPUTED["explanations"] += 1
-    model = get_model(model_id, revision)
-    return METHODS[method_id].explain(model, _x, Target(class_index), json.loads(params_json), seed)
+    return explain(get_model(model_id, revision), _x, _request, _target)

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 
-from inference import (
-    TASKS,
-    InputError,
-    ModelAdapter,
-    ModelError,
-    Prediction,
-    Task,
-    check_model_task,
-    list_models,
-    predict_input,
-)
-from views.services import get_model, input_hash
-from xai_models import Method, Param, compatible_methods
+from views.services import get_model, get_prediction
+from workbench.errors import InputError, ModelError
+from workbench.methods import Method, Param, compatible_methods
+from workbench.models import ModelAdapter, Prediction, list_models
+from workbench.service import check_model_task, input_hash
+from workbench.tasks import TASKS, GroundTruth, Picture, Task
 
 DEFAULT_METHODS = ("gradcam", "integrated_gradients")
 PREDICTED = "predicted class"
@@ -32,7 +24,7 @@ class RunRequest:
 
     model_key: str
     x_hash: str
-    methods: tuple[tuple[str, str], ...]  # (method id, parameters as JSON)
+    methods: tuple[tuple[str, dict], ...]  # (method id, widget values)
     seed: int
     target: str
 
@@ -47,8 +39,9 @@ class Selection:
     raw: np.ndarray
     x: np.ndarray
     x_hash: str
+    picture: Picture
     prediction: Prediction
-    mask: np.ndarray | None
+    truth: np.ndarray | None  # ground truth on the model's input grid
     request: RunRequest | None
 
 
@@ -68,32 +61,30 @@ def _pick_model(task: Task) -> tuple[ModelAdapter, str, str | None] | None:
             return None
     try:
         model = get_model(model_id, revision)
+        check_model_task(model, task)
     except ModelError as err:
         st.error(f"Could not load the model: {err}")
         return None
-    try:
-        check_model_task(model, task)
     except InputError as err:
         st.error(str(err))
         return None
     return model, model_id, revision
 
 
-def _pick_input(task: Task) -> tuple[str, np.ndarray, np.ndarray | None] | None:
-    """(name, decoded array, ground-truth mask or None); bad files give a message, not a crash."""
+def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None] | None:
+    """(name, decoded array, ground truth or None); a bad file gives a message, not a crash."""
     samples = task.samples()
-    kind = st.sidebar.radio("Input", ["Sample file", "Upload"], horizontal=True,
-                            index=0 if samples else 1)
+    kind = st.sidebar.radio("Input", ["Sample file", "Upload"], horizontal=True, index=0 if samples else 1)
     if kind == "Sample file":
         if not samples:
             st.sidebar.warning("This task has no sample files.")
             return None
         names = [s.name for s in samples]
         sample = samples[names.index(st.sidebar.selectbox("Sample", names))]
-        return sample.name, task.decode(sample.path.read_bytes(), sample.path.name), sample.mask()
-    upload = st.sidebar.file_uploader("Image file", type=list(task.file_types))
+        return sample.name, task.decode(sample.path.read_bytes(), sample.path.name), task.ground_truth(sample)
+    upload = st.sidebar.file_uploader("Input file", type=list(task.file_types))
     if upload is None:
-        st.info("Upload an image in the sidebar, or pick a sample file.")
+        st.info("Upload a file in the sidebar, or pick a sample file.")
         return None
     try:
         return upload.name, task.decode(upload.getvalue(), upload.name), None
@@ -104,8 +95,10 @@ def _pick_input(task: Task) -> tuple[str, np.ndarray, np.ndarray | None] | None:
 
 def _param_widget(method: Method, p: Param):
     key = f"param:{method.id}:{p.name}"
-    if p.kind == "choice":
+    if p.kind in ("choice", "layer"):
         return st.selectbox(p.name, p.choices, index=p.choices.index(p.default), key=key, help=p.help)
+    if p.kind == "bool":
+        return st.checkbox(p.name, bool(p.default), key=key, help=p.help)
     if p.kind == "int":
         return st.number_input(p.name, int(p.min), int(p.max), int(p.default), step=1, key=key, help=p.help)
     return st.number_input(p.name, float(p.min), float(p.max), float(p.default), key=key, help=p.help)
@@ -124,7 +117,7 @@ def _pick_methods(task: Task, model: ModelAdapter, x: np.ndarray) -> list[tuple[
             params = {p.name: _param_widget(method, p) for p in method.params(model)}
             try:
                 cost = method.cost(model, x, method.resolve_params(model, params))
-                st.caption(f"Cost: {cost.forward} forward + {cost.backward} backward passes")
+                st.caption(f"Cost: about {cost.forward} forward + {cost.backward} backward passes")
             except InputError as err:
                 st.warning(str(err))
         picked.append((mid, params))
@@ -133,7 +126,7 @@ def _pick_methods(task: Task, model: ModelAdapter, x: np.ndarray) -> list[tuple[
 
 def render() -> Selection | None:
     st.sidebar.header("1. Task")
-    task = TASKS[st.sidebar.selectbox("Task", list(TASKS), format_func=lambda t: TASKS[t].name)]
+    task = TASKS[st.sidebar.selectbox("Task", TASKS.ids(), format_func=lambda t: TASKS[t].name)]
     st.sidebar.caption(task.description)
     st.sidebar.header("2. Model")
     picked_model = _pick_model(task)
@@ -142,7 +135,7 @@ def render() -> Selection | None:
     if picked_model is None or picked_input is None:
         return None
     model, model_id, revision = picked_model
-    name, raw, mask = picked_input
+    name, raw, truth = picked_input
     x = task.preprocess(raw, model.info.input)
     x_hash = input_hash(x)
 
@@ -151,9 +144,11 @@ def render() -> Selection | None:
     target = st.sidebar.selectbox("Explain", [PREDICTED, *model.info.labels])
     seed = int(st.sidebar.number_input("Seed", 0, 2**31 - 1, 0, help="Same seed, same maps."))
     if st.sidebar.button("Run", type="primary", disabled=not methods):
-        st.session_state["request"] = RunRequest(
-            model.key, x_hash, tuple((m, json.dumps(p, sort_keys=True)) for m, p in methods), seed, target)
+        st.session_state["request"] = RunRequest(model.key, x_hash, tuple(methods), seed, target)
     request = st.session_state.get("request")
     if request is not None and (request.model_key, request.x_hash) != (model.key, x_hash):
         request = None  # the last run was for another model or input
-    return Selection(task, model, model_id, revision, name, raw, x, x_hash, predict_input(model, x), mask, request)
+    pred = get_prediction(model_id, revision, model.key, x_hash, x)
+    picture = task.picture(raw, model.info.input)
+    truth_mask = None if truth is None else truth.as_mask(model.info.input.size, picture.axes)
+    return Selection(task, model, model_id, revision, name, raw, x, x_hash, picture, pred, truth_mask, request)

@@ -1,13 +1,11 @@
-"""Training and evaluation of the bundled models, on generated data with known ground truth.
+"""Training and evaluation of the lung X-ray classifier on generated phantoms with known truth.
 
-The notebooks in training_notebooks/ call these functions; so does the command line:
-  python -m workbench.training train --out models/lung_xray-resnet-compact
-  python -m workbench.training evaluate --model lung_xray-resnet-compact --n 1000
+The input spec is defined once here (LUNG_INPUT); training normalises with it and writes it into
+config.json, which serving reads: the same object on both sides, no train/serve skew.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable
@@ -15,20 +13,22 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch._dynamo  # noqa: F401  (import order: torch before TensorFlow)
 from safetensors.torch import save_file
 
-from workbench import nets, phantoms
+from workbench.data import phantoms
+from workbench.models import load_model, nets
+from workbench.specs import InputSpec
+from workbench.training.ood import write_feature_stats
 
-LUNG_INPUT = {"height": 128, "width": 128, "channels": 1, "mean": [0.5], "std": [0.25]}
+LUNG_INPUT = InputSpec(128, 128, 1, (0.5,), (0.25,))
 LUNG_ARCH = {"in_channels": 1, "num_classes": 2, "widths": [16, 32, 64, 128],
              "blocks": [1, 1, 1, 1], "strides": [1, 2, 2, 1]}
 HELD_OUT = {"split": "test", "seed": 0}
 
 
 def _normalise(images: np.ndarray) -> torch.Tensor:
-    x = (images - LUNG_INPUT["mean"][0]) / LUNG_INPUT["std"][0]
-    return torch.from_numpy(x.astype(np.float32))[:, None]
+    """N x H x W phantoms in [0, 1] to the model's input scale, through the spec config.json holds."""
+    return torch.from_numpy(LUNG_INPUT.normalize(images[:, None]))
 
 
 def _accuracy(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int = 128) -> float:
@@ -83,6 +83,7 @@ def train_lung_model(out_dir: str | Path, n_train: int = 8000, n_val: int = 400,
                "lr": lr, "seed": seed, "val_accuracy": val_acc,
                "seconds": round(time.perf_counter() - t0, 1)}
     save_hub_folder(module.eval(), out_dir, arch, model_id, summary)
+    write_feature_stats(out_dir, seed=seed)
     return summary
 
 
@@ -93,7 +94,8 @@ def save_hub_folder(module: torch.nn.Module, out_dir: str | Path, arch: dict, mo
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     config = {"framework": "pytorch", "architecture": "compact_resnet", "arch_params": arch,
-              "task": "lung_xray", "labels": list(phantoms.LABELS), "input": LUNG_INPUT,
+              "task": "lung_xray", "labels": list(phantoms.LABELS), "input": LUNG_INPUT.to_dict(),
+              "output": "logits", "output_kind": "classification",
               "preprocessing": "grayscale, resize to 128x128 (area), (x - 0.5) / 0.25",
               "target_layer": "layer4", "model_id": model_id}
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
@@ -104,8 +106,6 @@ def save_hub_folder(module: torch.nn.Module, out_dir: str | Path, arch: dict, mo
 
 def evaluate_lung_model(model_id: str, n: int = 1000, seed: int = HELD_OUT["seed"]) -> dict:
     """Accuracy and per-class recall on `n` held-out phantoms (split 'test', never trained on)."""
-    from inference import load_model
-
     adapter = load_model(model_id)
     images, _, labels = phantoms.make_dataset(n, seed=seed, split=HELD_OUT["split"])
     x = adapter.info.input.normalize(images[:, None])
@@ -171,28 +171,3 @@ def _load_state(folder: Path) -> dict:
     from safetensors.torch import load_file
 
     return load_file(str(folder / "model.safetensors"))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    tr = sub.add_parser("train", help="train the lung X-ray model")
-    tr.add_argument("--out", required=True)
-    tr.add_argument("--n-train", type=int, default=8000)
-    tr.add_argument("--epochs", type=int, default=14)
-    tr.add_argument("--seed", type=int, default=0)
-    ev = sub.add_parser("evaluate", help="held-out accuracy of a model")
-    ev.add_argument("--model", required=True)
-    ev.add_argument("--n", type=int, default=1000)
-    args = parser.parse_args()
-    if args.cmd == "train":
-        summary = train_lung_model(args.out, n_train=args.n_train, epochs=args.epochs, seed=args.seed)
-        evaluation = evaluate_lung_model(args.out)
-        write_model_card(args.out, summary, evaluation)
-        print(json.dumps({"training": summary, "held_out": evaluation}, indent=2))
-    else:
-        print(json.dumps(evaluate_lung_model(args.model, n=args.n), indent=2))
-
-
-if __name__ == "__main__":
-    main()

@@ -1,4 +1,4 @@
-"""The one place that draws: overlays, the shared colour scale, ground-truth outlines.
+"""Overlays, the shared colour scale and ground-truth outlines.
 
 Maps keep their raw values everywhere else. For display each map is divided by its own robust
 maximum (99.5th percentile of |map|), so every method lands on the same [-1, 1] colour scale:
@@ -8,13 +8,12 @@ is returned, so the UI can print it under each picture and no magnitude is hidde
 
 from __future__ import annotations
 
-import io
-from pathlib import Path
-
 import numpy as np
 from matplotlib import colormaps
-from PIL import Image
 from scipy import ndimage
+
+from workbench.arrays import resize
+from workbench.tasks import Picture
 
 CMAP = "RdBu_r"
 OUTLINE_RGB = (0, 230, 118)
@@ -32,13 +31,15 @@ def normalised(heatmap: np.ndarray) -> tuple[np.ndarray, float]:
     return np.clip(heatmap / scale, -1, 1), scale
 
 
-def input_rgb(raw: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """The decoded input as RGB float in [0, 1] at the model's input size (what was explained)."""
-    from inference import resize
+def as_displayed(array: np.ndarray, picture: Picture) -> np.ndarray:
+    """Rows in screen order: a spectrogram's row 0 (lowest band) goes to the bottom."""
+    return array[::-1] if picture.axes.origin == "lower" else array
 
-    chw = raw[None] if raw.ndim == 2 else np.moveaxis(raw, -1, 0)
-    img = np.moveaxis(resize(chw, size), 0, -1)
-    return np.clip(np.repeat(img, 3, axis=-1) if img.shape[-1] == 1 else img[..., :3], 0, 1)
+
+def base_picture(picture: Picture, mask: np.ndarray | None = None) -> np.ndarray:
+    """The input as uint8 RGB in screen order, with the ground-truth outline if given."""
+    rgb = (255 * as_displayed(picture.rgb, picture)).round().astype(np.uint8)
+    return draw_outline(rgb, None if mask is None else as_displayed(mask, picture))
 
 
 def overlay(base_rgb: np.ndarray, heatmap: np.ndarray, alpha: float = 0.75) -> np.ndarray:
@@ -50,12 +51,11 @@ def overlay(base_rgb: np.ndarray, heatmap: np.ndarray, alpha: float = 0.75) -> n
 
 
 def draw_outline(rgb: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """Ground-truth mask outline drawn onto a uint8 image (the mask is resized to fit)."""
+    """Ground-truth outline drawn onto a uint8 image (the mask is resized to fit)."""
     if mask is None or not mask.any():
         return rgb
     if mask.shape != rgb.shape[:2]:
-        mask = np.asarray(Image.fromarray(mask.astype(np.uint8) * 255).resize(
-            rgb.shape[1::-1], Image.NEAREST)) > 127
+        mask = resize(mask.astype(np.float32), rgb.shape[:2], mode="bilinear") >= 0.5
     edge = mask & ~ndimage.binary_erosion(mask)
     out = rgb.copy()
     out[edge] = OUTLINE_RGB
@@ -68,21 +68,9 @@ def colourbar(width: int = 256, height: int = 14) -> np.ndarray:
     return (255 * colormaps[CMAP]((ramp + 1) / 2)[..., :3]).astype(np.uint8)
 
 
-def explanation_picture(raw: np.ndarray, heatmap: np.ndarray, size: tuple[int, int],
+def explanation_picture(picture: Picture, heatmap: np.ndarray,
                         mask: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """Overlay of one explanation map on its input, with the ground-truth outline if given."""
+    """Overlay of one map on the picture it explains (screen order), with the truth outline if given."""
     norm, scale = normalised(heatmap)
-    return draw_outline(overlay(input_rgb(raw, size), norm), mask), scale
-
-
-def png_bytes(picture: np.ndarray) -> bytes:
-    """A uint8 picture (H x W x 3) encoded as PNG."""
-    buf = io.BytesIO()
-    Image.fromarray(picture).save(buf, "PNG")
-    return buf.getvalue()
-
-
-def save_overlay_png(path: str | Path, raw: np.ndarray, explanation, spec) -> None:
-    """Write an explanation's overlay at the model's input size as PNG."""
-    picture, _ = explanation_picture(raw, explanation.map, (spec.height, spec.width))
-    Path(path).write_bytes(png_bytes(picture))
+    drawn = overlay(as_displayed(picture.rgb, picture), as_displayed(norm, picture))
+    return draw_outline(drawn, None if mask is None else as_displayed(mask, picture)), scale

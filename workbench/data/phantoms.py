@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from workbench.io.image import encode_png
+
 LABELS = ("normal", "affected")
 SIZE = 128
 SPLITS = {"train": 0, "val": 1, "test": 2, "sample": 3, "bench": 4}
@@ -142,17 +144,6 @@ def make_dataset(n: int, seed: int = 0, split: str = "train", size: int = SIZE):
             np.array([c.label for c in cases], np.int64))
 
 
-def to_png_bytes(array: np.ndarray) -> bytes:
-    """An image in [0, 1] (or a bool mask) as 8-bit grayscale PNG bytes."""
-    import io
-
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray((np.clip(array.astype(np.float32), 0, 1) * 255).round().astype(np.uint8)).save(buf, "PNG")
-    return buf.getvalue()
-
-
 def write_samples(out_dir, n_per_class: int = 3, seed: int = 0) -> list[str]:
     """Write `normal_NN.png`, `affected_NN.png` and `affected_NN_mask.png` sample files."""
     from pathlib import Path
@@ -163,10 +154,10 @@ def write_samples(out_dir, n_per_class: int = 3, seed: int = 0) -> list[str]:
     for i in range(2 * n_per_class):
         case = make_phantom(seed, "sample", i, label=i % 2)
         stem = f"{LABELS[case.label]}_{i // 2 + 1:02d}"
-        (out / f"{stem}.png").write_bytes(to_png_bytes(case.image))
+        (out / f"{stem}.png").write_bytes(encode_png(case.image))
         written.append(f"{stem}.png")
         if case.label == 1:
-            (out / f"{stem}_mask.png").write_bytes(to_png_bytes(case.mask))
+            (out / f"{stem}_mask.png").write_bytes(encode_png(case.mask))
             written.append(f"{stem}_mask.png")
     return written
 

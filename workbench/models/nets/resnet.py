@@ -1,12 +1,6 @@
-"""Network architectures the bundled models use, built by name from a model's config.json.
-
-Only architectures listed in ARCHITECTURES can be built: a config names one and gives its
-keyword arguments, and the weights come from safetensors, so loading never runs pickled code.
-"""
+"""Compact ResNet: the ResNet-18 layout, narrower and shallower, for small inputs."""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -61,14 +55,3 @@ class CompactResNet(nn.Module):
         for i in range(1, self.n_stages + 1):
             x = getattr(self, f"layer{i}")(x)
         return self.fc(torch.flatten(self.pool(x), 1))
-
-
-ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {"compact_resnet": CompactResNet}
-
-
-def build(architecture: str, **kwargs) -> nn.Module:
-    """Build a registered architecture; lists are turned into tuples for the constructors."""
-    if architecture not in ARCHITECTURES:
-        raise KeyError(f"unknown architecture '{architecture}'; known: {sorted(ARCHITECTURES)}")
-    args = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
-    return ARCHITECTURES[architecture](**args)

@@ -1,4 +1,4 @@
-"""Decoding user files into float arrays, with the bad-input checks the app and CLI share."""
+"""Image files to float arrays (with the bad-input checks the app and CLI share), and the one PNG encoder."""
 
 from __future__ import annotations
 
@@ -8,11 +8,9 @@ import warnings
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from workbench.errors import InputError
+
 MAX_PIXELS = 50_000_000
-
-
-class InputError(ValueError):
-    """A problem with the user's input; its message is shown to the user as it is."""
 
 
 def decode_image(data: bytes, name: str = "the file") -> np.ndarray:
@@ -62,10 +60,10 @@ def _to_float(img: Image.Image) -> np.ndarray:
     return np.asarray(img.convert("RGB"), dtype=np.float32) / 255.0
 
 
-def read_file(path: str) -> bytes:
-    """Read a file for decoding, turning OS errors into InputError."""
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError as err:
-        raise InputError(f"cannot read {path}: {err.strerror}.") from None
+def encode_png(picture: np.ndarray) -> bytes:
+    """uint8 (H x W or H x W x 3), float in [0, 1] or bool array as PNG bytes."""
+    if picture.dtype != np.uint8:
+        picture = (np.clip(picture.astype(np.float32), 0, 1) * 255).round().astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(picture).save(buf, "PNG")
+    return buf.getvalue()

@@ -1,0 +1,149 @@
+"""The two command lines: `inference.py` (list, predict) and `xai_models.py` (explain).
+
+Bad input prints one line on stderr and exits with code 2; nothing is written for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from workbench.errors import InputError, ModelError
+from workbench.methods import METHODS
+from workbench.models import OOD_MESSAGE, ClassPrediction, list_models, load_model, predict
+from workbench.render import encode_png, explanation_picture
+from workbench.service import check_model_task, load_input, run_methods, target_for
+from workbench.tasks import TASKS, get_task
+
+
+def fail(message: str) -> int:
+    """One line on stderr, exit code 2: how every CLI reports bad input."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2
+
+
+def listing() -> dict:
+    """Tasks, bundled models and methods, as `--list` prints them."""
+    models = list_models()
+    frameworks = sorted({m.framework for m in models} | {"pytorch", "keras"})
+    return {
+        "tasks": [{"id": t.id, "name": t.name, "modality": t.modality, "output_kind": t.output_kind,
+                   "labels": list(t.labels)} for t in TASKS.values()],
+        "models": [{"id": m.id, "task": m.task, "framework": m.framework, "revision": m.revision}
+                   for m in models],
+        "methods": [{"id": m.id, "name": m.name,
+                     "tasks": [t.id for t in TASKS.values() if m.supports_task(t)],
+                     "frameworks": [f for f in frameworks if f in m.frameworks]}
+                    for m in METHODS.values()],
+    }
+
+
+def _parser(description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--task", help=f"task id: {', '.join(TASKS)}")
+    parser.add_argument("--model", help="bundled model id (see --list), a model folder, or a Hub repo id org/name")
+    parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
+    parser.add_argument("--input", help="input file")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    return parser
+
+
+def _setup(args: argparse.Namespace):
+    """Validated task, loaded model, raw and preprocessed input."""
+    for name in ("task", "model", "input"):
+        if not getattr(args, name):
+            raise InputError(f"--{name} is required.")
+    task = get_task(args.task)
+    model = load_model(args.model, args.revision)
+    check_model_task(model, task)
+    raw, x = load_input(task, model, args.input)
+    return task, model, raw, x
+
+
+def predict_main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser("Predict with a workbench model.")
+    parser.add_argument("--list", action="store_true", help="list tasks, models and methods")
+    args = parser.parse_args(argv)
+    try:
+        if args.list:
+            _print_listing(listing(), args.json)
+            return 0
+        _task, model, _raw, x = _setup(args)
+        pred = predict(model, x)
+    except (InputError, ModelError) as err:
+        return fail(str(err))
+    if args.json:
+        print(json.dumps(pred.to_json()))
+        return 0
+    print(pred.label)
+    shares = pred.probabilities if isinstance(pred, ClassPrediction) else pred.class_share
+    for label, p in shares.items():
+        print(f"  {label}: {p:.4f}")
+    if pred.in_distribution is False:
+        print(f"warning: {OOD_MESSAGE} (OOD score {pred.ood_score:.2f}; above 1 is out)")
+    return 0
+
+
+def _print_listing(rows: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    for kind, items in rows.items():
+        print(f"{kind}:")
+        for item in items:
+            print("  " + ", ".join(f"{k}={v}" for k, v in item.items()))
+
+
+def _method_params(pairs: Sequence[str]) -> dict[str, dict]:
+    """`--param occlusion.window_width=16` pairs to {method: {name: value}} (validated later)."""
+    out: dict[str, dict] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        method, dot, param = name.partition(".")
+        if not (sep and dot and method and param):
+            raise InputError(f"--param takes METHOD.NAME=VALUE, not '{pair}'.")
+        out.setdefault(method, {})[param] = value
+    return out
+
+
+def explain_main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser("Explain a model's prediction with several methods.")
+    parser.add_argument("--methods", default="gradcam,integrated_gradients,occlusion",
+                        help="comma-separated method ids")
+    parser.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE",
+                        help="a method parameter, e.g. occlusion.window_width=16 (repeatable)")
+    parser.add_argument("--out", help="output folder for <method>.npy, <method>.png and explanations.json")
+    parser.add_argument("--target", default=None, help="label to explain (default: the predicted one)")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    try:
+        if not args.out:
+            raise InputError("--out is required.")
+        params = _method_params(args.param)
+        task, model, raw, x = _setup(args)
+        target = target_for(model, predict(model, x), args.target)
+        method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
+        explanations = run_methods(task, model, x, method_ids, target, args.seed, params)
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        picture = task.picture(raw, model.info.input)
+        for e in explanations:
+            np.save(out / f"{e.method}.npy", e.map)
+            (out / f"{e.method}.png").write_bytes(encode_png(explanation_picture(picture, e.map)[0]))
+        (out / "explanations.json").write_text(json.dumps([e.summary() for e in explanations], indent=2))
+    except (InputError, ModelError) as err:
+        return fail(str(err))
+    except OSError as err:
+        return fail(f"cannot write to {args.out}: {err.strerror}.")
+    rows = [{"method": e.method, "seconds": round(e.seconds, 4), "passes": e.passes} for e in explanations]
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for row in rows:
+            print(f"{row['method']}: {row['seconds']:.3f} s, {row['passes']} passes -> {out}/{row['method']}.png")
+    return 0

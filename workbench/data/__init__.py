@@ -1,0 +1,1 @@
+"""Generators of data with known ground truth, for training, samples and evaluating explanations."""

@@ -1,0 +1,23 @@
+"""Method registry: adding a method is one class in its family's module and one line here."""
+
+from __future__ import annotations
+
+from workbench.methods.base import FAMILIES, PARAM_KINDS, Cost, Explanation, Method, Param
+from workbench.methods.cam import GradCAM
+from workbench.methods.gradient import IntegratedGradients
+from workbench.methods.perturbation import Occlusion
+from workbench.models import ModelAdapter
+from workbench.registry import Registry
+from workbench.tasks import Task
+
+METHODS: Registry[Method] = Registry("method")
+METHODS.register(GradCAM())
+METHODS.register(IntegratedGradients())
+METHODS.register(Occlusion())
+
+
+def compatible_methods(task: Task, model: ModelAdapter) -> list[Method]:
+    return [m for m in METHODS.values() if m.is_compatible(task, model)]
+
+
+__all__ = ["FAMILIES", "METHODS", "PARAM_KINDS", "Cost", "Explanation", "Method", "Param", "compatible_methods"]

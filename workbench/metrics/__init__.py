@@ -1,0 +1,10 @@
+"""Metric registry: one class in its category's module and one line here."""
+
+from workbench.metrics.base import CATEGORIES, NEEDS, Metric
+from workbench.metrics.localisation import PointingGame
+from workbench.registry import Registry
+
+METRICS: Registry[Metric] = Registry("metric")
+METRICS.register(PointingGame())
+
+__all__ = ["CATEGORIES", "METRICS", "NEEDS", "Metric", "PointingGame"]

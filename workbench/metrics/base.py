@@ -1,0 +1,41 @@
+"""The Metric contract: a number that says how good an explanation is, and which way is better.
+
+A metric declares its category and direction as data (the comparison tab groups by category and
+draws an arrow for the direction) and what it needs beyond the explanation: the model and input
+(faithfulness), or a ground-truth mask on the map's grid (localisation).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from workbench.methods import Explanation
+from workbench.models import ModelAdapter
+
+CATEGORIES = ("faithfulness", "localisation", "agreement", "sanity", "complexity")
+NEEDS = ("model", "ground_truth")
+
+
+class Metric(ABC):
+    id: str
+    name: str
+    what_it_measures: str
+    category: str  # one of CATEGORIES
+    higher_is_better: bool
+    needs: frozenset[str]  # subset of NEEDS
+
+    @property
+    def direction(self) -> str:
+        return "higher" if self.higher_is_better else "lower"
+
+    @abstractmethod
+    def score(self, explanation: Explanation, *, truth: np.ndarray | None = None,
+              model: ModelAdapter | None = None, x: np.ndarray | None = None) -> float:
+        """The metric's value for one explanation; `truth` is a bool mask on the map's grid."""
+
+    def _require(self, **given: object) -> None:
+        missing = [name for name, value in given.items() if value is None]
+        if missing:
+            raise ValueError(f"metric {self.id} needs {', '.join(missing)}")

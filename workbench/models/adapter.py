@@ -1,0 +1,134 @@
+"""The framework-neutral model interface every method, metric and view is written against.
+
+Arrays in and out are numpy; batches are N x C x H x W float32 in the model's input scale.
+A lock serialises use (a cached model is shared by every app session), and the adapter counts
+the forward and backward passes it runs, per item, so an explanation reports what it really cost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from workbench.errors import InputError
+from workbench.models.config import ModelInfo
+from workbench.models.ood import FeatureStats
+from workbench.models.target import Target
+
+
+@dataclass
+class PassCount:
+    """Forward and backward passes, one per item of each batch a model ran on."""
+
+    forward: int = 0
+    backward: int = 0
+
+    @property
+    def passes(self) -> int:
+        return self.forward + self.backward
+
+
+class ModelAdapter(ABC):
+    batch_size = 32
+
+    def __init__(self, info: ModelInfo) -> None:
+        self.info = info
+        self.lock = threading.RLock()
+        self._counters = threading.local()  # per thread: two sessions never mix their counts
+
+    @property
+    def key(self) -> str:
+        """Identity for caches: model id and revision."""
+        return f"{self.info.id}@{self.info.revision}"
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[PassCount]:
+        """Count the passes this thread runs inside the block (blocks may nest)."""
+        stack = self._counters.__dict__.setdefault("stack", [])
+        count = PassCount()
+        stack.append(count)
+        try:
+            yield count
+        finally:
+            stack.remove(count)
+
+    def _count(self, forward: int = 0, backward: int = 0) -> None:
+        for count in getattr(self._counters, "stack", ()):
+            count.forward += forward
+            count.backward += backward
+
+    # -- what each framework implements -------------------------------------------------------
+
+    @abstractmethod
+    def outputs(self, batch: np.ndarray) -> np.ndarray:
+        """The head's raw output: N x K (as `info.output` says) or N x K x H x W logits."""
+
+    @abstractmethod
+    def target_scores(self, batch: np.ndarray, target: Target) -> np.ndarray:
+        """The explained score of each item (see models/target.py): shape N."""
+
+    @abstractmethod
+    def input_gradients(self, batch: np.ndarray, target: Target) -> np.ndarray:
+        """d score / d input, same shape as the batch."""
+
+    @abstractmethod
+    def activations_and_gradients(self, batch: np.ndarray, target: Target,
+                                  layer: str) -> tuple[np.ndarray, np.ndarray]:
+        """Activations A at `layer` and d score / d A, both N x C' x h x w."""
+
+    @abstractmethod
+    def activations(self, batch: np.ndarray, layer: str) -> np.ndarray:
+        """Activations at `layer`, no gradients."""
+
+    @abstractmethod
+    def layers(self) -> list[str]:
+        """Layer names usable as CAM targets, the config's `target_layer` first."""
+
+    # -- written once on top ------------------------------------------------------------------
+
+    def predict(self, batch: np.ndarray) -> np.ndarray:
+        """Probabilities: N x K for classifiers, N x K x H x W for segmentation (softmax over K)."""
+        out = self.outputs(batch).astype(np.float64)
+        if self.info.output != "logits":
+            return out.astype(np.float32)
+        out = np.exp(out - out.max(axis=1, keepdims=True))
+        return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
+
+    def resolve_target(self, x: np.ndarray, target: Target) -> Target:
+        """A segmentation target without a region gets the region where the model predicts its
+        class on `x`; a region must match the output grid; classifiers take no region."""
+        if target.class_index not in range(len(self.info.labels)):
+            raise InputError(f"class index {target.class_index} is not one of this model's "
+                             f"{len(self.info.labels)} classes.")
+        if self.info.output_kind != "segmentation":
+            if target.region is not None:
+                raise InputError("a region applies to segmentation models only.")
+            return target
+        if target.region is None:
+            predicted = self.predict(x[:1])[0].argmax(axis=0) == target.class_index
+            if not predicted.any():
+                raise InputError(f"the model predicts '{self.info.labels[target.class_index]}' nowhere "
+                                 "in this input; choose a region or another class.")
+            return Target(target.class_index, predicted)
+        grid = self.outputs(x[:1]).shape[-2:]
+        if target.region.shape != grid:
+            raise InputError(f"the region is {target.region.shape[0]}x{target.region.shape[1]}; the "
+                             f"model's output is {grid[0]}x{grid[1]}.")
+        if not target.region.any():
+            raise InputError("the region is empty.")
+        return target
+
+    def features(self, batch: np.ndarray, layer: str) -> np.ndarray:
+        """Pooled activations of `layer` (N x D): the space the OOD check measures in."""
+        return FeatureStats.pool(self.activations(batch, layer))
+
+    @cached_property
+    def feature_stats(self) -> FeatureStats | None:
+        """Training-input statistics shipped with the model (ood.safetensors), if any."""
+        return FeatureStats.load(self.info.path)

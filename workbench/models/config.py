@@ -1,0 +1,58 @@
+"""A model's config.json and card: everything the workbench knows about a model before loading it."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from workbench.errors import ModelError
+from workbench.specs import InputSpec
+
+OUTPUTS = ("logits", "softmax", "sigmoid")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """config.json, the card, and where and at which revision the model was loaded.
+
+    `output` says what the head emits for classifiers (logits, softmax or sigmoid; configs written
+    before the field existed are logits). Segmentation models always emit N x K x H x W logits.
+    """
+
+    id: str
+    task: str
+    framework: str
+    architecture: str
+    arch_params: dict
+    labels: tuple[str, ...]
+    input: InputSpec
+    target_layer: str
+    revision: str
+    path: Path
+    output: str = "logits"
+    output_kind: str = "classification"
+    card: str = ""
+    source: str = "bundled"  # "bundled", "local" or "hub"
+
+    @classmethod
+    def from_folder(cls, model_id: str, folder: Path, revision: str, source: str) -> ModelInfo:
+        try:
+            cfg = json.loads((folder / "config.json").read_text())
+            card_path = folder / "README.md"
+            info = cls(id=model_id, task=cfg["task"], framework=cfg["framework"],
+                       architecture=cfg["architecture"], arch_params=dict(cfg.get("arch_params", {})),
+                       labels=tuple(cfg["labels"]), input=InputSpec.from_dict(cfg["input"]),
+                       target_layer=cfg["target_layer"], revision=revision, path=folder,
+                       output=cfg.get("output", "logits"),
+                       output_kind=cfg.get("output_kind", "classification"),
+                       card=card_path.read_text() if card_path.exists() else "", source=source)
+        except FileNotFoundError:
+            raise ModelError(f"model '{model_id}' has no config.json in {folder}.") from None
+        except (KeyError, ValueError, TypeError) as err:
+            raise ModelError(f"model '{model_id}': config.json is invalid ({err}).") from None
+        if info.output not in OUTPUTS:
+            raise ModelError(f"model '{model_id}': output must be one of {OUTPUTS}, not '{info.output}'.")
+        if info.output_kind == "segmentation" and info.output != "logits":
+            raise ModelError(f"model '{model_id}': segmentation models must output logits.")
+        return info

@@ -1,0 +1,146 @@
+"""A PyTorch module behind the adapter interface."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from workbench.errors import ModelError
+from workbench.models.adapter import ModelAdapter
+from workbench.models.config import ModelInfo
+from workbench.models.target import Target, target_score
+
+
+class TorchOps:
+    """The score operator's tensor operations in PyTorch."""
+
+    log = staticmethod(torch.log)
+    clip = staticmethod(torch.clamp)
+
+    @staticmethod
+    def sum(t: torch.Tensor, axes: tuple[int, ...]) -> torch.Tensor:
+        return t.sum(dim=axes)
+
+    @staticmethod
+    def constant(array: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+        return torch.as_tensor(array, dtype=like.dtype, device=like.device)
+
+
+class TorchAdapter(ModelAdapter):
+    def __init__(self, module: torch.nn.Module, info: ModelInfo) -> None:
+        super().__init__(info)
+        self.module = module.eval()
+
+    @classmethod
+    def from_folder(cls, info: ModelInfo) -> TorchAdapter:
+        """Build the config's architecture and read `model.safetensors`; never unpickles."""
+        from safetensors.torch import load_file
+
+        from workbench.models import nets
+
+        weights = info.path / "model.safetensors"
+        if not weights.exists():
+            raise ModelError(f"model '{info.id}' has no model.safetensors; other weight formats "
+                             "(pickled .bin/.pt) are refused because loading them can run code.")
+        try:
+            module = nets.build(info.architecture, **info.arch_params)
+            module.load_state_dict(load_file(str(weights)))
+        except (KeyError, RuntimeError, TypeError, ValueError) as err:
+            raise ModelError(f"model '{info.id}' could not be built from its config and weights: "
+                             f"{str(err).splitlines()[0]}") from None
+        return cls(module, info)
+
+    @contextlib.contextmanager
+    def _prepared(self) -> Iterator[None]:
+        """Hold the lock, put the module in eval mode with frozen weights, restore afterwards."""
+        with self.lock:
+            was_training = self.module.training
+            flags = [p.requires_grad for p in self.module.parameters()]
+            self.module.eval()
+            for p in self.module.parameters():
+                p.requires_grad_(False)
+            try:
+                yield
+            finally:
+                for p, flag in zip(self.module.parameters(), flags):
+                    p.requires_grad_(flag)
+                self.module.train(was_training)
+
+    def _chunks(self, batch: np.ndarray) -> Iterator[torch.Tensor]:
+        for i in range(0, len(batch), self.batch_size):
+            yield torch.from_numpy(np.ascontiguousarray(batch[i:i + self.batch_size], np.float32))
+
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._count(forward=len(x))
+        return self.module(x)
+
+    def _score(self, x: torch.Tensor, target: Target) -> torch.Tensor:
+        return target_score(self._forward(x), target, TorchOps, self.info.output)
+
+    def _grad(self, score: torch.Tensor, wrt: torch.Tensor) -> torch.Tensor:
+        self._count(backward=len(score))
+        return torch.autograd.grad(score.sum(), wrt)[0]
+
+    def _layer(self, layer: str) -> torch.nn.Module:
+        module = dict(self.module.named_modules()).get(layer)
+        if module is None or layer == "":
+            raise ValueError(f"model '{self.info.id}' has no layer '{layer}'.")
+        return module
+
+    def outputs(self, batch: np.ndarray) -> np.ndarray:
+        with self._prepared(), torch.no_grad():
+            return torch.cat([self._forward(x) for x in self._chunks(batch)]).numpy()
+
+    def target_scores(self, batch: np.ndarray, target: Target) -> np.ndarray:
+        with self._prepared(), torch.no_grad():
+            return torch.cat([self._score(x, target) for x in self._chunks(batch)]).numpy()
+
+    def input_gradients(self, batch: np.ndarray, target: Target) -> np.ndarray:
+        grads = []
+        with self._prepared():
+            for x in self._chunks(batch):
+                x.requires_grad_(True)
+                grads.append(self._grad(self._score(x, target), x))
+        return torch.cat(grads).numpy()
+
+    @contextlib.contextmanager
+    def _capture(self, layer: str) -> Iterator[list[torch.Tensor]]:
+        """Outputs of `layer` during the block; the hook is removed however the block ends."""
+        captured: list[torch.Tensor] = []
+        handle = self._layer(layer).register_forward_hook(lambda _m, _i, out: captured.append(out))
+        try:
+            yield captured
+        finally:
+            handle.remove()
+
+    def activations_and_gradients(self, batch: np.ndarray, target: Target,
+                                  layer: str) -> tuple[np.ndarray, np.ndarray]:
+        acts, grads = [], []
+        with self._prepared(), self._capture(layer) as captured:
+            for x in self._chunks(batch):
+                captured.clear()
+                x.requires_grad_(True)  # so the graph reaches the layer even with frozen weights
+                score = self._score(x, target)
+                acts.append(captured[0].detach())
+                grads.append(self._grad(score, captured[0]))
+        return torch.cat(acts).numpy(), torch.cat(grads).numpy()
+
+    def activations(self, batch: np.ndarray, layer: str) -> np.ndarray:
+        out = []
+        with self._prepared(), torch.no_grad(), self._capture(layer) as captured:
+            for x in self._chunks(batch):
+                captured.clear()
+                self._forward(x)
+                out.append(captured[0])
+        return torch.cat(out).numpy()
+
+    def layers(self) -> list[str]:
+        """Convolutional stages and blocks (modules whose output is a feature map)."""
+        names = [n for n, m in self.module.named_modules()
+                 if n and isinstance(m, torch.nn.Sequential | torch.nn.Conv2d) and "shortcut" not in n]
+        if self.info.target_layer in names:
+            names.remove(self.info.target_layer)
+        return [self.info.target_layer, *names]

@@ -1,0 +1,15 @@
+"""The one place that draws. Methods return data; the app and the CLI draw through here."""
+
+from workbench.io.image import encode_png
+from workbench.render.overlay import (
+    base_picture,
+    colourbar,
+    display_scale,
+    draw_outline,
+    explanation_picture,
+    normalised,
+    overlay,
+)
+
+__all__ = ["base_picture", "colourbar", "display_scale", "draw_outline", "encode_png", "explanation_picture",
+           "normalised", "overlay"]

@@ -1,0 +1,98 @@
+"""Requests shared by the app, the CLI and the benchmarks: one path from a choice to a result.
+
+Cache keys live here, so the app's caches and any other cache agree on what makes two requests
+the same: model revision, input hash, method, validated parameters, seed and target (its region
+by hash).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from workbench.arrays import content_hash
+from workbench.errors import InputError
+from workbench.io.files import read_file
+from workbench.methods import METHODS, Explanation, Method
+from workbench.models import ModelAdapter, Prediction, Target
+from workbench.tasks import Task
+
+
+@dataclass(frozen=True)
+class ExplainRequest:
+    """Everything that determines an explanation; `key` is its content address."""
+
+    model_key: str
+    input_hash: str
+    method: str
+    params_json: str
+    seed: int
+    target_key: str
+
+    @property
+    def key(self) -> str:
+        return "|".join((self.model_key, self.input_hash, self.method, self.params_json, str(self.seed),
+                         self.target_key))
+
+
+def input_hash(x: np.ndarray) -> str:
+    return content_hash(x)
+
+
+def check_model_task(model: ModelAdapter, task: Task) -> None:
+    if model.info.task != task.id:
+        raise InputError(f"model '{model.info.id}' is for task '{model.info.task}', not '{task.id}'.")
+
+
+def load_input(task: Task, model: ModelAdapter, path: str) -> tuple[np.ndarray, np.ndarray]:
+    """Read, decode and preprocess a file: (raw array, model input 1 x C x H x W)."""
+    raw = task.decode(read_file(path), Path(path).name)
+    return raw, task.preprocess(raw, model.info.input)
+
+
+def target_for(model: ModelAdapter, prediction: Prediction, label: str | None = None,
+               region: np.ndarray | None = None) -> Target:
+    """The class to explain: a label of the model's, or the predicted one when None."""
+    if label is None:
+        return Target(prediction.class_index, region)
+    if label not in model.info.labels:
+        raise InputError(f"the target must be one of {list(model.info.labels)}, not '{label}'.")
+    return Target(model.info.labels.index(label), region)
+
+
+def check_methods(task: Task, model: ModelAdapter, method_ids: Sequence[str]) -> list[Method]:
+    """Registered methods that apply to this task and model; anything else is the user's error."""
+    unknown = [m for m in method_ids if m not in METHODS]
+    if unknown:
+        raise InputError(f"unknown method(s) {unknown}; available: {', '.join(METHODS)}.")
+    wrong = [m for m in method_ids if not METHODS[m].is_compatible(task, model)]
+    if wrong:
+        raise InputError(f"method(s) {wrong} do not apply to task '{task.id}' with a "
+                         f"{model.info.framework} model.")
+    return [METHODS[m] for m in method_ids]
+
+
+def explain_request(model: ModelAdapter, x: np.ndarray, method_id: str, target: Target,
+                    params: dict | None = None, seed: int = 0) -> ExplainRequest:
+    """The request for one explanation, parameters validated (defaults filled in) first."""
+    resolved = METHODS[method_id].resolve_params(model, params)
+    return ExplainRequest(model.key, input_hash(x), method_id, json.dumps(resolved, sort_keys=True),
+                          int(seed), target.key)
+
+
+def explain(model: ModelAdapter, x: np.ndarray, request: ExplainRequest, target: Target) -> Explanation:
+    """Compute what a request asks for (the app caches around this call)."""
+    return METHODS[request.method].explain(model, x, target, json.loads(request.params_json), request.seed)
+
+
+def run_methods(task: Task, model: ModelAdapter, x: np.ndarray, method_ids: Sequence[str], target: Target,
+                seed: int = 0, params: dict[str, dict] | None = None) -> list[Explanation]:
+    """Check the methods, then explain with each (the CLI's and the benchmark's path)."""
+    check_methods(task, model, method_ids)
+    return [explain(model, x, explain_request(model, x, m, target, (params or {}).get(m), seed), target)
+            for m in method_ids]
+

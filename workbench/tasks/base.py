@@ -1,0 +1,136 @@
+"""The Task contract: what an input is, how a file becomes a model input, what truth comes with it.
+
+A task knows nothing about methods. It decodes a file to a raw array, turns the raw array into a
+model input for a given input spec (from the model's config), gives the picture a map is drawn
+over (with what its axes measure), and finds its sample files and their ground truth.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from workbench.arrays import resize
+from workbench.paths import SAMPLES_DIR
+from workbench.specs import InputSpec
+
+MODALITIES = ("image", "audio")
+OUTPUT_KINDS = ("classification", "segmentation")
+
+
+@dataclass(frozen=True)
+class Axes:
+    """What the rows and columns of an input picture (and of every map over it) measure.
+
+    Row 0 of a map is the top of an image but the lowest band of a spectrogram (`origin` "lower").
+    """
+
+    x_label: str
+    x_unit: str
+    x_range: tuple[float, float]
+    y_label: str
+    y_unit: str
+    y_range: tuple[float, float]
+    origin: str = "upper"
+    y_scale: str = "linear"
+
+    @classmethod
+    def pixels(cls, height: int, width: int) -> Axes:
+        return cls("x", "px", (0.0, float(width)), "y", "px", (0.0, float(height)))
+
+
+@dataclass(frozen=True)
+class Picture:
+    """The input as it is explained (model input size, float RGB in [0, 1]) and its axes."""
+
+    rgb: np.ndarray
+    axes: Axes
+
+
+@dataclass(frozen=True)
+class GroundTruth:
+    """Where the evidence is: a mask in input pixels (images) or a time span in seconds (audio)."""
+
+    mask: np.ndarray | None = None
+    span: tuple[float, float] | None = None
+
+    def as_mask(self, shape: tuple[int, int], axes: Axes) -> np.ndarray:
+        """The truth on a map's grid: a resized mask, or the map's columns inside the span."""
+        if self.mask is not None:
+            return resize(self.mask.astype(np.float32), shape, mode="bilinear") >= 0.5
+        lo, hi = axes.x_range
+        centres = lo + (np.arange(shape[1]) + 0.5) * (hi - lo) / shape[1]
+        inside = (centres >= self.span[0]) & (centres <= self.span[1])
+        return np.broadcast_to(inside, shape).copy()
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A bundled input file with its label (the file name's first word) and ground truth if known."""
+
+    name: str
+    path: Path
+    label: str | None = None
+    truth_path: Path | None = field(default=None)
+
+
+class Task(ABC):
+    """An input kind the workbench explains; concrete tasks decode and preprocess one modality."""
+
+    modality: str
+
+    def __init__(self, id: str, name: str, output_kind: str, labels: tuple[str, ...], description: str,
+                 file_types: tuple[str, ...]) -> None:
+        if output_kind not in OUTPUT_KINDS:
+            raise ValueError(f"output kind must be one of {OUTPUT_KINDS}")
+        self.id, self.name, self.output_kind = id, name, output_kind
+        self.labels, self.description, self.file_types = tuple(labels), description, tuple(file_types)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.id!r})"
+
+    @property
+    def sample_dir(self) -> Path:
+        return SAMPLES_DIR / self.id
+
+    def samples(self) -> list[Sample]:
+        """Files of the task's types in its sample folder. Ground truth sits beside a file as
+        `<name>_mask.png` (a mask) or `<name>.json` (`{"span": [start_s, end_s]}`)."""
+        if not self.sample_dir.is_dir():
+            return []
+        out = []
+        for path in sorted(self.sample_dir.iterdir()):
+            if path.suffix.lower().lstrip(".") not in self.file_types or path.stem.endswith("_mask"):
+                continue
+            truth = next((p for p in (path.with_name(f"{path.stem}_mask.png"), path.with_suffix(".json"))
+                          if p.exists()), None)
+            label = path.stem.split("_")[0]
+            out.append(Sample(path.stem, path, label if label in self.labels else None, truth))
+        return out
+
+    def ground_truth(self, sample: Sample) -> GroundTruth | None:
+        if sample.truth_path is None:
+            return None
+        if sample.truth_path.suffix == ".json":
+            span = json.loads(sample.truth_path.read_text())["span"]
+            return GroundTruth(span=(float(span[0]), float(span[1])))
+        from workbench.io.image import decode_image
+
+        mask = decode_image(sample.truth_path.read_bytes(), sample.truth_path.name)
+        return GroundTruth(mask=(mask if mask.ndim == 2 else mask.mean(-1)) > 0.5)
+
+    @abstractmethod
+    def decode(self, data: bytes, name: str = "the file") -> np.ndarray:
+        """File bytes to a raw array (image H x W [x 3] in [0, 1]; audio samples)."""
+
+    @abstractmethod
+    def preprocess(self, raw: np.ndarray, spec: InputSpec) -> np.ndarray:
+        """Raw array to a model input batch of one, 1 x C x H x W float32 in the model's scale."""
+
+    @abstractmethod
+    def picture(self, raw: np.ndarray, spec: InputSpec) -> Picture:
+        """The picture maps of this input are drawn over, at the model's input size."""

@@ -1,0 +1,1 @@
+"""Training the bundled models on generated data (used by the notebooks, the Makefile and tests)."""
