@@ -1,4 +1,3 @@
-"""Root conftest: torch (and triton via torch._dynamo) must be imported before TensorFlow."""
+"""Root conftest: the workbench package first (it imports torch and triton before TensorFlow can load)."""
 
-import torch  # noqa: F401
-import torch._dynamo  # noqa: F401
+import workbench  # noqa: F401

@@ -4,10 +4,11 @@ Layout and session state only: each tab is a module in views/, computation lives
 `workbench` library behind the caches in views/services.py.
 """
 
+import workbench  # noqa: F401  (first: torch before anything that may load TensorFlow)
+
+# isort: split
 import streamlit as st
 from views import comparison, explanations, prediction, sidebar
-
-import workbench  # noqa: F401  (first: torch before anything that may load TensorFlow)
 
 st.set_page_config(page_title="XAI Workbench", page_icon="🔬", layout="wide")
 st.title("XAI Workbench")

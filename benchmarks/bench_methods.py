@@ -3,29 +3,23 @@
   python benchmarks/bench_methods.py [--model ID] [--repeats N] [--out FILE] [--quick]
 
 Prints a table and writes JSON (default benchmarks/results/methods.json). Times are medians of
-`repeats` runs on one input, after a warm-up run; `passes` is the method's own cost report.
+`repeats` runs on one input, after a warm-up run; `passes` are the passes the adapter counted.
 """
-
-from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import argparse
 import json
 import platform
 import statistics
 import time
+from pathlib import Path
 
-import torch  # noqa: F401  (torch before TensorFlow)
-import torch._dynamo  # noqa: F401
+import torch
 
-from inference import TASKS, Target, load_model
-from xai_models import METHODS
-
-ROOT = Path(__file__).resolve().parents[1]
+from workbench.methods import METHODS
+from workbench.models import load_model, predict
+from workbench.paths import ROOT  # first: the workbench imports torch before anything loads TensorFlow
+from workbench.service import run_methods, target_for
+from workbench.tasks import TASKS
 
 
 def median_seconds(fn, repeats: int) -> float:
@@ -41,17 +35,17 @@ def median_seconds(fn, repeats: int) -> float:
 def run(model_id: str, repeats: int, quick: bool) -> dict:
     model = load_model(model_id)
     task = TASKS[model.info.task]
-    sample = next(s for s in task.samples() if s.mask_path is not None)
+    sample = next(s for s in task.samples() if s.truth_path is not None)
     x = task.preprocess(task.decode(sample.path.read_bytes()), model.info.input)
-    target = Target(int(model.predict(x).argmax()))
+    target = target_for(model, predict(model, x))
     fwd_bwd = median_seconds(lambda: model.input_gradients(x, target), repeats)
-    forward = median_seconds(lambda: model.predict(x), repeats)
+    forward = median_seconds(lambda: model.outputs(x), repeats)
     rows = []
     for method in METHODS.values():
         if not method.is_compatible(task, model):
             continue
-        params = method.quick_params(model) if quick else {}
-        runs = [method.explain(model, x, target, params) for _ in range(repeats + 1)][1:]
+        params = {method.id: method.quick_params(model) if quick else {}}
+        runs = [run_methods(task, model, x, [method.id], target, params=params)[0] for _ in range(repeats + 1)][1:]
         seconds = statistics.median(r.seconds for r in runs)
         rows.append({"method": method.id, "seconds": round(seconds, 4), "passes": runs[0].passes,
                      "params": runs[0].params, "x_forward_backward": round(seconds / fwd_bwd, 1)})

@@ -1,33 +1,60 @@
-"""Shared fixtures: a tiny random model for fast method tests, and the bundled model."""
+"""Shared fixtures: tiny models built here (a classifier and a segmenter), and the bundled model."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from torch import nn
+
+from workbench.models import ModelInfo, TorchAdapter, load_model, nets
+from workbench.specs import InputSpec
+from workbench.tasks import TASKS, ImageTask
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from inference import TASKS, InputSpec, ModelInfo, TorchAdapter, load_model  # noqa: E402
-from workbench import nets  # noqa: E402
-
 BUNDLED = "lung_xray-resnet-compact"
 TINY_ARCH = {"in_channels": 1, "num_classes": 2, "widths": [4, 8], "blocks": [1, 1], "strides": [2, 2]}
+SEG_LABELS = ("background", "coin", "wire")
 
 
-def tiny_adapter(seed: int = 0, size: int = 32) -> TorchAdapter:
+def tiny_info(**overrides) -> ModelInfo:
+    fields = dict(id="tiny", task="lung_xray", framework="pytorch", architecture="compact_resnet",
+                  arch_params=TINY_ARCH, labels=("normal", "affected"),
+                  input=InputSpec(32, 32, 1, (0.5,), (0.25,)), target_layer="layer2", revision="test", path=ROOT)
+    return ModelInfo(**(fields | overrides))
+
+
+def tiny_adapter(seed: int = 0, **overrides) -> TorchAdapter:
     """A two-stage random CompactResNet on 32x32 inputs: every method runs on it in milliseconds."""
     torch.manual_seed(seed)
-    module = nets.build("compact_resnet", **TINY_ARCH)
-    info = ModelInfo(id="tiny", task="lung_xray", framework="pytorch", architecture="compact_resnet",
-                     arch_params=TINY_ARCH, labels=("normal", "affected"),
-                     input=InputSpec(size, size, 1, (0.5,), (0.25,)), target_layer="layer2",
-                     revision="test", path=ROOT)
-    return TorchAdapter(module, info)
+    return TorchAdapter(nets.build("compact_resnet", **TINY_ARCH), tiny_info(**overrides))
+
+
+class TinySegmenter(nn.Module):
+    """Two conv stages and a 1x1 head: N x 3 x H x W logits, resolution kept."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 6, 3, padding=1), nn.ReLU())
+        self.head = nn.Conv2d(6, len(SEG_LABELS), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.body(x))
+
+
+SEG_TASK = ImageTask(id="tiny_segmentation", name="Foreign objects (test)", output_kind="segmentation",
+                     labels=SEG_LABELS, description="built inside the tests", file_types=("png",))
+
+
+def tiny_segmenter(seed: int = 0) -> TorchAdapter:
+    torch.manual_seed(seed)
+    module = TinySegmenter()
+    with torch.no_grad():  # a background bias, so that some pixels are background and others not
+        module.head.bias.copy_(torch.tensor([0.3, 0.0, -0.1]))
+    return TorchAdapter(module, tiny_info(id="tiny-seg", task=SEG_TASK.id, labels=SEG_LABELS,
+                                          output_kind="segmentation", target_layer="body"))
 
 
 @pytest.fixture
@@ -38,6 +65,11 @@ def tiny() -> TorchAdapter:
 @pytest.fixture
 def tiny_input() -> np.ndarray:
     return np.random.default_rng(0).normal(0, 1, (1, 1, 32, 32)).astype(np.float32)
+
+
+@pytest.fixture
+def segmenter() -> TorchAdapter:
+    return tiny_segmenter()
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +85,8 @@ def lung_task():
 @pytest.fixture(scope="session")
 def samples_dir() -> Path:
     return ROOT / "sample_files" / "lung_xray"
+
+
+def model_input(task, model, data: bytes) -> np.ndarray:
+    """A file's bytes as the model's input, through the task's one decode/preprocess path."""
+    return task.preprocess(task.decode(data), model.info.input)

@@ -14,14 +14,15 @@ from workbench.methods.common import baseline_for, baseline_param
 PERTURBATION_BYTES = 64 * 2**20
 
 
-def chunk_size(x: np.ndarray, budget: int = PERTURBATION_BYTES) -> int:
+def chunk_size(x: np.ndarray) -> int:
     """How many perturbed copies of `x` fit in the memory budget (at least one)."""
-    return max(1, budget // max(x.nbytes, 1))
+    return max(1, PERTURBATION_BYTES // max(x.nbytes, 1))
 
 
 def positions(size: int, window: int, stride: int) -> range:
-    """Start offsets of a window sliding over one axis (Captum's layout: no partial windows)."""
-    return range(0, max(size - window, 0) + 1, stride)
+    """Start offsets of a window sliding over one axis. As in Captum, when the stride does not
+    divide the span, one more window is placed and clipped at the edge, so no border is left out."""
+    return range(0, -(-max(size - window, 0) // stride) * stride + 1, stride)
 
 
 class Occlusion(Method):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -18,7 +18,7 @@ import numpy as np
 
 from workbench.errors import InputError
 from workbench.models.config import ModelInfo
-from workbench.models.ood import FeatureStats
+from workbench.models.ood import FeatureStats, pooled
 from workbench.models.target import Target
 
 
@@ -83,8 +83,8 @@ class ModelAdapter(ABC):
         """Activations A at `layer` and d score / d A, both N x C' x h x w."""
 
     @abstractmethod
-    def activations(self, batch: np.ndarray, layer: str) -> np.ndarray:
-        """Activations at `layer`, no gradients."""
+    def activations(self, batch: np.ndarray, layers: Sequence[str]) -> list[np.ndarray]:
+        """Activations at each of `layers` (one forward pass per chunk), no gradients."""
 
     @abstractmethod
     def layers(self) -> list[str]:
@@ -124,9 +124,9 @@ class ModelAdapter(ABC):
             raise InputError("the region is empty.")
         return target
 
-    def features(self, batch: np.ndarray, layer: str) -> np.ndarray:
-        """Pooled activations of `layer` (N x D): the space the OOD check measures in."""
-        return FeatureStats.pool(self.activations(batch, layer))
+    def features(self, batch: np.ndarray, layers: Sequence[str]) -> np.ndarray:
+        """Pooled activations of `layers` (N x D): the space the OOD check measures in."""
+        return pooled(self.activations(batch, layers))
 
     @cached_property
     def feature_stats(self) -> FeatureStats | None:

@@ -64,7 +64,7 @@ def predict(model: ModelAdapter, x: np.ndarray) -> Prediction:
     stats = model.feature_stats
     in_dist, score = None, None
     if stats is not None:
-        score = float(stats.scores(model.features(x, stats.layer))[0])
+        score = float(stats.scores(model.features(x, stats.layers))[0])
         in_dist = score <= 1.0
     labels = model.info.labels
     if model.info.output_kind == "segmentation":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
@@ -39,14 +39,14 @@ class TorchAdapter(ModelAdapter):
         """Build the config's architecture and read `model.safetensors`; never unpickles."""
         from safetensors.torch import load_file
 
-        from workbench.models import nets
+        from workbench.models.nets import build
 
         weights = info.path / "model.safetensors"
         if not weights.exists():
             raise ModelError(f"model '{info.id}' has no model.safetensors; other weight formats "
                              "(pickled .bin/.pt) are refused because loading them can run code.")
         try:
-            module = nets.build(info.architecture, **info.arch_params)
+            module = build(info.architecture, **info.arch_params)
             module.load_state_dict(load_file(str(weights)))
         except (KeyError, RuntimeError, TypeError, ValueError) as err:
             raise ModelError(f"model '{info.id}' could not be built from its config and weights: "
@@ -107,35 +107,38 @@ class TorchAdapter(ModelAdapter):
         return torch.cat(grads).numpy()
 
     @contextlib.contextmanager
-    def _capture(self, layer: str) -> Iterator[list[torch.Tensor]]:
-        """Outputs of `layer` during the block; the hook is removed however the block ends."""
-        captured: list[torch.Tensor] = []
-        handle = self._layer(layer).register_forward_hook(lambda _m, _i, out: captured.append(out))
+    def _capture(self, *layers: str) -> Iterator[dict[str, torch.Tensor]]:
+        """Outputs of `layers` during the block; the hooks are removed however the block ends."""
+        captured: dict[str, torch.Tensor] = {}
+        handles = []
         try:
+            for name in layers:
+                handles.append(self._layer(name).register_forward_hook(
+                    lambda _m, _i, out, name=name: captured.__setitem__(name, out)))
             yield captured
         finally:
-            handle.remove()
+            for handle in handles:
+                handle.remove()
 
     def activations_and_gradients(self, batch: np.ndarray, target: Target,
                                   layer: str) -> tuple[np.ndarray, np.ndarray]:
         acts, grads = [], []
         with self._prepared(), self._capture(layer) as captured:
             for x in self._chunks(batch):
-                captured.clear()
                 x.requires_grad_(True)  # so the graph reaches the layer even with frozen weights
                 score = self._score(x, target)
-                acts.append(captured[0].detach())
-                grads.append(self._grad(score, captured[0]))
+                acts.append(captured[layer].detach())
+                grads.append(self._grad(score, captured[layer]))
         return torch.cat(acts).numpy(), torch.cat(grads).numpy()
 
-    def activations(self, batch: np.ndarray, layer: str) -> np.ndarray:
-        out = []
-        with self._prepared(), torch.no_grad(), self._capture(layer) as captured:
+    def activations(self, batch: np.ndarray, layers: Sequence[str]) -> list[np.ndarray]:
+        out: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
+        with self._prepared(), torch.no_grad(), self._capture(*layers) as captured:
             for x in self._chunks(batch):
-                captured.clear()
                 self._forward(x)
-                out.append(captured[0])
-        return torch.cat(out).numpy()
+                for name in layers:
+                    out[name].append(captured[name])
+        return [torch.cat(out[name]).numpy() for name in layers]
 
     def layers(self) -> list[str]:
         """Convolutional stages and blocks (modules whose output is a feature map)."""

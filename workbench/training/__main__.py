@@ -38,7 +38,7 @@ def main() -> None:
         print(json.dumps(evaluate_lung_model(args.model, n=args.n), indent=2))
     else:
         stats = write_feature_stats(args.model, seed=args.seed)
-        print(json.dumps({"layer": stats.layer, "threshold": stats.threshold, "n_fit": stats.n_fit,
+        print(json.dumps({"layers": stats.layers, "threshold": stats.threshold, "n_fit": stats.n_fit,
                           "n_held_out": stats.n_held_out}, indent=2))
 
 

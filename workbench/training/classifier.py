@@ -16,7 +16,7 @@ import torch
 from safetensors.torch import save_file
 
 from workbench.data import phantoms
-from workbench.models import load_model, nets
+from workbench.models import FeatureStats, load_model, nets
 from workbench.specs import InputSpec
 from workbench.training.ood import write_feature_stats
 
@@ -41,11 +41,12 @@ def _accuracy(module: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: 
 def train_lung_model(out_dir: str | Path, n_train: int = 8000, n_val: int = 400, epochs: int = 14,
                      batch_size: int = 32, lr: float = 1e-3, seed: int = 0,
                      arch: dict | None = None, model_id: str = "lung_xray-resnet-compact",
-                     log: Callable[[str], None] = print) -> dict:
+                     n_ood: int = 2000, log: Callable[[str], None] = print) -> dict:
     """Train the compact ResNet on fresh phantoms and write a Hub-format model folder.
 
     Returns the training summary (sizes, epochs, seconds, validation accuracy) that also goes
-    into the folder's `training.json`.
+    into the folder's `training.json`. The folder also gets its out-of-distribution statistics
+    (`ood.safetensors`, fitted on `n_ood` training phantoms).
     """
     torch.manual_seed(seed)
     arch = dict(arch or LUNG_ARCH)
@@ -83,7 +84,7 @@ def train_lung_model(out_dir: str | Path, n_train: int = 8000, n_val: int = 400,
                "lr": lr, "seed": seed, "val_accuracy": val_acc,
                "seconds": round(time.perf_counter() - t0, 1)}
     save_hub_folder(module.eval(), out_dir, arch, model_id, summary)
-    write_feature_stats(out_dir, seed=seed)
+    write_feature_stats(out_dir, seed=seed, n_fit=n_ood, n_held_out=max(n_ood // 4, 32))
     return summary
 
 
@@ -122,6 +123,14 @@ def write_model_card(out_dir: str | Path, summary: dict, evaluation: dict) -> Pa
     arch = config["arch_params"]
     n_params = sum(int(np.prod(t.shape)) for t in _load_state(out).values())
     recall = ", ".join(f"{k} {v:.3f}" for k, v in evaluation["recall"].items())
+    stats = FeatureStats.load(out)
+    ood_section = "No statistics in this folder: predictions carry no in-distribution check." if stats is None else (
+        f"`ood.safetensors` holds the mean and Ledoit-Wolf shrunk covariance of the channel means and "
+        f"standard deviations at {', '.join(f'`{n}`' for n in stats.layers)}, over {stats.n_fit} training "
+        "inputs (phantoms and their left-right flips); an input whose Mahalanobis distance exceeds "
+        f"{stats.threshold:.2f} (the {stats.quantile:.0%} quantile over {stats.n_held_out} validation "
+        "phantoms and flips) is reported as unlike the training data. Recompute with "
+        f"`python -m workbench.training ood --model models/{config['model_id']}`.")
     card = f"""---
 license: mit
 library_name: pytorch
@@ -159,9 +168,13 @@ Command: `python -m workbench.training train --out models/{config["model_id"]}`
 **accuracy {evaluation["accuracy"]:.3f}**; recall {recall}.
 Measured with `python -m workbench.training evaluate --model {config["model_id"]} --n {evaluation["n"]}`.
 
+## Out-of-distribution check
+{ood_section}
+
 ## Limits
 Synthetic anatomy only; lesion appearance, scanner physics and patient variation of real X-rays are
-absent. Real images will be classified, but the output means nothing clinically.
+absent. Real images will be classified, but the output means nothing clinically; the
+out-of-distribution check says so beside every prediction.
 """
     (out / "README.md").write_text(card)
     return out / "README.md"
