@@ -6,6 +6,9 @@ Prints a table and writes JSON (default benchmarks/results/methods.json). Times 
 `repeats` runs on one input, after a warm-up run; `passes` are the passes the adapter counted.
 """
 
+from workbench.paths import ROOT  # first: the workbench imports torch before anything loads TensorFlow
+
+# isort: split
 import argparse
 import json
 import platform
@@ -17,7 +20,6 @@ import torch
 
 from workbench.methods import METHODS
 from workbench.models import load_model, predict
-from workbench.paths import ROOT  # first: the workbench imports torch before anything loads TensorFlow
 from workbench.service import run_methods, target_for
 from workbench.tasks import TASKS
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sys
 
+import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
@@ -85,13 +86,30 @@ def test_rerun_with_same_request_is_served_from_cache(ran):
     assert images(tab(ran, "Explanations")) == ["Grad-CAM", "Integrated Gradients"]
 
 
-def test_changing_a_parameter_recomputes_only_that_method(ran):
+def test_changing_a_parameter_recomputes_only_that_method_and_not_the_prediction(ran):
     services = sys.modules["views.services"]
-    before = services.COMPUTED["explanations"]
+    before = dict(services.COMPUTED)
     steps = next(w for w in ran.sidebar.number_input if w.label == "steps")
     steps.set_value(8).run()
     press_run(ran)
-    assert services.COMPUTED["explanations"] == before + 1
+    assert services.COMPUTED["explanations"] == before["explanations"] + 1
+    assert services.COMPUTED["predictions"] == before["predictions"], "the prediction comes from its cache"
+
+
+def test_prediction_says_the_sample_is_like_the_training_data(ran):
+    pred = tab(ran, "Prediction")
+    assert not pred.warning
+    assert any("resembles the training data" in c.value for c in pred.caption)
+
+
+def test_an_input_unlike_the_training_data_is_flagged_beside_the_prediction(samples_dir):
+    inverted = 255 - np.asarray(Image.open(samples_dir / "normal_01.png"))
+    buf = io.BytesIO()
+    Image.fromarray(inverted).save(buf, "PNG")
+    at = _upload(new_app(), "inverted.png", buf.getvalue())
+    warnings = [w.value for w in tab(at, "Prediction").warning]
+    assert any("This input is unlike the data the model was trained on; its prediction and explanations "
+               "mean little." in w for w in warnings)
 
 
 def test_sample_with_ground_truth_draws_its_outline():
@@ -101,7 +119,7 @@ def test_sample_with_ground_truth_draws_its_outline():
     press_run(at)
     cmp = tab(at, "Comparison")
     assert images(cmp)[0] == "Input + ground truth"
-    assert any("ground-truth lesion mask" in c.value for c in cmp.caption)
+    assert any("Green outline: ground truth" in c.value for c in cmp.caption)
 
 
 def _upload(at: AppTest, name: str, data: bytes) -> AppTest:

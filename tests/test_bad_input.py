@@ -11,11 +11,11 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
-from workbench.imageio import decode_image
 
-from inference import InputError
+from workbench.errors import InputError
+from workbench.io.image import decode_image
 
-from .conftest import BUNDLED, ROOT
+from .conftest import BUNDLED, ROOT, model_input
 
 
 def _png(img: Image.Image) -> bytes:
@@ -86,7 +86,7 @@ def test_cli_process_exits_2_without_traceback(cli, sample_bytes, tmp_path):
     assert "truncated" in proc.stderr and proc.stdout == ""
 
 
-def test_cli_reports_missing_file_unknown_model_and_method(tmp_path, samples_dir, capsys):
+def test_cli_reports_missing_file_unknown_model_method_and_bad_parameters(tmp_path, samples_dir, capsys):
     sample = str(samples_dir / "normal_01.png")
     cases = [
         (["inference.py", "--task", "lung_xray", "--model", BUNDLED, "--input", str(tmp_path / "nope.png")],
@@ -95,6 +95,12 @@ def test_cli_reports_missing_file_unknown_model_and_method(tmp_path, samples_dir
         (["inference.py", "--task", "nope", "--model", BUNDLED, "--input", sample], "unknown task"),
         (["xai_models.py", "--task", "lung_xray", "--model", BUNDLED, "--input", sample,
           "--methods", "gradcam,magic", "--out", str(tmp_path)], "unknown method"),
+        (["xai_models.py", "--task", "lung_xray", "--model", BUNDLED, "--input", sample, "--methods", "occlusion",
+          "--param", "occlusion.window_width=0", "--out", str(tmp_path)], "window_width must be between"),
+        (["xai_models.py", "--task", "lung_xray", "--model", BUNDLED, "--input", sample, "--methods", "occlusion",
+          "--param", "window=8", "--out", str(tmp_path)], "--param takes METHOD.NAME=VALUE"),
+        (["xai_models.py", "--task", "lung_xray", "--model", BUNDLED, "--input", sample, "--methods", "gradcam",
+          "--param", "gradcam.layer=fc9", "--out", str(tmp_path)], "layer must be one of"),
     ]
     for args, message in cases:
         main = importlib.import_module(args[0].removesuffix(".py")).main
@@ -102,28 +108,24 @@ def test_cli_reports_missing_file_unknown_model_and_method(tmp_path, samples_dir
         assert message in capsys.readouterr().err
 
 
-def _model_input(lung_task, data: bytes) -> np.ndarray:
-    return lung_task.preprocess(lung_task.decode(data))
-
-
-def test_sixteen_bit_png_keeps_its_full_range(lung_task, sample_bytes):
+def test_sixteen_bit_png_keeps_its_full_range(lung_task, bundled, sample_bytes):
     gray8 = np.asarray(Image.open(io.BytesIO(sample_bytes)))
     gray16 = Image.fromarray(gray8.astype(np.uint16) * 257)  # 0..255 -> 0..65535
     assert gray16.mode.startswith("I")
-    np.testing.assert_allclose(_model_input(lung_task, _png(gray16)), _model_input(lung_task, sample_bytes),
-                               atol=1e-5)
+    np.testing.assert_allclose(model_input(lung_task, bundled, _png(gray16)),
+                               model_input(lung_task, bundled, sample_bytes), atol=1e-5)
 
 
 @pytest.mark.parametrize("mode", ["RGBA", "LA", "P", "RGB"])
-def test_colour_alpha_and_palette_pngs_match_the_grayscale_file(mode, lung_task, sample_bytes):
+def test_colour_alpha_and_palette_pngs_match_the_grayscale_file(mode, lung_task, bundled, sample_bytes):
     img = Image.open(io.BytesIO(sample_bytes)).convert(mode)
     tolerance = 0.02 if mode == "P" else 1e-5  # palette quantisation (256 colours) is lossy
-    got = _model_input(lung_task, _png(img))
-    want = _model_input(lung_task, sample_bytes)
+    got = model_input(lung_task, bundled, _png(img))
+    want = model_input(lung_task, bundled, sample_bytes)
     assert np.abs(got - want).mean() < tolerance / 0.25
 
 
-def test_transparent_pixels_are_composited_onto_black(lung_task):
+def test_transparent_pixels_are_composited_onto_black():
     rgba = np.zeros((128, 128, 4), np.uint8)
     rgba[..., :3] = 255
     rgba[:64, :, 3] = 255  # top half opaque white, bottom half fully transparent white
@@ -132,9 +134,9 @@ def test_transparent_pixels_are_composited_onto_black(lung_task):
     assert gray[:64].min() > 0.99 and gray[64:].max() < 0.01
 
 
-def test_jpeg_and_other_sizes_are_resized_to_the_model_input(lung_task, sample_bytes):
+def test_jpeg_and_other_sizes_are_resized_to_the_model_input(lung_task, bundled, sample_bytes):
     img = Image.open(io.BytesIO(sample_bytes)).resize((300, 260))
     buf = io.BytesIO()
     img.convert("RGB").save(buf, "JPEG", quality=95)
-    x = _model_input(lung_task, buf.getvalue())
+    x = model_input(lung_task, bundled, buf.getvalue())
     assert x.shape == (1, 1, 128, 128) and x.dtype == np.float32

@@ -31,9 +31,10 @@ def server(tmp_path):
     port = free_port()
     log = open(tmp_path / "streamlit.log", "w")
     proc = subprocess.Popen(
+        # no other flags: Streamlit/.streamlit/config.toml makes a plain run headless, without
+        # usage statistics, file watcher or Deploy button
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "Streamlit" / "app.py"),
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+         "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -69,6 +70,7 @@ def test_two_methods_side_by_side_in_a_real_browser(server, tmp_path):
             page.get_by_test_id("stStatusWidget").wait_for(state="hidden")  # the rerun is over
             sidebar.get_by_role("button", name="Run").click()
             page.get_by_text("2 explanation(s) ready").wait_for()
+            assert page.get_by_role("button", name="Deploy").count() == 0
             page.get_by_role("tab", name="Comparison").click()
             panel = page.get_by_role("tabpanel").filter(has_text="Shared scale")
             for name in ("Grad-CAM ·", "Integrated Gradients ·"):

@@ -1,4 +1,5 @@
-"""CI smoke-runs the training notebook with tiny settings; it must write a loadable model folder."""
+"""CI smoke-runs the training notebook with tiny settings; it must write a loadable model folder
+with its card and its out-of-distribution statistics, all from the training code."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ import json
 import nbformat
 from nbclient import NotebookClient
 
-from inference import TASKS, load_model, predict_input
+from workbench.models import load_model, predict
+from workbench.tasks import TASKS
 
-from .conftest import ROOT
+from .conftest import ROOT, model_input
 
 
 def test_training_notebook_runs_and_writes_a_hub_folder(tmp_path, monkeypatch):
@@ -21,10 +23,13 @@ def test_training_notebook_runs_and_writes_a_hub_folder(tmp_path, monkeypatch):
     NotebookClient(nb, timeout=600, kernel_name="python3",
                    resources={"metadata": {"path": str(nb_dir)}}).execute()
 
-    assert {p.name for p in out.iterdir()} >= {"config.json", "model.safetensors", "README.md", "training.json"}
+    files = {p.name for p in out.iterdir()}
+    assert files >= {"config.json", "model.safetensors", "ood.safetensors", "README.md", "training.json"}
     assert json.loads((out / "training.json").read_text())["n_train"] == 64
-    assert "Held-out evaluation" in (out / "README.md").read_text()
+    card = (out / "README.md").read_text()
+    assert "Held-out evaluation" in card and "Out-of-distribution check" in card
     model = load_model(str(out))
+    assert model.feature_stats.n_fit == 2 * 64  # the smoke run's phantoms and their flips
     task = TASKS["lung_xray"]
-    x = task.preprocess(task.decode(task.samples()[0].path.read_bytes()), model.info.input)
-    assert predict_input(model, x).label in task.labels
+    pred = predict(model, model_input(task, model, task.samples()[0].path.read_bytes()))
+    assert pred.label in task.labels and pred.in_distribution is not None

@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-from workbench import phantoms
+from workbench.data import phantoms
 
 
 def test_same_seed_same_case_and_other_seeds_differ():
