@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test lint install browser train-lung evaluate-lung bench clean
+.PHONY: run test lint install browser train-lung evaluate-lung ood-lung bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -36,8 +36,12 @@ train-lung: $(STAMP)
 evaluate-lung: $(STAMP)
 	$(PY) -m workbench.training evaluate --model lung_xray-resnet-compact --n 1000
 
+ood-lung: $(STAMP)
+	$(PY) -m workbench.training ood --model models/lung_xray-resnet-compact
+
 bench: $(STAMP)
-	$(PY) benchmarks/bench_methods.py
+	$(PY) benchmarks/bench_methods.py --repeats 5
+	$(PY) benchmarks/bench_memory.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

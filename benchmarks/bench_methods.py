@@ -42,6 +42,7 @@ def run(model_id: str, repeats: int, quick: bool) -> dict:
     target = target_for(model, predict(model, x))
     fwd_bwd = median_seconds(lambda: model.input_gradients(x, target), repeats)
     forward = median_seconds(lambda: model.outputs(x), repeats)
+    prediction = median_seconds(lambda: predict(model, x), repeats)  # probabilities + OOD score
     rows = []
     for method in METHODS.values():
         if not method.is_compatible(task, model):
@@ -55,6 +56,7 @@ def run(model_id: str, repeats: int, quick: bool) -> dict:
             "repeats": repeats, "quick": quick, "torch_threads": torch.get_num_threads(),
             "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {torch.get_num_threads()} threads",
             "forward_seconds": round(forward, 5), "forward_backward_seconds": round(fwd_bwd, 5),
+            "predict_with_ood_seconds": round(prediction, 5),
             "methods": rows}
 
 
@@ -70,7 +72,8 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{result['model']} on {result['input']}: forward {result['forward_seconds'] * 1000:.1f} ms, "
-          f"forward+backward {result['forward_backward_seconds'] * 1000:.1f} ms")
+          f"forward+backward {result['forward_backward_seconds'] * 1000:.1f} ms, "
+          f"prediction with OOD score {result['predict_with_ood_seconds'] * 1000:.1f} ms")
     print(f"{'method':24s} {'seconds':>9s} {'passes':>7s} {'x fwd+bwd':>10s}")
     for row in result["methods"]:
         print(f"{row['method']:24s} {row['seconds']:9.4f} {row['passes']:7d} {row['x_forward_backward']:10.1f}")

@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from scipy import ndimage
 from scipy.spatial.distance import mahalanobis
 
-from workbench.data import phantoms
+from workbench.data import phantoms, probes
 from workbench.models import FeatureStats
 from workbench.models.ood import pooled
 
@@ -40,29 +39,6 @@ def test_distance_is_the_mahalanobis_distance_and_survives_a_save(tmp_path):
     assert FeatureStats.load(tmp_path / "absent") is None
 
 
-def natural_texture(rng: np.random.Generator, size: int = 128) -> np.ndarray:
-    """1/f noise with a few hard-edged shapes: the statistics of a photograph, not of a radiograph."""
-    f = np.fft.fftfreq(size)
-    amplitude = 1 / np.maximum(np.hypot(*np.meshgrid(f, f)), 1 / size)
-    field = np.real(np.fft.ifft2(amplitude * np.exp(2j * np.pi * rng.random((size, size)))))
-    img = (field - field.min()) / np.ptp(field)
-    yy, xx = np.mgrid[:size, :size]
-    for _ in range(4):
-        cy, cx, r = rng.integers(0, size, 2).tolist() + [rng.integers(8, 30)]
-        img[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] = rng.random()
-    return img
-
-
-def gradient_with_grain(rng: np.random.Generator, size: int = 128) -> np.ndarray:
-    angle = rng.uniform(0, 2 * np.pi)
-    yy, xx = np.mgrid[:size, :size] / size
-    ramp = np.cos(angle) * xx + np.sin(angle) * yy
-    lo, hi = np.sort(rng.uniform(0, 1, 2))
-    img = lo + (hi - lo) * (ramp - ramp.min()) / np.ptp(ramp)
-    grain = ndimage.gaussian_filter(rng.normal(0, rng.uniform(0.02, 0.05), (size, size)), 0.7)
-    return np.clip(img + grain, 0, 1)
-
-
 def _scores(model, images: np.ndarray) -> np.ndarray:
     x = model.info.input.normalize(images[:, None].astype(np.float32))
     return model.feature_stats.scores(model.features(x, model.feature_stats.layers))
@@ -73,12 +49,8 @@ def test_held_out_phantoms_are_in_distribution(bundled):
     assert np.mean(_scores(bundled, images) <= 1) >= 0.95
 
 
-@pytest.mark.parametrize("kind", ["natural_texture", "gradient_with_grain", "inverted_phantom"])
+@pytest.mark.parametrize("kind", probes.KINDS)
 def test_inputs_that_are_not_phantoms_are_out(bundled, kind):
-    rng = np.random.default_rng(5)
-    if kind == "inverted_phantom":
-        images = 1 - phantoms.make_dataset(N, seed=1, split="test")[0]
-    else:
-        maker = natural_texture if kind == "natural_texture" else gradient_with_grain
-        images = np.stack([maker(rng) for _ in range(N)])
+    images = probes.make_probes(kind, N, seed=5)
+    assert images.shape == (N, 128, 128) and 0 <= images.min() and images.max() <= 1
     assert (_scores(bundled, images) > 1).all()

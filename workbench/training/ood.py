@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.data import phantoms
+from workbench.data import phantoms, probes
 from workbench.models import FeatureStats, ModelAdapter, load_model
 
 STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")  # the compact ResNet's stages
@@ -37,3 +37,20 @@ def write_feature_stats(folder: str | Path, seed: int = 0, n_fit: int = 2000, n_
     stats = fit_feature_stats(model, spec.normalize(fit[:, None]), spec.normalize(held_out[:, None]), layers)
     stats.save(folder)
     return stats
+
+
+def evaluate_feature_stats(model_id: str, n: int = 300, seed: int = 1) -> dict:
+    """Share of held-out phantoms called in, and of each kind of non-phantom probe called out."""
+    model = load_model(model_id)
+    stats, spec = model.feature_stats, model.info.input
+
+    def scores(images: np.ndarray) -> np.ndarray:
+        return stats.scores(model.features(spec.normalize(images[:, None]), stats.layers))
+
+    held_out = scores(phantoms.make_dataset(n, seed=seed, split="test")[0])
+    result = {"model": model_id, "n": n, "seed": seed, "held_out_in": float(np.mean(held_out <= 1)),
+              "held_out_score_p99": float(np.quantile(held_out, 0.99))}
+    for kind in probes.KINDS:
+        s = scores(probes.make_probes(kind, n, seed))
+        result[kind] = {"out": float(np.mean(s > 1)), "min_score": float(s.min())}
+    return result
