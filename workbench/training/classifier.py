@@ -97,7 +97,8 @@ def save_hub_folder(module: torch.nn.Module, out_dir: str | Path, arch: dict, mo
     config = {"framework": "pytorch", "architecture": "compact_resnet", "arch_params": arch,
               "task": "lung_xray", "labels": list(phantoms.LABELS), "input": LUNG_INPUT.to_dict(),
               "output": "logits", "output_kind": "classification",
-              "preprocessing": "grayscale, resize to 128x128 (area), (x - 0.5) / 0.25",
+              "preprocessing": f"grayscale, resize to {LUNG_INPUT.height}x{LUNG_INPUT.width} (area), "
+                               f"(x - {LUNG_INPUT.mean[0]}) / {LUNG_INPUT.std[0]}",
               "target_layer": "layer4", "model_id": model_id}
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(out / "model.safetensors"))
