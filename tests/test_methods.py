@@ -142,3 +142,10 @@ def test_occlusion_in_small_chunks_gives_the_same_map(tiny, tiny_input, monkeypa
 def test_pixel_axes_describe_an_image():
     axes = Axes.pixels(32, 48)
     assert axes.x_range == (0.0, 48.0) and axes.y_range == (0.0, 32.0) and axes.origin == "upper"
+
+
+def test_registry_refuses_a_second_entry_with_the_same_id_and_names_the_known_ones():
+    with pytest.raises(ValueError, match="registered twice"):
+        METHODS.register(METHODS["gradcam"])
+    with pytest.raises(InputError, match="unknown method 'nope'; available: gradcam, "):
+        METHODS["nope"]

@@ -39,14 +39,8 @@ class Registry(Generic[T]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._items)
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     def ids(self) -> list[str]:
         return list(self._items)
 
     def values(self) -> list[T]:
         return list(self._items.values())
-
-    def items(self) -> list[tuple[str, T]]:
-        return list(self._items.items())

@@ -24,10 +24,6 @@ class SignalSpec:
     def samples(self) -> int:
         return int(round(self.sample_rate * self.seconds))
 
-    @property
-    def frames(self) -> int:
-        return 1 + self.samples // self.hop_length
-
 
 @dataclass(frozen=True)
 class InputSpec:
