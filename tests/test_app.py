@@ -156,3 +156,16 @@ def test_hub_model_that_cannot_be_fetched_is_explained(monkeypatch):
 def test_explanations_can_be_downloaded_as_raw_maps(ran):
     labels = [b.label for b in tab(ran, "Explanations").get("download_button")]
     assert labels.count("Raw map (.npy)") == 2 and labels.count("Overlay (.png)") == 2
+
+
+def test_upload_accepts_every_listed_type_and_a_dicom_film_works():
+    from .corpus import ok_cases
+
+    at = new_app()
+    next(r for r in at.sidebar.radio if r.label == "Input").set_value("Upload").run()
+    accepted = {t.lstrip(".") for t in at.file_uploader[0].proto.type}
+    assert accepted >= {"png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif", "webp", "dcm", "dicom"}
+    dicom = next(c for c in ok_cases() if c.name == "ct_window.dcm")
+    at.file_uploader[0].set_value(("film.dcm", dicom.data, "application/dicom")).run()
+    assert not at.exception and not at.error
+    assert tab(at, "Prediction").get("metric")[0].proto.body in ("normal", "affected")

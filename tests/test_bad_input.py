@@ -37,8 +37,8 @@ def huge_png() -> bytes:
 BAD_FILES = {
     "not_an_image": (b"this is a text file, not an image\n" * 20, "not a readable image"),
     "empty": (b"", "is empty"),
-    "truncated": (None, "truncated or corrupt"),
-    "too_large": (None, "megapixels"),
+    "truncated": (None, "truncated"),
+    "too_large": (None, "the limit is 50,000,000 pixels"),
 }
 
 

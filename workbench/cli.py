@@ -129,17 +129,18 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
         target = target_for(model, predict(model, x), args.target)
         method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
         explanations = run_methods(task, model, x, method_ids, target, args.seed, params)
-        out = Path(args.out)
+    except (InputError, ModelError) as err:
+        return fail(str(err))
+    out = Path(args.out)
+    picture = task.picture(raw, model.info.input)
+    try:  # only writing can fail from here on, and only for reasons of the output folder
         out.mkdir(parents=True, exist_ok=True)
-        picture = task.picture(raw, model.info.input)
         for e in explanations:
             np.save(out / f"{e.method}.npy", e.map)
             (out / f"{e.method}.png").write_bytes(encode_png(explanation_picture(picture, e.map)[0]))
         (out / "explanations.json").write_text(json.dumps([e.summary() for e in explanations], indent=2))
-    except (InputError, ModelError) as err:
-        return fail(str(err))
     except OSError as err:
-        return fail(f"cannot write to {args.out}: {err.strerror}.")
+        return fail(f"cannot write to {args.out}: {err.strerror or err}.")
     rows = [{"method": e.method, "seconds": round(e.seconds, 4), "passes": e.passes} for e in explanations]
     if args.json:
         print(json.dumps(rows))

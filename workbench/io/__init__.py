@@ -2,6 +2,7 @@
 
 from workbench.io.audio import decode_audio
 from workbench.io.files import read_file
-from workbench.io.image import MAX_PIXELS, decode_image, encode_png
+from workbench.io.image import IMAGE_FILE_TYPES, decode_image, encode_png
+from workbench.io.limits import MAX_PIXELS
 
-__all__ = ["MAX_PIXELS", "decode_audio", "decode_image", "encode_png", "read_file"]
+__all__ = ["IMAGE_FILE_TYPES", "MAX_PIXELS", "decode_audio", "decode_image", "encode_png", "read_file"]

@@ -1,56 +1,125 @@
-"""Image files to float arrays (with the bad-input checks the app and CLI share), and the one PNG encoder."""
+"""Image files to float arrays, through one decoding path, and the one PNG encoder.
+
+Every way a decoder can fail on a user's file ends here as an InputError with a message: Pillow's
+errors (truncated, corrupt, oversized text chunks, anything else a plugin raises), a PNG whose
+pixel data stops early (Pillow would fill the missing rows with zeros), non-finite floats, and
+images over the pixel limit (checked from the header, before any pixel is decoded). DICOM goes
+through pydicom (workbench/io/dicom.py).
+"""
 
 from __future__ import annotations
 
 import io
+import struct
 import warnings
+import zlib
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from workbench.errors import InputError
+from workbench.io.dicom import decode_dicom, looks_like_dicom
+from workbench.io.limits import check_size
 
-MAX_PIXELS = 50_000_000
+# What the upload widget offers; any format Pillow reads is decoded whatever its name says.
+IMAGE_FILE_TYPES = ("png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif", "webp", "dcm", "dicom")
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 
 
 def decode_image(data: bytes, name: str = "the file") -> np.ndarray:
-    """Decode PNG/JPEG bytes to float32 in [0, 1]: H x W (gray) or H x W x 3 (colour).
+    """Decode an image file to float32 in [0, 1]: H x W (gray) or H x W x 3 (colour).
 
     16-bit images keep their full range; alpha is composited onto black (the background of a
-    radiograph); palette images are expanded. Raises InputError for anything unreadable.
+    radiograph); palette images are expanded; multi-frame files give their first frame.
     """
     if not data:
         raise InputError(f"{name} is empty.")
-    # Our own size limit replaces Pillow's decompression-bomb check (we read the header first).
-    Image.MAX_IMAGE_PIXELS = None
+    with warnings.catch_warnings():  # decoders warn about odd files; the user gets one message or none
+        warnings.simplefilter("ignore")
+        if looks_like_dicom(data):
+            return decode_dicom(data, name)
+        return _decode_pillow(data, name)
+
+
+def _decode_pillow(data: bytes, name: str) -> np.ndarray:
+    Image.MAX_IMAGE_PIXELS = None  # our own limit, from the header, replaces Pillow's bomb check
     try:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
-        raise InputError(f"{name} is not a readable image (PNG or JPEG expected).") from None
-    w, h = img.size
-    if w * h > MAX_PIXELS:
-        raise InputError(f"{name} is {w}x{h} = {w * h / 1e6:.0f} megapixels; the limit is "
-                         f"{MAX_PIXELS / 1e6:.0f} megapixels.")
+        return decode_dicom(data, name, sniffed=False)  # DICOM without its preamble, or not an image
+    except Exception as err:  # noqa: BLE001  (any decoder failure is a fact about the file)
+        raise _corrupt(name, err) from None
+    check_size(*img.size, name)
+    if data.startswith(PNG_SIGNATURE):
+        _check_png_complete(data, name)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            img.load()
-    except (OSError, SyntaxError, ValueError) as err:
-        raise InputError(f"{name} could not be decoded; it may be truncated or corrupt ({err}).") from None
-    return _to_float(img)
+        img.seek(0)
+        img.load()
+        return _to_float(img, name)
+    except InputError:
+        raise
+    except Exception as err:  # noqa: BLE001
+        raise _corrupt(name, err) from None
 
 
-def _to_float(img: Image.Image) -> np.ndarray:
+def _corrupt(name: str, err: Exception) -> InputError:
+    detail = str(err).splitlines()[0] if str(err) else type(err).__name__
+    return InputError(f"{name} could not be decoded; it may be truncated or corrupt ({detail}).")
+
+
+def _check_png_complete(data: bytes, name: str) -> None:
+    """Inflate the IDAT stream (bounded) and compare with what the header promises."""
+    pos, idat, header = len(PNG_SIGNATURE), [], None
+    while pos + 8 <= len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR" and len(body) >= 13:
+            header = struct.unpack(">IIBBBBB", body[:13])
+        elif kind == b"IDAT":
+            idat.append(body)
+        elif kind == b"IEND":
+            break
+        pos += 12 + length
+    if header is None:
+        raise InputError(f"{name} is a PNG without a valid header.")
+    width, height, depth, colour, _, _, interlace = header
+    if colour not in PNG_CHANNELS:
+        raise InputError(f"{name} is a PNG with an invalid colour type {colour}.")
+    bits = PNG_CHANNELS[colour] * depth
+    passes = ADAM7 if interlace else ((0, 0, 1, 1),)
+    expected = sum(((height - y0 + dy - 1) // dy) * (1 + ((width - x0 + dx - 1) // dx * bits + 7) // 8)
+                   for x0, y0, dx, dy in passes if width > x0 and height > y0)
+    try:
+        got = len(zlib.decompressobj().decompress(b"".join(idat), expected))
+    except zlib.error as err:
+        raise InputError(f"{name} could not be decoded; its pixel data is corrupt ({err}).") from None
+    if got < expected:
+        raise InputError(f"{name} is truncated: its pixel data stops at {100 * got // expected}% of the "
+                         "image.")
+
+
+def _to_float(img: Image.Image, name: str) -> np.ndarray:
     if img.mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
-    if img.mode in ("I;16", "I;16B", "I;16L", "I;16N"):
+        if img.mode == "RGB":  # a gray palette (a GIF of a radiograph) stays one channel
+            rgb = np.asarray(img, dtype=np.float32) / 255.0
+            gray = (rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all()
+            return rgb[..., 0] if gray else rgb
+    if img.mode.startswith("I;16"):
         return np.asarray(img, dtype=np.float32) / 65535.0
-    if img.mode == "I":  # 32-bit int container, in practice 16-bit data
-        arr = np.asarray(img, dtype=np.float32)
-        return np.clip(arr / (65535.0 if arr.max() > 255 else 255.0), 0, 1)
+    if img.mode == "I":  # 32-bit integer container: scale by the range the values use
+        arr = np.asarray(img, dtype=np.float64)
+        top = 255.0 if arr.max() <= 255 else 65535.0 if arr.max() <= 65535 else float(arr.max())
+        return np.clip(arr / top, 0, 1).astype(np.float32)
     if img.mode == "F":
-        arr = np.asarray(img, dtype=np.float32)
-        return np.clip(arr / max(float(arr.max()), 1.0), 0, 1)
+        arr = np.asarray(img, dtype=np.float64)
+        if not np.isfinite(arr).all():
+            raise InputError(f"{name} holds NaN or infinite values; it cannot be used as an image.")
+        if arr.min() < 0 or arr.max() > 1:  # floats outside [0, 1]: stretch their range
+            arr = (arr - arr.min()) / (np.ptp(arr) or 1.0)
+        return arr.astype(np.float32)
     if img.mode in ("1", "L"):
         return np.asarray(img.convert("L"), dtype=np.float32) / 255.0
     if img.mode in ("LA", "La", "RGBA", "RGBa", "PA"):

@@ -1,5 +1,6 @@
 """Task registry. A task is one class instance and one registry line."""
 
+from workbench.io.image import IMAGE_FILE_TYPES
 from workbench.registry import Registry
 from workbench.tasks.audio import AudioTask
 from workbench.tasks.base import MODALITIES, OUTPUT_KINDS, Axes, GroundTruth, Picture, Sample, Task
@@ -14,7 +15,7 @@ TASKS.register(ImageTask(
     labels=("normal", "affected"),
     description="Chest radiograph phantoms; 'affected' cases hold 1-3 nodules or opacities whose "
                 "masks are known, so an explanation can be checked against the truth.",
-    file_types=("png", "jpg", "jpeg"),
+    file_types=IMAGE_FILE_TYPES,
 ))
 
 
