@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test lint install browser train-lung evaluate-lung ood-lung bench clean
+.PHONY: run test lint install browser train-lung evaluate-lung ood-lung train-histo evaluate-histo bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,14 +30,23 @@ lint: $(STAMP)
 test: $(STAMP) browser lint
 	$(PY) -m pytest -q tests
 
+LUNG  := lung_xray-resnet-compact
+HISTO := histopathology-resnet18-compact
+
 train-lung: $(STAMP)
-	$(PY) -m workbench.training train --out models/lung_xray-resnet-compact
+	$(PY) -m workbench.training train --recipe $(LUNG) --out models/$(LUNG)
 
 evaluate-lung: $(STAMP)
-	$(PY) -m workbench.training evaluate --model lung_xray-resnet-compact --n 1000
+	$(PY) -m workbench.training evaluate --recipe $(LUNG) --model $(LUNG) --n 1000
 
 ood-lung: $(STAMP)
-	$(PY) -m workbench.training ood --model models/lung_xray-resnet-compact
+	$(PY) -m workbench.training ood --recipe $(LUNG) --model models/$(LUNG)
+
+train-histo: $(STAMP)
+	$(PY) -m workbench.training train --recipe $(HISTO) --out models/$(HISTO)
+
+evaluate-histo: $(STAMP)
+	$(PY) -m workbench.training evaluate --recipe $(HISTO) --model $(HISTO) --n 1000
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_methods.py --repeats 5

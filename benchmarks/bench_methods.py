@@ -1,9 +1,10 @@
-"""Speed of every registered method on a bundled model, against one forward+backward pass.
+"""Speed of every registered method on every bundled model, against one forward+backward pass.
 
-  python benchmarks/bench_methods.py [--model ID] [--repeats N] [--out FILE] [--quick]
+  python benchmarks/bench_methods.py [--model ID ...] [--repeats N] [--out FILE] [--quick]
 
-Prints a table and writes JSON (default benchmarks/results/methods.json). Times are medians of
-`repeats` runs on one input, after a warm-up run; `passes` are the passes the adapter counted.
+Prints a table per model and writes JSON (default benchmarks/results/methods.json). Times are
+medians of `repeats` runs on one sample input, after a warm-up run; `passes` are the passes the
+adapter counted.
 """
 
 from workbench.paths import ROOT  # first: the workbench imports torch before anything loads TensorFlow
@@ -19,7 +20,7 @@ from pathlib import Path
 import torch
 
 from workbench.methods import METHODS
-from workbench.models import load_model, predict
+from workbench.models import list_models, load_model, predict
 from workbench.service import run_methods, target_for
 from workbench.tasks import TASKS
 
@@ -62,21 +63,22 @@ def run(model_id: str, repeats: int, quick: bool) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default="lung_xray-resnet-compact")
+    parser.add_argument("--model", nargs="+", default=None, help="bundled model ids (default: all)")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="each method's cheapest settings")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "methods.json"))
     args = parser.parse_args()
-    result = run(args.model, args.repeats, args.quick)
+    results = [run(m, args.repeats, args.quick) for m in args.model or [m.id for m in list_models()]]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"{result['model']} on {result['input']}: forward {result['forward_seconds'] * 1000:.1f} ms, "
-          f"forward+backward {result['forward_backward_seconds'] * 1000:.1f} ms, "
-          f"prediction with OOD score {result['predict_with_ood_seconds'] * 1000:.1f} ms")
-    print(f"{'method':24s} {'seconds':>9s} {'passes':>7s} {'x fwd+bwd':>10s}")
-    for row in result["methods"]:
-        print(f"{row['method']:24s} {row['seconds']:9.4f} {row['passes']:7d} {row['x_forward_backward']:10.1f}")
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    for result in results:
+        print(f"{result['model']} on {result['input']}: forward {result['forward_seconds'] * 1000:.1f} ms, "
+              f"forward+backward {result['forward_backward_seconds'] * 1000:.1f} ms, "
+              f"prediction with OOD score {result['predict_with_ood_seconds'] * 1000:.1f} ms")
+        print(f"{'method':24s} {'seconds':>9s} {'passes':>7s} {'x fwd+bwd':>10s}")
+        for row in result["methods"]:
+            print(f"{row['method']:24s} {row['seconds']:9.4f} {row['passes']:7d} {row['x_forward_backward']:10.1f}")
     print(f"wrote {out}")
 
 

@@ -169,3 +169,16 @@ def test_upload_accepts_every_listed_type_and_a_dicom_film_works():
     at.file_uploader[0].set_value(("film.dcm", dicom.data, "application/dicom")).run()
     assert not at.exception and not at.error
     assert tab(at, "Prediction").get("metric")[0].proto.body in ("normal", "affected")
+
+
+def test_histopathology_task_runs_end_to_end_with_its_ground_truth():
+    at = new_app()
+    next(s for s in at.sidebar.selectbox if s.label == "Task").set_value("histopathology").run()
+    assert not at.exception
+    model = next(s for s in at.sidebar.selectbox if s.label == "Model")
+    assert model.value == "histopathology-resnet18-compact"
+    next(s for s in at.sidebar.selectbox if s.label == "Sample").set_value("LYM_01").run()
+    press_run(at)
+    assert tab(at, "Prediction").get("metric")[0].proto.body == "LYM"
+    assert images(tab(at, "Comparison"))[0] == "Input + ground truth"
+    assert images(tab(at, "Explanations")) == ["Grad-CAM", "Integrated Gradients"]

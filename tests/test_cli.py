@@ -11,7 +11,7 @@ from PIL import Image
 
 import xai_models
 from workbench.methods import METHODS
-from workbench.models import Target, list_models
+from workbench.models import Target, list_models, load_model
 from workbench.tasks import TASKS
 
 from .conftest import BUNDLED, ROOT, model_input
@@ -83,13 +83,15 @@ def test_explain_cli_writes_raw_maps_overlays_and_records(tmp_path, samples_dir,
                                             "region_pixels": None}
 
 
-def test_benchmark_writes_json_for_every_compatible_method(tmp_path):
+def test_benchmark_writes_json_for_every_model_and_compatible_method(tmp_path):
     out = tmp_path / "bench.json"
     run(str(ROOT / "benchmarks" / "bench_methods.py"), "--repeats", "1", "--quick", "--out", str(out), cwd=tmp_path)
-    result = json.loads(out.read_text())
-    task = TASKS["lung_xray"]
-    assert [r["method"] for r in result["methods"]] == [m.id for m in METHODS.values() if m.supports_task(task)]
-    assert all(r["passes"] > 0 and r["params"] for r in result["methods"])
+    results = json.loads(out.read_text())
+    assert [r["model"] for r in results] == [m.id for m in list_models()]
+    for result in results:
+        task = TASKS[load_model(result["model"]).info.task]
+        assert [r["method"] for r in result["methods"]] == [m.id for m in METHODS.values() if m.supports_task(task)]
+        assert all(r["passes"] > 0 and r["params"] for r in result["methods"])
 
 
 def test_explain_cli_can_explain_a_chosen_class(tmp_path, samples_dir, bundled, lung_task, capsys):

@@ -17,8 +17,9 @@ import numpy as np
 from scipy import ndimage
 
 from workbench.io.image import encode_png
+from workbench.tasks import TASKS
 
-LABELS = ("normal", "affected")
+LABELS = TASKS["lung_xray"].labels  # ("normal", "affected")
 SIZE = 128
 SPLITS = {"train": 0, "val": 1, "test": 2, "sample": 3, "bench": 4}
 
@@ -32,8 +33,11 @@ class Phantom:
     label: int
 
 
-def _rng(seed: int, split: str, index: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, SPLITS[split], index]))
+def _streams(seed: int, split: str, index: int) -> tuple[np.random.Generator, ...]:
+    """Independent random streams for anatomy, lesions and acquisition: leaving the lesions out
+    changes nothing else, which is what makes a case's counterfactual twin."""
+    root = np.random.SeedSequence([seed, SPLITS[split], index])
+    return tuple(np.random.default_rng(child) for child in root.spawn(3))
 
 
 def _soft(inside: np.ndarray, edge: float = 1.5) -> np.ndarray:
@@ -51,9 +55,13 @@ def _ellipse(u, v, cu, cv, ru, rv, angle=0.0):
 
 
 def make_phantom(seed: int, split: str, index: int, label: int | None = None,
-                 size: int = SIZE) -> Phantom:
-    """Generate one phantom. `label` None draws it (balanced); 0 = normal, 1 = affected."""
-    rng = _rng(seed, split, index)
+                 size: int = SIZE, twin: bool = False) -> Phantom:
+    """Generate one phantom. `label` None draws it (balanced); 0 = normal, 1 = affected.
+
+    `twin=True` gives the case's counterfactual twin: the same anatomy, contrast, blur and noise
+    with the lesions left out (the mask still says where they were; the label stays the case's).
+    """
+    rng, lesion_rng, acquisition = _streams(seed, split, index)
     if label is None:
         label = int(rng.integers(0, 2))
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
@@ -108,32 +116,33 @@ def make_phantom(seed: int, split: str, index: int, label: int | None = None,
     if label == 1:
         lung_any = np.maximum(lung_fields[0], lung_fields[1])
         candidates = np.argwhere(lung_any > 3.0)
-        for _ in range(int(rng.integers(1, 4))):
-            cyx = candidates[rng.integers(len(candidates))]
-            kind = rng.random()
+        for _ in range(int(lesion_rng.integers(1, 4))):
+            cyx = candidates[lesion_rng.integers(len(candidates))]
+            kind = lesion_rng.random()
             if kind < 0.5:  # nodule: small, round, fairly sharp
-                r = rng.uniform(2.5, 5.0) * scale
-                amp = rng.uniform(0.14, 0.22)
+                r = lesion_rng.uniform(2.5, 5.0) * scale
+                amp = lesion_rng.uniform(0.14, 0.22)
                 d = np.hypot(yy - cyx[0], xx - cyx[1])
                 blob = _soft(r - d, 1.0)
             else:  # patchy opacity: larger, irregular, soft
-                r = rng.uniform(6.0, 12.0) * scale
-                amp = rng.uniform(0.12, 0.18)
-                d = np.hypot((yy - cyx[0]) / rng.uniform(0.7, 1.3), xx - cyx[1])
-                texture = ndimage.gaussian_filter(rng.normal(0, 1, (size, size)), 2.5)
+                r = lesion_rng.uniform(6.0, 12.0) * scale
+                amp = lesion_rng.uniform(0.12, 0.18)
+                d = np.hypot((yy - cyx[0]) / lesion_rng.uniform(0.7, 1.3), xx - cyx[1])
+                texture = ndimage.gaussian_filter(lesion_rng.normal(0, 1, (size, size)), 2.5)
                 texture = 0.6 + 0.4 * texture / (np.abs(texture).max() + 1e-6)
                 blob = np.exp(-0.5 * (d / (0.6 * r)) ** 2) * texture
-                blob = np.clip(blob, 0, None)
-            img += amp * blob
+                blob = np.where(blob >= 0.1 * blob.max(), blob, 0)  # a bounded footprint: twins differ only near it
+            if not twin:
+                img += amp * blob
             mask |= blob > 0.35 * blob.max()
 
     # Acquisition: contrast (gamma and window), blur, noise.
     img = np.clip(img, 0, 1)
-    img = img ** rng.uniform(0.8, 1.25)
-    lo, hi = rng.uniform(0.0, 0.05), rng.uniform(0.75, 0.95)
+    img = img ** acquisition.uniform(0.8, 1.25)
+    lo, hi = acquisition.uniform(0.0, 0.05), acquisition.uniform(0.75, 0.95)
     img = (img - lo) / (hi - lo)
-    img = ndimage.gaussian_filter(img, rng.uniform(0.4, 1.1))
-    img = img + rng.normal(0, rng.uniform(0.015, 0.035), img.shape)
+    img = ndimage.gaussian_filter(img, acquisition.uniform(0.4, 1.1))
+    img = img + acquisition.normal(0, acquisition.uniform(0.015, 0.035), img.shape)
     return Phantom(np.clip(img, 0, 1).astype(np.float32), mask, label)
 
 

@@ -19,6 +19,18 @@ TASKS.register(ImageTask(
 ))
 
 
+TASKS.register(ImageTask(
+    id="histopathology",
+    name="Histopathology: 9 PathMNIST tissue classes",
+    output_kind="classification",
+    labels=("ADI", "BACK", "DEB", "LYM", "MUC", "MUS", "NORM", "STR", "TUM"),
+    description="H&E tissue patches (64x64): adipose, background, debris, lymphocytes, mucus, smooth muscle, "
+                "normal mucosa, stroma, tumour epithelium, in PathMNIST's label order. Bundled samples are "
+                "generated, with a mask of each class's defining structure (nuclei, gland lumens, fat cells).",
+    file_types=IMAGE_FILE_TYPES,
+))
+
+
 def get_task(task_id: str) -> Task:
     return TASKS[task_id]
 

@@ -1,9 +1,11 @@
-"""Command line for training and evaluating the bundled models.
+"""Command line for training and evaluating the bundled models (one recipe each, see recipes.py).
 
-  python -m workbench.training train --out models/lung_xray-resnet-compact
-  python -m workbench.training evaluate --model lung_xray-resnet-compact --n 1000
-  python -m workbench.training ood --model models/lung_xray-resnet-compact
-  python -m workbench.training ood-evaluate --model lung_xray-resnet-compact --n 300
+  python -m workbench.training train --recipe lung_xray-resnet-compact --out models/lung_xray-resnet-compact
+  python -m workbench.training evaluate --recipe lung_xray-resnet-compact --model lung_xray-resnet-compact
+  python -m workbench.training ood --recipe lung_xray-resnet-compact --model models/lung_xray-resnet-compact
+  python -m workbench.training ood-evaluate --recipe lung_xray-resnet-compact --model lung_xray-resnet-compact
+  python -m workbench.training reliance --model lung_xray-resnet-compact --n 200
+  python -m workbench.training evaluate-npz --model histopathology-resnet18-compact --npz pathmnist_64.npz
 """
 
 from __future__ import annotations
@@ -11,41 +13,68 @@ from __future__ import annotations
 import argparse
 import json
 
-from workbench.training.classifier import evaluate_lung_model, train_lung_model, write_model_card
+from workbench.cli import fail
+from workbench.errors import InputError, ModelError
+from workbench.evaluation.medmnist import evaluate_npz
+from workbench.evaluation.reliance import lesion_reliance
+from workbench.models import load_model
+from workbench.training.classifier import evaluate, train, write_model_card
 from workbench.training.ood import evaluate_feature_stats, write_feature_stats
+from workbench.training.recipes import RECIPES
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
-    tr = sub.add_parser("train", help="train the lung X-ray model (writes its OOD statistics too)")
-    tr.add_argument("--out", required=True)
-    tr.add_argument("--n-train", type=int, default=8000)
-    tr.add_argument("--epochs", type=int, default=14)
-    tr.add_argument("--seed", type=int, default=0)
-    ev = sub.add_parser("evaluate", help="held-out accuracy of a model")
-    ev.add_argument("--model", required=True)
-    ev.add_argument("--n", type=int, default=1000)
-    ood = sub.add_parser("ood", help="(re)compute a model folder's out-of-distribution statistics")
-    ood.add_argument("--model", required=True, help="model folder")
-    ood.add_argument("--seed", type=int, default=0)
-    ood_ev = sub.add_parser("ood-evaluate", help="held-out phantoms in, non-phantom probes out?")
-    ood_ev.add_argument("--model", required=True)
-    ood_ev.add_argument("--n", type=int, default=300)
+    commands = {
+        "train": "train a model (writes its OOD statistics and card too)",
+        "evaluate": "held-out accuracy and per-class precision, recall, F1",
+        "ood": "(re)compute a model folder's out-of-distribution statistics",
+        "ood-evaluate": "held-out data in, probes out?",
+        "reliance": "case vs counterfactual twin: does the lung model rely on the lesion?",
+        "evaluate-npz": "accuracy on a real MedMNIST .npz file (pathmnist, pneumoniamnist, chestmnist)",
+    }
+    for name, help_text in commands.items():
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--recipe", default=RECIPES.ids()[0], choices=RECIPES.ids())
+        p.add_argument("--seed", type=int, default=0)
+        if name == "evaluate-npz":
+            p.add_argument("--npz", required=True, help="a MedMNIST .npz file")
+            p.add_argument("--dataset", default=None, help="pathmnist, pneumoniamnist or chestmnist "
+                           "(default: from the file name)")
+            p.add_argument("--split", default="test")
+        if name == "train":
+            p.add_argument("--out", required=True)
+            p.add_argument("--n-train", type=int, default=None)
+            p.add_argument("--epochs", type=int, default=None)
+        else:
+            p.add_argument("--model", required=True, help="bundled model id or model folder")
+            p.add_argument("--n", type=int, default={"evaluate": 1000, "reliance": 200}.get(name, 300))
     args = parser.parse_args()
+    recipe = RECIPES[args.recipe]
+    if args.cmd == "evaluate-npz":
+        try:
+            result = evaluate_npz(load_model(args.model), args.npz, args.split, args.dataset)
+        except (InputError, ModelError) as err:
+            raise SystemExit(fail(str(err))) from None
+        print(json.dumps(result, indent=2))
+        return
     if args.cmd == "train":
-        summary = train_lung_model(args.out, n_train=args.n_train, epochs=args.epochs, seed=args.seed)
-        evaluation = evaluate_lung_model(args.out)
-        write_model_card(args.out, summary, evaluation)
-        print(json.dumps({"training": summary, "held_out": evaluation}, indent=2))
+        summary = train(recipe, args.out, n_train=args.n_train, epochs=args.epochs, seed=args.seed)
+        evaluation = evaluate(args.out, recipe)
+        write_model_card(args.out, recipe, summary, evaluation)
+        result = {"training": summary, "held_out": evaluation}
     elif args.cmd == "evaluate":
-        print(json.dumps(evaluate_lung_model(args.model, n=args.n), indent=2))
+        result = evaluate(args.model, recipe, n=args.n)
+    elif args.cmd == "ood":
+        stats = write_feature_stats(args.model, recipe, seed=args.seed)
+        result = {"layers": stats.layers, "threshold": stats.threshold, "n_fit": stats.n_fit,
+                  "n_held_out": stats.n_held_out}
     elif args.cmd == "ood-evaluate":
-        print(json.dumps(evaluate_feature_stats(args.model, n=args.n), indent=2))
+        result = evaluate_feature_stats(args.model, recipe, n=args.n)
     else:
-        stats = write_feature_stats(args.model, seed=args.seed)
-        print(json.dumps({"layers": stats.layers, "threshold": stats.threshold, "n_fit": stats.n_fit,
-                          "n_held_out": stats.n_held_out}, indent=2))
+        result = {"model": args.model, **lesion_reliance(load_model(args.model), n=args.n)}
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

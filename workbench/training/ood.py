@@ -1,7 +1,7 @@
 """Training-input statistics for the out-of-distribution check, computed by the training code.
 
-Features of training inputs (and their left-right flips, which training used as augmentation)
-fix the mean and covariance; features of other, held-out inputs from the same generator fix the
+Features of training inputs (and their left-right flips, an augmentation every recipe uses) fix
+the mean and covariance; features of other, held-out inputs from the same generator fix the
 threshold (their 99th-percentile distance), so a fresh training-like input is in 99% of the time.
 """
 
@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.data import phantoms, probes
+from workbench.data import probes
 from workbench.models import FeatureStats, ModelAdapter, load_model
-
-STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")  # the compact ResNet's stages
+from workbench.training.recipes import Recipe
 
 
 def fit_feature_stats(model: ModelAdapter, fit_x: np.ndarray, held_out_x: np.ndarray,
@@ -27,30 +26,31 @@ def fit_feature_stats(model: ModelAdapter, fit_x: np.ndarray, held_out_x: np.nda
                             model.features(with_flips(held_out_x), layers))
 
 
-def write_feature_stats(folder: str | Path, seed: int = 0, n_fit: int = 2000, n_held_out: int = 500,
-                        layers: tuple[str, ...] = STAGES) -> FeatureStats:
-    """Fit on training phantoms, threshold on validation phantoms, save `ood.safetensors`."""
+def write_feature_stats(folder: str | Path, recipe: Recipe, seed: int = 0, n_fit: int = 2000,
+                        n_held_out: int = 500) -> FeatureStats:
+    """Fit on training data, threshold on validation data, save `ood.safetensors`."""
     model = load_model(str(folder))
-    spec = model.info.input
-    fit = phantoms.make_dataset(n_fit, seed=seed, split="train")[0]
-    held_out = phantoms.make_dataset(n_held_out, seed=seed, split="val")[0]
-    stats = fit_feature_stats(model, spec.normalize(fit[:, None]), spec.normalize(held_out[:, None]), layers)
+    fit = recipe.make_dataset(n_fit, seed=seed, split="train")[0]
+    held_out = recipe.make_dataset(n_held_out, seed=seed, split="val")[0]
+    stats = fit_feature_stats(model, recipe.model_input(fit, model.info.input),
+                              recipe.model_input(held_out, model.info.input), recipe.feature_layers)
     stats.save(folder)
     return stats
 
 
-def evaluate_feature_stats(model_id: str, n: int = 300, seed: int = 1) -> dict:
-    """Share of held-out phantoms called in, and of each kind of non-phantom probe called out."""
+def evaluate_feature_stats(model_id: str, recipe: Recipe, n: int = 300, seed: int = 1) -> dict:
+    """Share of held-out generated inputs called in, and of each kind of probe called out."""
     model = load_model(model_id)
-    stats, spec = model.feature_stats, model.info.input
+    stats = model.feature_stats
 
     def scores(images: np.ndarray) -> np.ndarray:
-        return stats.scores(model.features(spec.normalize(images[:, None]), stats.layers))
+        return stats.scores(model.features(recipe.model_input(images, model.info.input), stats.layers))
 
-    held_out = scores(phantoms.make_dataset(n, seed=seed, split="test")[0])
+    held_out_images = recipe.make_dataset(n, seed=seed, split="test")[0]
+    held_out = scores(held_out_images)
     result = {"model": model_id, "n": n, "seed": seed, "held_out_in": float(np.mean(held_out <= 1)),
               "held_out_score_p99": float(np.quantile(held_out, 0.99))}
     for kind in probes.KINDS:
-        s = scores(probes.make_probes(kind, n, seed))
+        s = scores(probes.make_probes(kind, held_out_images, seed))
         result[kind] = {"out": float(np.mean(s > 1)), "min_score": float(s.min())}
     return result
