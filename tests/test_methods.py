@@ -12,7 +12,7 @@ from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, Occ
 
 from workbench.errors import InputError
 from workbench.methods import FAMILIES, METHODS, PARAM_KINDS, Explanation, Param, perturbation
-from workbench.models import Target
+from workbench.models import Target, list_models, load_model
 from workbench.service import run_methods
 from workbench.tasks import TASKS, Axes
 
@@ -149,3 +149,20 @@ def test_registry_refuses_a_second_entry_with_the_same_id_and_names_the_known_on
         METHODS.register(METHODS["gradcam"])
     with pytest.raises(InputError, match="unknown method 'nope'; available: gradcam, "):
         METHODS["nope"]
+
+
+@pytest.mark.parametrize("model_id", [m.id for m in list_models()])
+def test_every_method_works_on_every_bundled_model(model_id):
+    """The contract on the real models: its sample input, each compatible method's cheapest settings."""
+    model = load_model(model_id)
+    task = TASKS[model.info.task]
+    sample = task.samples()[0]
+    x = task.preprocess(task.decode(sample.path.read_bytes()), model.info.input)
+    methods = [m for m in METHODS.values() if m.is_compatible(task, model)]
+    assert [m.id for m in methods] == METHODS.ids()
+    for method in methods:
+        params = method.resolve_params(model, method.quick_params(model))
+        e = method.explain(model, x, Target(1), params, seed=3)
+        assert e.map.shape == model.info.input.size and np.isfinite(e.map).all() and np.abs(e.map).max() > 0
+        cost = method.cost(model, x, params)
+        assert (e.counted.forward, e.counted.backward) == (cost.forward, cost.backward)

@@ -75,6 +75,12 @@ def _blobs(rng: np.random.Generator, n: int, radius: tuple[float, float], elong:
     return density, density > 0.5
 
 
+def _fibres(angle: float, frequency: float, warp: float, texture: np.ndarray) -> np.ndarray:
+    """Parallel fibres at `angle`, bent by the tissue texture: a field in [-1, 1]."""
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    return np.sin((xx * np.sin(angle) - yy * np.cos(angle)) * frequency + warp * texture)
+
+
 def _voronoi_edges(rng: np.random.Generator, n: int, size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
     """Cell membranes of a jittered Voronoi tiling: (distance to the nearest edge, cell index)."""
     pts = rng.uniform(-8, size + 8, (n, 2))
@@ -124,9 +130,7 @@ def make_patch(seed: int, split: str, index: int, label: int | None = None, twin
         e += 0.10 + 0.04 * _smooth_noise(tissue_rng, 1.5)
     elif name == "MUS":
         a = tissue_rng.uniform(0, np.pi)
-        yy, xx = np.mgrid[:SIZE, :SIZE]
-        stripes = np.sin((xx * np.sin(a) - yy * np.cos(a)) * 1.3 + 2 * texture)
-        e += 0.55 + 0.15 * stripes
+        e += 0.55 + 0.15 * _fibres(a, 1.3, 2, texture)
         dots, mask = _blobs(shape_rng, int(shape_rng.integers(6, 11)), (1.3, 1.8), elong=(3.0, 4.5), angle=a)
         structure_h += 0.9 * dots
     elif name == "NORM":
@@ -147,9 +151,7 @@ def make_patch(seed: int, split: str, index: int, label: int | None = None, twin
             clear = np.maximum(clear, lumen * (0 if twin else 1.0))
     elif name == "STR":
         a = tissue_rng.uniform(0, np.pi)
-        yy, xx = np.mgrid[:SIZE, :SIZE]
-        wave = np.sin((xx * np.sin(a) - yy * np.cos(a)) * 0.7 + 3 * texture)
-        e += 0.22 + 0.12 * wave
+        e += 0.22 + 0.12 * _fibres(a, 0.7, 3, texture)
         dots, mask = _blobs(shape_rng, int(shape_rng.integers(3, 7)), (1.2, 1.6), elong=(2.0, 3.0), angle=a)
         structure_h += 0.9 * dots
     else:  # TUM
