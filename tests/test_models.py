@@ -16,7 +16,6 @@ from workbench.methods import METHODS
 from workbench.models import (
     OUTPUTS,
     ClassPrediction,
-    ModelInfo,
     SegmentationPrediction,
     Target,
     TorchAdapter,
@@ -26,6 +25,7 @@ from workbench.models import (
 )
 from workbench.paths import MODELS_DIR
 from workbench.service import check_model_task, explain_request
+from workbench.specs import InputSpec, SignalSpec
 from workbench.tasks import TASKS
 
 from .conftest import BUNDLED, SEG_LABELS, SEG_TASK, model_input, tiny_adapter, tiny_info
@@ -317,6 +317,19 @@ def test_typed_predictions(segmenter, tiny, tiny_input):
     assert set(json.loads(json.dumps(cls.to_json()))) == {"label", "probabilities", "in_distribution", "ood_score"}
 
 
-def test_model_info_round_trips_the_input_spec():
-    info = tiny_info()
-    assert type(info) is ModelInfo and info.input.to_dict()["height"] == 32
+def test_input_specs_round_trip_through_config_json():
+    image = InputSpec(64, 48, 3, (0.1, 0.2, 0.3), (0.4, 0.5, 0.6))
+    audio = InputSpec(128, 251, 1, (0.5,), (0.25,), SignalSpec(sample_rate=22050, seconds=2.5))
+    for spec in (image, audio):
+        assert InputSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+    assert "signal" not in image.to_dict()
+
+
+def test_one_forward_pass_gives_the_prediction_and_its_ood_score(bundled, lung_task):
+    x = model_input(lung_task, bundled, lung_task.samples()[0].path.read_bytes())
+    with bundled.counting() as count:
+        pred = predict(bundled, x)
+    assert count.forward == 1
+    stats = bundled.feature_stats
+    assert pred.ood_score == pytest.approx(float(stats.scores(bundled.features(x, stats.layers))[0]))
+    np.testing.assert_allclose(list(pred.probabilities.values()), bundled.predict(x)[0], rtol=1e-6)

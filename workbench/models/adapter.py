@@ -66,8 +66,10 @@ class ModelAdapter(ABC):
     # -- what each framework implements -------------------------------------------------------
 
     @abstractmethod
-    def outputs(self, batch: np.ndarray) -> np.ndarray:
-        """The head's raw output: N x K (as `info.output` says) or N x K x H x W logits."""
+    def outputs_and_activations(self, batch: np.ndarray,
+                                layers: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The head's raw output (N x K as `info.output` says, or N x K x H x W logits) and the
+        activations at each of `layers`, from one forward pass per chunk, no gradients."""
 
     @abstractmethod
     def target_scores(self, batch: np.ndarray, target: Target) -> np.ndarray:
@@ -83,18 +85,21 @@ class ModelAdapter(ABC):
         """Activations A at `layer` and d score / d A, both N x C' x h x w."""
 
     @abstractmethod
-    def activations(self, batch: np.ndarray, layers: Sequence[str]) -> list[np.ndarray]:
-        """Activations at each of `layers` (one forward pass per chunk), no gradients."""
-
-    @abstractmethod
     def layers(self) -> list[str]:
         """Layer names usable as CAM targets, the config's `target_layer` first."""
 
     # -- written once on top ------------------------------------------------------------------
 
+    def outputs(self, batch: np.ndarray) -> np.ndarray:
+        return self.outputs_and_activations(batch, ())[0]
+
     def predict(self, batch: np.ndarray) -> np.ndarray:
         """Probabilities: N x K for classifiers, N x K x H x W for segmentation (softmax over K)."""
-        out = self.outputs(batch).astype(np.float64)
+        return self.probabilities(self.outputs(batch))
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        """The head's outputs as probabilities (softmax over the class axis when they are logits)."""
+        out = outputs.astype(np.float64)
         if self.info.output != "logits":
             return out.astype(np.float32)
         out = np.exp(out - out.max(axis=1, keepdims=True))
@@ -126,7 +131,7 @@ class ModelAdapter(ABC):
 
     def features(self, batch: np.ndarray, layers: Sequence[str]) -> np.ndarray:
         """Pooled activations of `layers` (N x D): the space the OOD check measures in."""
-        return pooled(self.activations(batch, layers))
+        return pooled(self.outputs_and_activations(batch, layers)[1])
 
     @cached_property
     def feature_stats(self) -> FeatureStats | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.models.adapter import ModelAdapter
+from workbench.models.ood import pooled
 
 OOD_MESSAGE = ("This input is unlike the data the model was trained on; its prediction and "
                "explanations mean little.")
@@ -60,11 +61,14 @@ Prediction = ClassPrediction | SegmentationPrediction
 
 def predict(model: ModelAdapter, x: np.ndarray) -> Prediction:
     """The model's prediction for a 1 x C x H x W input, with its out-of-distribution check."""
-    probs = model.predict(x)[0]
     stats = model.feature_stats
     in_dist, score = None, None
-    if stats is not None:
-        score = float(stats.scores(model.features(x, stats.layers))[0])
+    if stats is None:
+        probs = model.predict(x)[0]
+    else:  # one forward pass gives the prediction and the features the OOD check measures
+        outputs, activations = model.outputs_and_activations(x, stats.layers)
+        probs = model.probabilities(outputs)[0]
+        score = float(stats.scores(pooled(activations))[0])
         in_dist = score <= 1.0
     labels = model.info.labels
     if model.info.output_kind == "segmentation":

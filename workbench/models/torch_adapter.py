@@ -90,10 +90,6 @@ class TorchAdapter(ModelAdapter):
             raise ValueError(f"model '{self.info.id}' has no layer '{layer}'.")
         return module
 
-    def outputs(self, batch: np.ndarray) -> np.ndarray:
-        with self._prepared(), torch.no_grad():
-            return torch.cat([self._forward(x) for x in self._chunks(batch)]).numpy()
-
     def target_scores(self, batch: np.ndarray, target: Target) -> np.ndarray:
         with self._prepared(), torch.no_grad():
             return torch.cat([self._score(x, target) for x in self._chunks(batch)]).numpy()
@@ -131,14 +127,16 @@ class TorchAdapter(ModelAdapter):
                 grads.append(self._grad(score, captured[layer]))
         return torch.cat(acts).numpy(), torch.cat(grads).numpy()
 
-    def activations(self, batch: np.ndarray, layers: Sequence[str]) -> list[np.ndarray]:
-        out: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
+    def outputs_and_activations(self, batch: np.ndarray,
+                                layers: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        outputs: list[torch.Tensor] = []
+        acts: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
         with self._prepared(), torch.no_grad(), self._capture(*layers) as captured:
             for x in self._chunks(batch):
-                self._forward(x)
+                outputs.append(self._forward(x))
                 for name in layers:
-                    out[name].append(captured[name])
-        return [torch.cat(out[name]).numpy() for name in layers]
+                    acts[name].append(captured[name])
+        return torch.cat(outputs).numpy(), [torch.cat(acts[name]).numpy() for name in layers]
 
     def layers(self) -> list[str]:
         """Convolutional stages and blocks (modules whose output is a feature map)."""
