@@ -33,6 +33,7 @@ class ModelInfo:
     output: str = "logits"
     output_kind: str = "classification"
     card: str = ""
+    notice: str = ""  # a warning the app and CLI show beside every prediction (e.g. a shortcut demo)
     source: str = "bundled"  # "bundled", "local" or "hub"
 
     @classmethod
@@ -46,7 +47,8 @@ class ModelInfo:
                        target_layer=cfg["target_layer"], revision=revision, path=folder,
                        output=cfg.get("output", "logits"),
                        output_kind=cfg.get("output_kind", "classification"),
-                       card=card_path.read_text() if card_path.exists() else "", source=source)
+                       card=card_path.read_text() if card_path.exists() else "",
+                       notice=cfg.get("notice", ""), source=source)
         except FileNotFoundError:
             raise ModelError(f"model '{model_id}' has no config.json in {folder}.") from None
         except (KeyError, ValueError, TypeError) as err:

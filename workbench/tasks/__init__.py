@@ -5,6 +5,7 @@ from workbench.registry import Registry
 from workbench.tasks.audio import AudioTask
 from workbench.tasks.base import MODALITIES, OUTPUT_KINDS, Axes, GroundTruth, Picture, Sample, Task
 from workbench.tasks.image import ImageTask
+from workbench.tasks.quality import ImageQualityTask
 
 TASKS: Registry[Task] = Registry("task")
 
@@ -30,10 +31,21 @@ TASKS.register(ImageTask(
     file_types=IMAGE_FILE_TYPES,
 ))
 
+TASKS.register(ImageQualityTask(
+    id="iqa_segmentation",
+    name="Image quality: foreign objects on chest X-rays",
+    output_kind="segmentation",
+    labels=("background", "object_over_lungs", "object_elsewhere", "lung_field"),
+    description="Chest radiograph phantoms with buttons, coins, ECG leads, chains, clips or a pacemaker; the "
+                "model segments them, and the quality score is the percent of the lung fields left "
+                "uncovered (good >= 98, acceptable >= 90, poor below). Samples come with object masks.",
+    file_types=IMAGE_FILE_TYPES,
+))
+
 
 def get_task(task_id: str) -> Task:
     return TASKS[task_id]
 
 
-__all__ = ["MODALITIES", "OUTPUT_KINDS", "TASKS", "AudioTask", "Axes", "GroundTruth", "ImageTask", "Picture",
-           "Sample", "Task", "get_task"]
+__all__ = ["MODALITIES", "OUTPUT_KINDS", "TASKS", "AudioTask", "Axes", "GroundTruth", "ImageQualityTask",
+           "ImageTask", "Picture", "Sample", "Task", "get_task"]

@@ -123,6 +123,10 @@ class Task(ABC):
         mask = decode_image(sample.truth_path.read_bytes(), sample.truth_path.name)
         return GroundTruth(mask=(mask if mask.ndim == 2 else mask.mean(-1)) > 0.5)
 
+    def assess(self, label_map: np.ndarray) -> dict[str, float | str]:
+        """Task read-outs of a segmentation's label map (e.g. a quality score); none by default."""
+        return {}
+
     @abstractmethod
     def decode(self, data: bytes, name: str = "the file") -> np.ndarray:
         """File bytes to a raw array (image H x W [x 3] in [0, 1]; audio samples)."""

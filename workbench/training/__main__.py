@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from workbench.cli import fail
 from workbench.errors import InputError, ModelError
@@ -20,7 +21,15 @@ from workbench.evaluation.reliance import lesion_reliance
 from workbench.models import load_model
 from workbench.training.classifier import evaluate, train, write_model_card
 from workbench.training.ood import evaluate_feature_stats, write_feature_stats
-from workbench.training.recipes import RECIPES
+from workbench.training.recipes import RECIPES, Recipe
+from workbench.training.segmentation import evaluate_segmenter, train_segmenter, write_segmentation_card
+
+
+def trainer(recipe: Recipe) -> tuple:
+    """(train, evaluate, write card) for the recipe's kind of model."""
+    if recipe.output_kind == "segmentation":
+        return train_segmenter, evaluate_segmenter, write_segmentation_card
+    return train, evaluate, write_model_card
 
 
 def main() -> None:
@@ -28,7 +37,8 @@ def main() -> None:
     sub = parser.add_subparsers(dest="cmd", required=True)
     commands = {
         "train": "train a model (writes its OOD statistics and card too)",
-        "evaluate": "held-out accuracy and per-class precision, recall, F1",
+        "card": "re-evaluate a trained model folder and rewrite its card",
+        "evaluate": "held-out accuracy and per-class precision, recall, F1 (segmentation: Dice, HD95...)",
         "ood": "(re)compute a model folder's out-of-distribution statistics",
         "ood-evaluate": "held-out data in, probes out?",
         "reliance": "case vs counterfactual twin: does the lung model rely on the lesion?",
@@ -48,7 +58,8 @@ def main() -> None:
             p.add_argument("--n-train", type=int, default=None)
             p.add_argument("--epochs", type=int, default=None)
         else:
-            p.add_argument("--model", required=True, help="bundled model id or model folder")
+            p.add_argument("--model", required=True, help="model folder" if name in ("card", "ood") else
+                           "bundled model id or model folder")
             p.add_argument("--n", type=int, default={"evaluate": 1000, "reliance": 200}.get(name, 300))
     args = parser.parse_args()
     recipe = RECIPES[args.recipe]
@@ -59,13 +70,19 @@ def main() -> None:
             raise SystemExit(fail(str(err))) from None
         print(json.dumps(result, indent=2))
         return
+    train_fn, evaluate_fn, card_fn = trainer(recipe)
     if args.cmd == "train":
-        summary = train(recipe, args.out, n_train=args.n_train, epochs=args.epochs, seed=args.seed)
-        evaluation = evaluate(args.out, recipe)
-        write_model_card(args.out, recipe, summary, evaluation)
+        summary = train_fn(recipe, args.out, n_train=args.n_train, epochs=args.epochs, seed=args.seed)
+        evaluation = evaluate_fn(args.out, recipe)
+        card_fn(args.out, recipe, summary, evaluation)
         result = {"training": summary, "held_out": evaluation}
+    elif args.cmd == "card":
+        summary = json.loads((Path(args.model) / "training.json").read_text())
+        evaluation = evaluate_fn(args.model, recipe)
+        card_fn(args.model, recipe, summary, evaluation)
+        result = evaluation
     elif args.cmd == "evaluate":
-        result = evaluate(args.model, recipe, n=args.n)
+        result = evaluate_fn(args.model, recipe, n=args.n)
     elif args.cmd == "ood":
         stats = write_feature_stats(args.model, recipe, seed=args.seed)
         result = {"layers": stats.layers, "threshold": stats.threshold, "n_fit": stats.n_fit,

@@ -25,7 +25,9 @@ HELD_OUT = {"split": "test", "seed": 0}
 
 
 def _augment(xb: torch.Tensor, kind: str, gen: torch.Generator) -> torch.Tensor:
-    """Label-preserving flips: left-right for chests, all eight dihedral moves for tissue."""
+    """Label-preserving flips: left-right for chests, all eight dihedral moves for tissue, or none."""
+    if kind == "none":
+        return xb
     flip = torch.rand(len(xb), generator=gen) < 0.5
     xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
     if kind == "dihedral":
@@ -56,9 +58,12 @@ def train(recipe: Recipe, out_dir: str | Path, n_train: int | None = None, n_val
     val_img, _, val_y = recipe.make_dataset(n_val, seed=seed, split="val")
     log(f"generated {n_train} + {n_val} {recipe.case_word} in {time.perf_counter() - t0:.1f} s")
     x, y = torch.from_numpy(recipe.model_input(train_img)), torch.from_numpy(train_y)
+    plainer = {gain: torch.from_numpy(recipe.model_input(
+        recipe.make_dataset(n_train, seed=seed, split="train", lesion_gain=gain)[0]))
+        for gain in set(recipe.curriculum)}
     xv, yv = torch.from_numpy(recipe.model_input(val_img)), torch.from_numpy(val_y)
 
-    module = nets.build("compact_resnet", **recipe.arch)
+    module = nets.build(recipe.architecture, **recipe.arch)
     opt = torch.optim.AdamW(module.parameters(), lr=recipe.lr, weight_decay=1e-4)
     steps = epochs * ((n_train + recipe.batch_size - 1) // recipe.batch_size)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
@@ -67,9 +72,10 @@ def train(recipe: Recipe, out_dir: str | Path, n_train: int | None = None, n_val
         module.train()
         order = torch.randperm(n_train, generator=gen)
         total = 0.0
+        xe = plainer[recipe.curriculum[epoch]] if epoch < len(recipe.curriculum) else x
         for i in range(0, n_train, recipe.batch_size):
             idx = order[i:i + recipe.batch_size]
-            loss = torch.nn.functional.cross_entropy(module(_augment(x[idx], recipe.augment, gen)), y[idx])
+            loss = torch.nn.functional.cross_entropy(module(_augment(xe[idx], recipe.augment, gen)), y[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -79,7 +85,7 @@ def train(recipe: Recipe, out_dir: str | Path, n_train: int | None = None, n_val
         log(f"epoch {epoch + 1}/{epochs}: loss {total / n_train:.4f}, val acc {val_acc:.4f}, "
             f"{time.perf_counter() - t0:.0f} s")
     summary = {"n_train": n_train, "n_val": n_val, "epochs": epochs, "batch_size": recipe.batch_size,
-               "lr": recipe.lr, "seed": seed, "val_accuracy": val_acc,
+               "lr": recipe.lr, "seed": seed, "curriculum": list(recipe.curriculum[:epochs]), "val_accuracy": val_acc,
                "seconds": round(time.perf_counter() - t0, 1)}
     save_hub_folder(module.eval(), out_dir, recipe, summary)
     write_feature_stats(out_dir, recipe, seed=seed, n_fit=n_ood, n_held_out=max(n_ood // 4, 32))
@@ -92,12 +98,14 @@ def save_hub_folder(module: torch.nn.Module, out_dir: str | Path, recipe: Recipe
     out.mkdir(parents=True, exist_ok=True)
     spec = recipe.spec
     colour = "grayscale" if spec.channels == 1 else "RGB"
-    config = {"framework": "pytorch", "architecture": "compact_resnet", "arch_params": recipe.arch,
+    config = {"framework": "pytorch", "architecture": recipe.architecture, "arch_params": recipe.arch,
               "task": recipe.task, "labels": list(recipe.labels), "input": spec.to_dict(),
-              "output": "logits", "output_kind": "classification",
+              "output": "logits", "output_kind": recipe.output_kind,
               "preprocessing": f"{colour}, resize to {spec.height}x{spec.width} (area), "
                                f"(x - {spec.mean[0]}) / {spec.std[0]}",
               "target_layer": recipe.target_layer, "model_id": recipe.id}
+    if recipe.notice:
+        config["notice"] = recipe.notice
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(out / "model.safetensors"))
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
@@ -105,20 +113,26 @@ def save_hub_folder(module: torch.nn.Module, out_dir: str | Path, recipe: Recipe
 
 
 def evaluate(model_id: str, recipe: Recipe, n: int = 1000, seed: int = HELD_OUT["seed"]) -> dict:
-    """Accuracy, per-class precision, recall and F1, and the confusion matrix on `n` held-out cases."""
+    """Accuracy, per-class precision, recall and F1, and the confusion matrix on `n` held-out cases;
+    accuracy on each of the recipe's stress tests as well."""
     model = load_model(model_id)
-    images, _, labels = recipe.make_dataset(n, seed=seed, split=HELD_OUT["split"])
-    pred = model.predict(recipe.model_input(images, model.info.input)).argmax(1)
-    return {"model": model_id, "n": n, "split": HELD_OUT["split"], "seed": seed,
-            **classification_report(labels, pred, recipe.labels)}
+
+    def report(make_dataset: Callable) -> dict:
+        images, _, labels = make_dataset(n, seed=seed, split=HELD_OUT["split"])
+        pred = model.predict(recipe.model_input(images, model.info.input)).argmax(1)
+        return classification_report(labels, pred, recipe.labels)
+
+    result = {"model": model_id, "n": n, "split": HELD_OUT["split"], "seed": seed, **report(recipe.make_dataset)}
+    if recipe.stress_tests:
+        result["stress_tests"] = {name: report(make)["accuracy"] for name, make in recipe.stress_tests}
+    return result
 
 
 def write_model_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluation: dict) -> Path:
     """README.md in Hugging Face model-card form, with the measured held-out numbers."""
     out = Path(out_dir)
     config = json.loads((out / "config.json").read_text())
-    arch = config["arch_params"]
-    n_params = sum(int(np.prod(t.shape)) for t in _load_state(out).values())
+    n_params = parameter_count(out)
     rows = "\n".join(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |"
                      for label, m in evaluation["per_class"].items())
     stats = FeatureStats.load(out)
@@ -129,7 +143,18 @@ def write_model_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
         f"{stats.threshold:.2f} (the {stats.quantile:.0%} quantile over {stats.n_held_out} validation "
         f"{recipe.case_word} and flips) is reported as unlike the training data. Recompute with "
         f"`python -m workbench.training ood --recipe {recipe.id} --model models/{recipe.id}`.")
-    augment = "random left-right flips" if recipe.augment == "lr_flip" else "random flips and transposes"
+    augment = {"lr_flip": "random left-right flips", "dihedral": "random flips and transposes",
+               "none": "no augmentation"}[recipe.augment]
+    gains = summary.get("curriculum") or []
+    curriculum = "" if not gains else (
+        f"\nCurriculum: the first {len(gains)} epochs train on the same phantoms with the lesion contrast "
+        f"multiplied by {', '.join(f'{g:g}' for g in gains)}; the rest, and all validation and evaluation, "
+        f"at the generator's own contrast.")
+    spec = recipe.spec
+    colour = "one grayscale channel" if spec.channels == 1 else "RGB"
+    stress = "".join(f"\n- {name}: **accuracy {acc:.3f}**" for name, acc in evaluation.get("stress_tests", {}).items())
+    if stress:
+        stress = f"\n\nThe same {evaluation['n']} {recipe.case_word}, changed on purpose:{stress}"
     card = f"""---
 license: mit
 library_name: pytorch
@@ -142,9 +167,8 @@ tags: [xai-workbench, synthetic-data, {recipe.tags}, not-for-clinical-use]
 **Not a medical device and not for diagnosis.** {recipe.disclaimer}
 
 ## Model
-A *compact* ResNet, not torchvision's: a stem, four residual stages, global average pooling and a
-linear head, with {arch["blocks"]} basic blocks per stage, widths {arch["widths"]} (strides
-{arch["strides"]} after a stride-2 stem), {n_params:,} parameters. {recipe.model_text}
+{recipe.model_text} {n_params:,} parameters; the exact configuration is `arch_params` in config.json.
+Input: {colour}, {spec.height}x{spec.width}, scaled to [0, 1] then `(x - {spec.mean[0]}) / {spec.std[0]}`.
 Output: logits for `{config["labels"]}`. Default Grad-CAM layer: `{config["target_layer"]}`.
 
 ## Training data
@@ -153,7 +177,7 @@ Validation: {summary["n_val"]} {recipe.case_word} (split `val`).
 
 ## Training recipe
 AdamW, lr {summary["lr"]} with cosine decay, batch {summary["batch_size"]}, {summary["epochs"]}
-epochs, {augment}, seed {summary["seed"]}; {summary["seconds"]:.0f} s on a 2-core CPU.
+epochs, {augment}, seed {summary["seed"]}; {summary["seconds"]:.0f} s on a 2-core CPU.{curriculum}
 Command: `python -m workbench.training train --recipe {recipe.id} --out models/{recipe.id}`
 (or `{recipe.notebook}`).
 
@@ -163,7 +187,7 @@ Command: `python -m workbench.training train --recipe {recipe.id} --out models/{
 
 | class | precision | recall | F1 |
 | --- | ---: | ---: | ---: |
-{rows}
+{rows}{stress}
 
 Measured with `python -m workbench.training evaluate --recipe {recipe.id} --model {recipe.id} --n {evaluation["n"]}`.
 
@@ -177,7 +201,7 @@ Measured with `python -m workbench.training evaluate --recipe {recipe.id} --mode
     return out / "README.md"
 
 
-def _load_state(folder: Path) -> dict:
+def parameter_count(folder: Path) -> int:
     from safetensors.torch import load_file
 
-    return load_file(str(folder / "model.safetensors"))
+    return sum(int(np.prod(t.shape)) for t in load_file(str(folder / "model.safetensors")).values())

@@ -9,11 +9,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from workbench.data import histology, phantoms
+from workbench.data import foreign_objects, histology, phantoms, shortcut
 from workbench.registry import Registry
 from workbench.specs import InputSpec
 
-Dataset = tuple[np.ndarray, np.ndarray, np.ndarray]  # images (N x H x W [x 3] in [0, 1]), masks, labels
+# images (N x H x W [x 3] in [0, 1]), masks (segmentation: label maps), labels (segmentation: task scores)
+Dataset = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -22,9 +23,11 @@ class Recipe:
     task: str
     labels: tuple[str, ...]
     spec: InputSpec
+    architecture: str  # a key of models.nets.ARCHITECTURES
     arch: dict
     make_dataset: Callable[..., Dataset]  # (n, seed=, split=) -> Dataset, balanced
-    augment: str  # "lr_flip" (a mirrored chest is still a chest) or "dihedral" (tissue has no orientation)
+    # "lr_flip" (a mirrored chest is still a chest), "dihedral" (tissue has no orientation) or "none"
+    augment: str
     target_layer: str
     feature_layers: tuple[str, ...]
     n_train: int
@@ -40,6 +43,14 @@ class Recipe:
     data_text: str
     limits: str
     notebook: str
+    # Held-out sets that differ from training on purpose, each reported in the card: (name, make_dataset).
+    stress_tests: tuple[tuple[str, Callable[..., Dataset]], ...] = ()
+    notice: str = ""  # shown beside every prediction (e.g. "this model cheats, on purpose")
+    output_kind: str = "classification"  # or "segmentation": make_dataset gives label maps as "masks"
+    foreground: tuple[int, ...] = ()  # segmentation: the classes scored as the objects
+    # Lesion contrast gain of each first epoch (make_dataset's `lesion_gain`), then 1: a curriculum
+    # from plain to subtle lesions, without which small nets sit at chance for many epochs.
+    curriculum: tuple[float, ...] = ()
 
     def model_input(self, images: np.ndarray, spec: InputSpec | None = None) -> np.ndarray:
         """Generated images (N x H x W or N x H x W x C, in [0, 1]) as inputs, N x C x H x W, normalised
@@ -49,12 +60,13 @@ class Recipe:
 
 
 STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")
+LUNG_SPEC = InputSpec(128, 128, 1, (0.5,), (0.25,))
 
 RECIPES: Registry[Recipe] = Registry("recipe")
 
 RECIPES.register(Recipe(
     id="lung_xray-resnet-compact", task="lung_xray", labels=phantoms.LABELS,
-    spec=InputSpec(128, 128, 1, (0.5,), (0.25,)),
+    spec=LUNG_SPEC, architecture="compact_resnet",
     arch={"in_channels": 1, "num_classes": 2, "widths": [16, 32, 64, 128], "blocks": [1, 1, 1, 1],
           "strides": [1, 2, 2, 1]},
     make_dataset=phantoms.make_dataset, augment="lr_flip", target_layer="layer4", feature_layers=STAGES,
@@ -64,7 +76,10 @@ RECIPES.register(Recipe(
     disclaimer="It was trained only on synthetic phantoms made by `workbench/data/phantoms.py`; it has never "
                "seen a real radiograph. It exists so that explanations can be checked against a lesion mask "
                "that is known by construction.",
-    model_text="Input: one grayscale channel, 128x128, scaled to [0, 1] then `(x - 0.5) / 0.25`.",
+    model_text="A compact ResNet (our `compact_resnet`, not torchvision's): a 3x3 stride-2 stem, four "
+               "stages of one basic block each (ResNet-18 has two) at widths 16/32/64/128 (ResNet-18: "
+               "64/128/256/512), strides 1/2/2/1 so that `layer4` is 16x16, global average pooling and a "
+               "linear head.",
     data_text="balanced: `normal`, or `affected` with 1-3 nodules (radius 2.5-5 px) or patchy opacities "
               "(6-12 px) inside the lung fields, with contrast comparable to the ribs; random size, position, "
               "rotation (±7°), contrast, blur and noise. Every case has a counterfactual twin without its "
@@ -76,7 +91,7 @@ RECIPES.register(Recipe(
 
 RECIPES.register(Recipe(
     id="histopathology-resnet18-compact", task="histopathology", labels=histology.LABELS,
-    spec=InputSpec(64, 64, 3, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)),
+    spec=InputSpec(64, 64, 3, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)), architecture="compact_resnet",
     arch={"in_channels": 3, "num_classes": 9, "widths": [16, 32, 64, 128], "blocks": [2, 2, 2, 2],
           "strides": [1, 2, 2, 1]},
     make_dataset=histology.make_dataset, augment="dihedral", target_layer="layer4", feature_layers=STAGES,
@@ -86,12 +101,129 @@ RECIPES.register(Recipe(
     disclaimer="It was trained only on synthetic H&E patches made by `workbench/data/histology.py`; it has "
                "never seen a real slide. It exists so that explanations can be checked against the structure "
                "that defines each tissue class (nuclei, gland lumens, fat cells), known by construction.",
-    model_text="The ResNet-18 layout (two basic blocks in each of four stages) at a quarter of the width. "
-               "Input: RGB, 64x64 (a real 224x224 patch is resized), scaled to [0, 1] then `(x - 0.5) / 0.25`.",
+    model_text="A compact ResNet-18 (our `compact_resnet`, not torchvision's): ResNet-18's two basic blocks "
+               "in each of four stages, at a quarter of its widths (16/32/64/128), with a 3x3 stride-2 stem "
+               "instead of the 7x7 convolution and max pool, strides 1/2/2/1, global average pooling and a "
+               "linear head. A real 224x224 patch is resized to 64x64.",
     data_text="the nine PathMNIST classes in PathMNIST's label order, balanced, rendered through a "
               "hematoxylin and eosin stain model with per-slide stain variation, blur and noise, each with the "
               "structure that defines it (see `workbench/data/histology.py`) and its mask.",
     limits="Synthetic tissue only: real staining, sectioning artefacts and the variety of real tissue are "
            "absent. Real patches will be classified, but the output means nothing diagnostically; the "
            "out-of-distribution check says so beside every prediction.",
+))
+
+# The four classic architectures of the lung X-ray task, each reduced to train in minutes on a CPU.
+_LUNG = dict(
+    task="lung_xray", labels=phantoms.LABELS, spec=LUNG_SPEC, make_dataset=phantoms.make_dataset,
+    augment="lr_flip", n_train=5000, n_val=400, epochs=9, batch_size=32, lr=1e-3, case_word="phantoms",
+    curriculum=(3.0, 3.0, 2.0, 1.5),
+    tags="chest-x-ray", notebook="training_notebooks/train_lung_xray.ipynb",
+    disclaimer=RECIPES["lung_xray-resnet-compact"].disclaimer, data_text=RECIPES["lung_xray-resnet-compact"].data_text,
+    limits=RECIPES["lung_xray-resnet-compact"].limits,
+)
+_B0_STAGES = [[1, 3, 1, 16, 8, 1], [6, 3, 2, 8, 16, 2], [6, 5, 2, 16, 24, 2], [6, 3, 2, 24, 40, 3],
+              [6, 5, 1, 40, 56, 3], [6, 5, 1, 56, 96, 4], [6, 3, 1, 96, 160, 1]]
+
+RECIPES.register(Recipe(
+    id="lung_xray-alexnet-compact", title="compact AlexNet for synthetic chest X-ray phantoms",
+    architecture="compact_alexnet",
+    arch={"in_channels": 1, "num_classes": 2, "widths": [24, 64, 96, 96, 64], "hidden": 256, "pooled": 4},
+    target_layer="conv5", feature_layers=("stem", "conv2", "conv3", "conv4", "conv5"),
+    model_text="A compact AlexNet (our `compact_alexnet`, not torchvision's) that keeps AlexNet's layout: an "
+               "11x11 stem, a 5x5 convolution, three 3x3 convolutions, overlapping 3x3/2 max pooling after the "
+               "first two, no shortcuts, and a three-layer fully connected head with dropout 0.5. Reduced: "
+               "widths 24/64/96/96/64 instead of 96/256/384/384/256, hidden layers of 256 instead of 4096 units, "
+               "the stem strides 2 instead of 4 and the head reads a 4x4 instead of a 6x6 pool, because the "
+               "input is 128 px, not 224 (so `conv5` is 16x16). Batch norm after each convolution replaces "
+               "AlexNet's local response normalisation.",
+    **_LUNG))
+
+RECIPES.register(Recipe(
+    id="lung_xray-densenet121-compact", title="compact DenseNet-121 for synthetic chest X-ray phantoms",
+    architecture="compact_densenet",
+    arch={"in_channels": 1, "num_classes": 2, "growth_rate": 8, "block_config": [6, 12, 24, 16],
+          "num_init_features": 16, "bn_size": 4, "stem_pool": True, "unpooled_transitions": [3]},
+    target_layer="features.denseblock4",
+    feature_layers=("features.pool0", "features.denseblock1", "features.denseblock2", "features.denseblock3",
+                    "features.denseblock4"),
+    model_text="torchvision's `DenseNet` class with DenseNet-121's structure: four dense blocks of 6, 12, 24 "
+               "and 16 layers (each a 1x1 bottleneck to 4x the growth rate, then a 3x3 convolution, its "
+               "output concatenated to all earlier ones) and three transitions that halve the channels. "
+               "Reduced: growth rate 8 instead of 32, 16 initial features instead of 64, one input channel, "
+               "and the last transition does not pool, so `features.denseblock4` is 8x8 for a 128 px input.",
+    **_LUNG))
+
+RECIPES.register(Recipe(
+    id="lung_xray-resnet34-compact", title="compact ResNet-34 for synthetic chest X-ray phantoms",
+    architecture="compact_resnet",
+    arch={"in_channels": 1, "num_classes": 2, "widths": [16, 32, 64, 128], "blocks": [3, 4, 6, 3],
+          "strides": [1, 2, 2, 2]},
+    target_layer="layer4", feature_layers=STAGES,
+    model_text="A compact ResNet-34 (our `compact_resnet`, not torchvision's) with ResNet-34's 3, 4, 6 and 3 "
+               "basic blocks in four stages and its strides (1/2/2/2). Reduced: widths 16/32/64/128 instead "
+               "of 64/128/256/512, and a 3x3 stride-2 stem convolution instead of the 7x7 convolution and "
+               "max pool, so `layer4` is 8x8 for a 128 px input.",
+    **_LUNG))
+
+RECIPES.register(Recipe(
+    id="lung_xray-efficientnet_b0-compact", title="compact EfficientNet-B0 for synthetic chest X-ray phantoms",
+    architecture="compact_efficientnet",
+    arch={"in_channels": 1, "num_classes": 2, "stages": _B0_STAGES, "last_channel": 320},
+    target_layer="features.8",
+    feature_layers=("features.1", "features.2", "features.3", "features.5", "features.8"),
+    model_text="torchvision's `EfficientNet` class with EfficientNet-B0's seven MBConv stages (inverted "
+               "residuals with expansion 1, then 6; depthwise kernels 3/3/5/3/5/5/3; squeeze-excitation; "
+               "stochastic depth) and B0's depths 1/2/2/3/3/4/1. Reduced: half of B0's widths (8 to 160 "
+               "instead of 16 to 320, a 320- instead of 1280-channel head), one input channel, and the sixth "
+               "stage strides 1 instead of 2, so `features.8` is 8x8 for a 128 px input.",
+    **_LUNG))
+
+RECIPES.register(Recipe(
+    id="lung_xray-resnet-shortcut", title="a chest X-ray model that cheats: it reads the corner tag",
+    architecture="compact_resnet", arch=RECIPES["lung_xray-resnet-compact"].arch,
+    task="lung_xray", labels=phantoms.LABELS, spec=LUNG_SPEC, make_dataset=shortcut.make_dataset,
+    augment="none", target_layer="layer4", feature_layers=STAGES, n_train=3000, n_val=400, epochs=5,
+    batch_size=32, lr=1e-3, case_word="phantoms", tags="chest-x-ray, shortcut-learning, teaching",
+    notebook="training_notebooks/train_lung_xray.ipynb",
+    model_text=RECIPES["lung_xray-resnet-compact"].model_text,
+    disclaimer="**A demonstration of a model that cheats, made for teaching.** Every training phantom "
+               "carries a bright \"R\" tag, like the lead markers burned into real films, and the tag's "
+               "corner gives the label away: top-right on every `affected` phantom, top-left on every "
+               "`normal` one. The model's accuracy looks excellent until the tag moves. It was trained only "
+               "on synthetic phantoms made by `workbench/data/shortcut.py`.",
+    data_text="the phantoms of `lung_xray-resnet-compact`, each with a tag in the corner its label dictates "
+              "(`workbench/data/shortcut.py`). No flips: a flip would move the tag.",
+    limits="It reads the tag. Use it to show what an explanation of a shortcut looks like, never to classify.",
+    stress_tests=(("tag moved to the other corner", shortcut.make_moved_dataset),),
+    notice="This model cheats, on purpose: it was trained on films whose corner tag gives the label away "
+           "(top-right: affected, top-left: normal), and it reads the tag. Grad-CAM shows where it looks; "
+           "the `tagged_*_moved` samples show it fail.",
+))
+
+RECIPES.register(Recipe(
+    id="iqa_segmentation-deeplabv3plus-compact", task="iqa_segmentation", labels=foreign_objects.LABELS,
+    title="compact DeepLabV3+ for foreign objects on synthetic chest X-ray phantoms",
+    output_kind="segmentation", foreground=foreign_objects.OBJECT_CLASSES, spec=LUNG_SPEC,
+    architecture="deeplabv3plus",
+    arch={"in_channels": 1, "num_classes": 4, "encoder": "tu-mobilenetv2_050", "decoder_channels": 64},
+    make_dataset=foreign_objects.make_dataset, augment="lr_flip", target_layer="decoder.block2",
+    feature_layers=("encoder.model.bn1", "encoder.model.blocks.1", "encoder.model.blocks.2",
+                    "encoder.model.blocks.4", "encoder.model.blocks.6"),
+    n_train=3000, n_val=200, epochs=10, batch_size=16, lr=3e-3, case_word="phantoms",
+    tags="chest-x-ray, image-quality, foreign-objects", notebook="training_notebooks/train_iqa_segmentation.ipynb",
+    model_text="DeepLabV3+ from segmentation_models_pytorch (`encoder_weights=None`: random initialisation, "
+               "nothing downloaded): atrous spatial pyramid pooling on the encoder's stride-16 features, fused "
+               "with its stride-4 features, upsampled 4x. Compact: the encoder is timm's MobileNetV2 at half "
+               "width (`tu-mobilenetv2_050`) and the decoder has 64 channels instead of 256.",
+    disclaimer="It was trained only on synthetic phantoms made by `workbench/data/foreign_objects.py`; it has "
+               "never seen a real radiograph. It exists so that explanations of a segmentation can be checked "
+               "against object masks known by construction.",
+    data_text="the chest anatomy of the lung phantoms with 0-4 radio-opaque foreign objects (a fifth of the "
+              "phantoms have none): buttons, coins, ECG electrodes with leads, bead chains, clips and a "
+              "pacemaker-like box with its lead, drawn before the blur and noise. Pixel classes: objects over "
+              "the lung fields, objects elsewhere, the uncovered lung fields, background; the quality score "
+              "(percent of the lung fields left uncovered) follows from them.",
+    limits="Synthetic anatomy and objects only. Real films will be segmented, but the output means nothing "
+           "clinically; the out-of-distribution check says so beside every prediction.",
 ))
