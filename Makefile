@@ -4,7 +4,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test lint install browser train-lung evaluate-lung ood-lung train-histo evaluate-histo bench clean
+.PHONY: run test lint install browser train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
+        train-iqa evaluate-iqa bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -30,23 +31,30 @@ lint: $(STAMP)
 test: $(STAMP) browser lint
 	$(PY) -m pytest -q tests
 
-LUNG  := lung_xray-resnet-compact
-HISTO := histopathology-resnet18-compact
+# One model: make train RECIPE=<id> (the recipes are in workbench/training/recipes.py); a family: train-lung etc.
+RECIPE ?= lung_xray-resnet-compact
+LUNG   := lung_xray-resnet-compact lung_xray-alexnet-compact lung_xray-densenet121-compact \
+          lung_xray-resnet34-compact lung_xray-efficientnet_b0-compact lung_xray-resnet-shortcut
+HISTO  := histopathology-resnet18-compact
+IQA    := iqa_segmentation-deeplabv3plus-compact
 
-train-lung: $(STAMP)
-	$(PY) -m workbench.training train --recipe $(LUNG) --out models/$(LUNG)
+train: $(STAMP)
+	$(PY) -m workbench.training train --recipe $(RECIPE) --out models/$(RECIPE)
 
-evaluate-lung: $(STAMP)
-	$(PY) -m workbench.training evaluate --recipe $(LUNG) --model $(LUNG) --n 1000
+evaluate: $(STAMP)
+	$(PY) -m workbench.training evaluate --recipe $(RECIPE) --model $(RECIPE) --n 1000
 
-ood-lung: $(STAMP)
-	$(PY) -m workbench.training ood --recipe $(LUNG) --model models/$(LUNG)
+ood: $(STAMP)
+	$(PY) -m workbench.training ood --recipe $(RECIPE) --model models/$(RECIPE)
 
-train-histo: $(STAMP)
-	$(PY) -m workbench.training train --recipe $(HISTO) --out models/$(HISTO)
+train-lung evaluate-lung ood-lung: $(STAMP)
+	for r in $(LUNG); do $(MAKE) --no-print-directory $(@:-lung=) RECIPE=$$r || exit 1; done
 
-evaluate-histo: $(STAMP)
-	$(PY) -m workbench.training evaluate --recipe $(HISTO) --model $(HISTO) --n 1000
+train-histo evaluate-histo: $(STAMP)
+	$(MAKE) --no-print-directory $(@:-histo=) RECIPE=$(HISTO)
+
+train-iqa evaluate-iqa: $(STAMP)
+	$(MAKE) --no-print-directory $(@:-iqa=) RECIPE=$(IQA)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_methods.py --repeats 5

@@ -17,6 +17,8 @@ selection = sidebar.render()
 if selection is None:
     st.stop()
 
+if selection.model.info.notice:
+    st.warning(selection.model.info.notice)
 results = explanations.results_for(selection)
 tab_pred, tab_expl, tab_cmp = st.tabs(["Prediction", "Explanations", "Comparison"])
 with tab_pred:

@@ -182,3 +182,33 @@ def test_histopathology_task_runs_end_to_end_with_its_ground_truth():
     assert tab(at, "Prediction").get("metric")[0].proto.body == "LYM"
     assert images(tab(at, "Comparison"))[0] == "Input + ground truth"
     assert images(tab(at, "Explanations")) == ["Grad-CAM", "Integrated Gradients"]
+
+
+def test_iqa_segmentation_shows_mask_quality_and_explains_one_region():
+    at = new_app()
+    next(s for s in at.sidebar.selectbox if s.label == "Task").set_value("iqa_segmentation").run()
+    assert not at.exception
+    next(s for s in at.sidebar.selectbox if s.label == "Sample").set_value("chest_06").run()
+    pred = tab(at, "Prediction")
+    metrics = {m.proto.label: m.proto.body for m in pred.get("metric")}
+    assert set(metrics) == {"Quality score", "Grade"} and metrics["Grade"] in ("good", "acceptable", "poor")
+    assert any(c.startswith("Predicted classes (green outline: ground truth)") for c in images(pred))
+    region = next(s for s in at.sidebar.selectbox if s.label == "Region")
+    assert region.options[0].startswith("all predicted 'object_over_lungs' pixels")
+    assert len(region.options) >= 3, "chest_06 has several separate objects over the lungs"
+    next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["gradcam"]).run()
+    press_run(at)
+    whole = tab(at, "Explanations").get("json")[0].value
+    region.set_value(region.options[1]).run()
+    press_run(at)
+    expl = tab(at, "Explanations")
+    assert "region 1" in " ".join(c.value for c in expl.caption)
+    one = expl.get("json")[0].value
+    assert '"region_pixels"' in one and one != whole
+
+
+def test_shortcut_model_is_labelled_as_a_model_that_cheats():
+    at = new_app()
+    next(s for s in at.sidebar.selectbox if s.label == "Model").set_value("lung_xray-resnet-shortcut").run()
+    assert not at.exception
+    assert any("cheats, on purpose" in w.value for w in at.warning)

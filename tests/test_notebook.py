@@ -22,6 +22,7 @@ def test_training_notebook_runs_and_writes_a_hub_folder(recipe_id, tmp_path, mon
     out = tmp_path / "smoke"
     monkeypatch.setenv("WORKBENCH_SMOKE", "1")
     monkeypatch.setenv("WORKBENCH_OUT", str(out))
+    monkeypatch.setenv("WORKBENCH_RECIPE", recipe_id)
     notebook = ROOT / recipe.notebook
     nb = nbformat.read(notebook, as_version=4)
     NotebookClient(nb, timeout=600, kernel_name="python3",

@@ -73,17 +73,23 @@ def predict_main(argv: Sequence[str] | None = None) -> int:
         if args.list:
             _print_listing(listing(), args.json)
             return 0
-        _task, model, _raw, x = _setup(args)
+        task, model, _raw, x = _setup(args)
         pred = predict(model, x)
     except (InputError, ModelError) as err:
         return fail(str(err))
+    read_outs = {} if isinstance(pred, ClassPrediction) else task.assess(pred.mask)
     if args.json:
-        print(json.dumps(pred.to_json()))
+        extra = {"notice": model.info.notice} if model.info.notice else {}
+        print(json.dumps({**pred.to_json(), **read_outs, **extra}))
         return 0
+    if model.info.notice:
+        print(f"notice: {model.info.notice}")
     print(pred.label)
     shares = pred.probabilities if isinstance(pred, ClassPrediction) else pred.class_share
     for label, p in shares.items():
         print(f"  {label}: {p:.4f}")
+    for name, value in read_outs.items():
+        print(f"{name}: {value}")
     if pred.in_distribution is False:
         print(f"warning: {OOD_MESSAGE} (OOD score {pred.ood_score:.2f}; above 1 is out)")
     return 0
@@ -119,6 +125,9 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
                         help="a method parameter, e.g. occlusion.window_width=16 (repeatable)")
     parser.add_argument("--out", help="output folder for <method>.npy, <method>.png and explanations.json")
     parser.add_argument("--target", default=None, help="label to explain (default: the predicted one)")
+    parser.add_argument("--component", type=int, default=None,
+                        help="segmentation: explain only this connected region of the target class "
+                             "(0 = the largest); default: all of it")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     try:
@@ -126,7 +135,7 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
             raise InputError("--out is required.")
         params = _method_params(args.param)
         task, model, raw, x = _setup(args)
-        target = target_for(model, predict(model, x), args.target)
+        target = target_for(model, predict(model, x), args.target, args.component)
         method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
         explanations = run_methods(task, model, x, method_ids, target, args.seed, params)
     except (InputError, ModelError) as err:

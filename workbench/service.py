@@ -17,8 +17,9 @@ import numpy as np
 from workbench.arrays import content_hash
 from workbench.errors import InputError
 from workbench.io.files import read_file
+from workbench.masks import components
 from workbench.methods import METHODS, Explanation, Method
-from workbench.models import ModelAdapter, Prediction, Target
+from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, Target
 from workbench.tasks import Task
 
 
@@ -55,13 +56,22 @@ def load_input(task: Task, model: ModelAdapter, path: str) -> tuple[np.ndarray, 
 
 
 def target_for(model: ModelAdapter, prediction: Prediction, label: str | None = None,
-               region: np.ndarray | None = None) -> Target:
-    """The class to explain: a label of the model's, or the predicted one when None."""
-    if label is None:
-        return Target(prediction.class_index, region)
-    if label not in model.info.labels:
+               component: int | None = None) -> Target:
+    """The class to explain: a label of the model's, or the predicted one when None. For segmentation,
+    the region is where the model predicts that class, or its `component`-th largest connected part."""
+    if label is not None and label not in model.info.labels:
         raise InputError(f"the target must be one of {list(model.info.labels)}, not '{label}'.")
-    return Target(model.info.labels.index(label), region)
+    index = prediction.class_index if label is None else model.info.labels.index(label)
+    if component is None:
+        return Target(index)
+    if not isinstance(prediction, SegmentationPrediction):
+        raise InputError("a connected component can only be picked in a segmentation.")
+    parts = components(prediction.mask == index)
+    if not 0 <= component < len(parts):
+        raise InputError(f"the model predicts {len(parts)} connected region(s) of "
+                         f"'{model.info.labels[index]}'; component {component} does not exist "
+                         f"(components are numbered from 0, largest first).")
+    return Target(index, parts[component])
 
 
 def check_methods(task: Task, model: ModelAdapter, method_ids: Sequence[str]) -> list[Method]:

@@ -20,7 +20,7 @@ def results_for(sel: Selection) -> list[Explanation]:
     if sel.request is None:
         return []
     label = None if sel.request.target == PREDICTED else sel.request.target
-    target = target_for(sel.model, sel.prediction, label)
+    target = target_for(sel.model, sel.prediction, label, sel.request.component)
     requests = [explain_request(sel.model, sel.x, m, target, params, sel.request.seed)
                 for m, params in sel.request.methods]
     cost = sum(METHODS[r.method].cost(sel.model, sel.x, json.loads(r.params_json)).passes for r in requests)
@@ -38,7 +38,8 @@ def render(sel: Selection, results: list[Explanation]) -> None:
     if not results:
         st.info("Choose methods in the sidebar and press **Run**.")
         return
-    st.caption(f"Explaining class **{results[0].target_label}**. Red raises the score, blue lowers it.")
+    region = "" if sel.request.component is None else f", region {sel.request.component + 1}"
+    st.caption(f"Explaining class **{results[0].target_label}**{region}. Red raises the score, blue lowers it.")
     for e in results:
         method = METHODS[e.method]
         picture, scale = explanation_picture(sel.picture, e.map)

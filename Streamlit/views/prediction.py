@@ -7,6 +7,7 @@ import streamlit as st
 
 from views.sidebar import Selection
 from workbench.models import OOD_MESSAGE, ClassPrediction
+from workbench.render import class_colours, segmentation_picture
 
 
 def render(sel: Selection) -> None:
@@ -16,9 +17,21 @@ def render(sel: Selection) -> None:
     with left:
         st.image(sel.raw if sel.task.modality == "image" else sel.picture.rgb,
                  caption=f"{sel.input_name} (as uploaded)", clamp=True, width="stretch")
+        if not isinstance(pred, ClassPrediction):
+            st.image(segmentation_picture(sel.picture, pred.mask, truth=sel.truth), width="stretch",
+                     caption="Predicted classes" + (" (green outline: ground truth)" if sel.truth is not None
+                                                    else ""))
+            st.markdown(" ".join(f"<span style='color:rgb{c}'>■</span> {label}" for label, c in
+                                 list(zip(info.labels, class_colours(len(info.labels))))[1:]),
+                        unsafe_allow_html=True)
     with right:
         shares = pred.probabilities if isinstance(pred, ClassPrediction) else pred.class_share
-        st.metric("Predicted class", pred.label, f"p = {shares[pred.label]:.3f}")
+        if isinstance(pred, ClassPrediction):
+            st.metric("Predicted class", pred.label, f"p = {shares[pred.label]:.3f}")
+        else:
+            read_outs = sel.task.assess(pred.mask)
+            for column, (name, value) in zip(st.columns(max(len(read_outs), 1)), read_outs.items()):
+                column.metric(name.capitalize(), value)
         if pred.in_distribution is False:
             st.warning(f"{OOD_MESSAGE} (OOD score {pred.ood_score:.2f}; above 1 is out of distribution.)")
         elif pred.in_distribution is None:

@@ -9,8 +9,9 @@ import streamlit as st
 
 from views.services import get_model, get_prediction
 from workbench.errors import InputError, ModelError
+from workbench.masks import components
 from workbench.methods import Method, Param, compatible_methods
-from workbench.models import ModelAdapter, Prediction, list_models
+from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, list_models
 from workbench.service import check_model_task, input_hash
 from workbench.tasks import TASKS, GroundTruth, Picture, Task
 
@@ -27,6 +28,7 @@ class RunRequest:
     methods: tuple[tuple[str, dict], ...]  # (method id, widget values)
     seed: int
     target: str
+    component: int | None = None  # segmentation: one connected region of the target class (largest first)
 
 
 @dataclass
@@ -124,6 +126,18 @@ def _pick_methods(task: Task, model: ModelAdapter, x: np.ndarray) -> list[tuple[
     return picked
 
 
+def _pick_component(model: ModelAdapter, pred: SegmentationPrediction, target: str) -> int | None:
+    """All predicted pixels of the target class, or one of its connected regions (largest first)."""
+    index = pred.class_index if target == PREDICTED else model.info.labels.index(target)
+    sizes = [int(part.sum()) for part in components(pred.mask == index)]
+    options = [None, *range(len(sizes))]
+    return st.sidebar.selectbox(
+        "Region", options, key=f"region:{index}",
+        format_func=lambda k: f"all predicted '{model.info.labels[index]}' pixels" if k is None
+        else f"region {k + 1} of {len(sizes)} ({sizes[k]} px)",
+        help="Explain the class logits summed over the whole predicted mask, or over one connected region.")
+
+
 def render() -> Selection | None:
     st.sidebar.header("1. Task")
     task = TASKS[st.sidebar.selectbox("Task", TASKS.ids(), format_func=lambda t: TASKS[t].name)]
@@ -139,16 +153,17 @@ def render() -> Selection | None:
     x = task.preprocess(raw, model.info.input)
     x_hash = input_hash(x)
 
+    pred = get_prediction(model_id, revision, model.key, x_hash, x)
     st.sidebar.header("4. Methods")
     methods = _pick_methods(task, model, x)
     target = st.sidebar.selectbox("Explain", [PREDICTED, *model.info.labels])
+    component = _pick_component(model, pred, target) if isinstance(pred, SegmentationPrediction) else None
     seed = int(st.sidebar.number_input("Seed", 0, 2**31 - 1, 0, help="Same seed, same maps."))
     if st.sidebar.button("Run", type="primary", disabled=not methods):
-        st.session_state["request"] = RunRequest(model.key, x_hash, tuple(methods), seed, target)
+        st.session_state["request"] = RunRequest(model.key, x_hash, tuple(methods), seed, target, component)
     request = st.session_state.get("request")
     if request is not None and (request.model_key, request.x_hash) != (model.key, x_hash):
         request = None  # the last run was for another model or input
-    pred = get_prediction(model_id, revision, model.key, x_hash, x)
     picture = task.picture(raw, model.info.input)
     truth_mask = None if truth is None else truth.as_mask(model.info.input.size, picture.axes)
     return Selection(task, model, model_id, revision, name, raw, x, x_hash, picture, pred, truth_mask, request)

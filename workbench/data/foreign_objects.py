@@ -165,7 +165,7 @@ def make_case(seed: int, split: str, index: int, n_objects: int | None = None, s
         density = np.maximum(density, _SHAPES[kind](object_rng, anatomy, at))
         kinds.append(kind)
     brightness = object_rng.uniform(0.55, 0.9)
-    image = anatomy.image if twin else anatomy.image + brightness * density
+    image = anatomy.image if twin else anatomy.image + (brightness * density).astype(np.float32)
     return IqaCase(phantoms.acquire(image, acquisition), density > 0.5, anatomy.lungs, tuple(kinds))
 
 
@@ -177,7 +177,8 @@ def make_dataset(n: int, seed: int = 0, split: str = "train", size: int = SIZE):
 
 
 def write_samples(out_dir, n: int = 6, seed: int = 0) -> list[str]:
-    """`chest_NN.png` with `chest_NN_mask.png` (the foreign-object mask), from clean to poor."""
+    """`chest_NN.png` with `chest_NN_mask.png` (the foreign-object mask; none for a clean chest),
+    from clean to poor."""
     from pathlib import Path
 
     out = Path(out_dir)
@@ -187,6 +188,8 @@ def write_samples(out_dir, n: int = 6, seed: int = 0) -> list[str]:
         case = make_case(seed, "sample", i, n_objects=i % 4 + (i >= 4))
         stem = f"chest_{i + 1:02d}"
         (out / f"{stem}.png").write_bytes(encode_png(case.image))
-        (out / f"{stem}_mask.png").write_bytes(encode_png(case.objects))
-        written += [f"{stem}.png", f"{stem}_mask.png"]
+        written.append(f"{stem}.png")
+        if case.objects.any():
+            (out / f"{stem}_mask.png").write_bytes(encode_png(case.objects))
+            written.append(f"{stem}_mask.png")
     return written

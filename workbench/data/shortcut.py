@@ -59,3 +59,25 @@ def make_dataset(n: int, seed: int = 0, split: str = "train", moved: bool = Fals
 
 def make_moved_dataset(n: int, seed: int = 0, split: str = "test"):
     return make_dataset(n, seed=seed, split=split, moved=True)
+
+
+def write_samples(out_dir, seed: int = 0) -> list[str]:
+    """`<label>_tagged_01.png` (the tag where training put it) and `<label>_tag_moved_01.png` (in the
+    other corner) for both labels, with the lesion mask of the affected ones. Same chest per label."""
+    from pathlib import Path
+
+    from workbench.io.image import encode_png
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for label in (0, 1):
+        for moved, word in ((False, "tagged"), (True, "tag_moved")):
+            case, _ = make_tagged(seed, "sample", 100 + label, label, moved)
+            stem = f"{phantoms.LABELS[label]}_{word}_01"
+            (out / f"{stem}.png").write_bytes(encode_png(case.image))
+            written.append(f"{stem}.png")
+            if label == 1:
+                (out / f"{stem}_mask.png").write_bytes(encode_png(case.mask))
+                written.append(f"{stem}_mask.png")
+    return written

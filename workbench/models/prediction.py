@@ -43,9 +43,10 @@ class SegmentationPrediction:
 
     @property
     def class_index(self) -> int:
-        """The largest foreground class, or the background when nothing else is predicted."""
+        """The first foreground class, in the config's label order (models list their classes in order
+        of interest), that is predicted anywhere; the background when nothing else is predicted."""
         shares = list(self.class_share.values())
-        return 1 + int(np.argmax(shares[1:])) if max(shares[1:], default=0) > 0 else 0
+        return next((k for k in range(1, len(shares)) if shares[k] > 0), 0)
 
     @property
     def label(self) -> str:

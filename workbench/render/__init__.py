@@ -3,13 +3,15 @@
 from workbench.io.image import encode_png
 from workbench.render.overlay import (
     base_picture,
+    class_colours,
     colourbar,
     display_scale,
     draw_outline,
     explanation_picture,
     normalised,
     overlay,
+    segmentation_picture,
 )
 
-__all__ = ["base_picture", "colourbar", "display_scale", "draw_outline", "encode_png", "explanation_picture",
-           "normalised", "overlay"]
+__all__ = ["base_picture", "class_colours", "colourbar", "display_scale", "draw_outline", "encode_png",
+           "explanation_picture", "normalised", "overlay", "segmentation_picture"]

@@ -62,6 +62,27 @@ def draw_outline(rgb: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
     return out
 
 
+# Class colours of a label map (class 0, the background, is left undrawn).
+CLASS_RGB = np.array([(0, 0, 0), (255, 64, 64), (255, 196, 0), (64, 160, 255), (170, 90, 255), (0, 200, 160)],
+                     np.uint8)
+
+
+def class_colours(n: int) -> list[tuple[int, int, int]]:
+    """The colour of each of `n` classes, as drawn by `segmentation_picture`."""
+    return [tuple(int(c) for c in CLASS_RGB[k % len(CLASS_RGB)]) for k in range(n)]
+
+
+def segmentation_picture(picture: Picture, label_map: np.ndarray, alpha: float = 0.55,
+                         truth: np.ndarray | None = None) -> np.ndarray:
+    """A label map over the picture (each foreground class in its colour), truth outline if given."""
+    rgb = base_picture(picture).astype(np.float32)
+    shown = as_displayed(label_map, picture)
+    colours = CLASS_RGB[shown % len(CLASS_RGB)].astype(np.float32)
+    weight = alpha * (shown > 0)[..., None]
+    blended = ((1 - weight) * rgb + weight * colours).round().astype(np.uint8)
+    return draw_outline(blended, None if truth is None else as_displayed(truth, picture))
+
+
 def colourbar(width: int = 256, height: int = 14) -> np.ndarray:
     """The shared scale as a uint8 strip, from -1 (left) to +1 (right)."""
     ramp = np.linspace(-1, 1, width)[None].repeat(height, 0)

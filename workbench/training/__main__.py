@@ -19,17 +19,9 @@ from workbench.errors import InputError, ModelError
 from workbench.evaluation.medmnist import evaluate_npz
 from workbench.evaluation.reliance import lesion_reliance
 from workbench.models import load_model
-from workbench.training.classifier import evaluate, train, write_model_card
 from workbench.training.ood import evaluate_feature_stats, write_feature_stats
-from workbench.training.recipes import RECIPES, Recipe
-from workbench.training.segmentation import evaluate_segmenter, train_segmenter, write_segmentation_card
-
-
-def trainer(recipe: Recipe) -> tuple:
-    """(train, evaluate, write card) for the recipe's kind of model."""
-    if recipe.output_kind == "segmentation":
-        return train_segmenter, evaluate_segmenter, write_segmentation_card
-    return train, evaluate, write_model_card
+from workbench.training.recipes import RECIPES
+from workbench.training.runner import train_and_card, trainer
 
 
 def main() -> None:
@@ -55,8 +47,6 @@ def main() -> None:
             p.add_argument("--split", default="test")
         if name == "train":
             p.add_argument("--out", required=True)
-            p.add_argument("--n-train", type=int, default=None)
-            p.add_argument("--epochs", type=int, default=None)
         else:
             p.add_argument("--model", required=True, help="model folder" if name in ("card", "ood") else
                            "bundled model id or model folder")
@@ -70,12 +60,9 @@ def main() -> None:
             raise SystemExit(fail(str(err))) from None
         print(json.dumps(result, indent=2))
         return
-    train_fn, evaluate_fn, card_fn = trainer(recipe)
+    _, evaluate_fn, card_fn = trainer(recipe)
     if args.cmd == "train":
-        summary = train_fn(recipe, args.out, n_train=args.n_train, epochs=args.epochs, seed=args.seed)
-        evaluation = evaluate_fn(args.out, recipe)
-        card_fn(args.out, recipe, summary, evaluation)
-        result = {"training": summary, "held_out": evaluation}
+        result = train_and_card(recipe, args.out, seed=args.seed)
     elif args.cmd == "card":
         summary = json.loads((Path(args.model) / "training.json").read_text())
         evaluation = evaluate_fn(args.model, recipe)

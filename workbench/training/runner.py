@@ -1,0 +1,31 @@
+"""Train, evaluate and write the card of any recipe: what the CLI and the notebooks call."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from workbench.training.classifier import evaluate, train, write_model_card
+from workbench.training.recipes import Recipe
+from workbench.training.segmentation import evaluate_segmenter, train_segmenter, write_segmentation_card
+
+# Tiny settings for CI's smoke runs: every step runs, nothing is learnt.
+SMOKE = {"n_train": 64, "n_val": 32, "epochs": 1, "n_ood": 64}
+SMOKE_EVAL = 40
+
+
+def trainer(recipe: Recipe) -> tuple[Callable, Callable, Callable]:
+    """(train, evaluate, write card) for the recipe's kind of model."""
+    if recipe.output_kind == "segmentation":
+        return train_segmenter, evaluate_segmenter, write_segmentation_card
+    return train, evaluate, write_model_card
+
+
+def train_and_card(recipe: Recipe, out: str | Path, smoke: bool = False, seed: int = 0,
+                   log: Callable[[str], None] = print) -> dict:
+    """Train into `out`, evaluate on held-out data and write the card; returns both summaries."""
+    train_fn, evaluate_fn, card_fn = trainer(recipe)
+    summary = train_fn(recipe, out, seed=seed, log=log, **(SMOKE if smoke else {}))
+    evaluation = evaluate_fn(str(out), recipe, **({"n": SMOKE_EVAL} if smoke else {}))
+    card_fn(out, recipe, summary, evaluation)
+    return {"training": summary, "held_out": evaluation}
