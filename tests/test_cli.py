@@ -105,3 +105,41 @@ def test_explain_cli_can_explain_a_chosen_class(tmp_path, samples_dir, bundled, 
     capsys.readouterr()
     assert xai_models.main([a if a != "normal" else "cat" for a in args]) == 2
     assert "the target must be one of" in capsys.readouterr().err
+
+
+IQA = "iqa_segmentation-deeplabv3plus-compact"
+CHEST = ROOT / "sample_files" / "iqa_segmentation" / "chest_04.png"
+
+
+def test_predict_gives_the_quality_score_and_grade_of_its_own_mask(capsys):
+    """The read-outs are those of the predicted label map, recomputed here by hand."""
+    import inference
+
+    assert inference.main(["--task", "iqa_segmentation", "--model", IQA, "--input", str(CHEST), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    model = load_model(IQA)
+    labels = model.info.labels
+    mask = model.predict(model_input(TASKS["iqa_segmentation"], model, CHEST.read_bytes()))[0].argmax(0)
+    covered = (mask == labels.index("object_over_lungs")).sum()
+    lungs = covered + (mask == labels.index("lung_field")).sum()
+    assert out["quality score"] == round(100 * (1 - covered / lungs), 1)
+    assert out["grade"] == ("good" if out["quality score"] >= 98 else
+                            "acceptable" if out["quality score"] >= 90 else "poor")
+    assert out["label"] == "object_over_lungs", "the first class of interest the model predicts"
+
+
+def test_explain_one_connected_region_or_refuse_a_missing_one(tmp_path, capsys):
+    from workbench.masks import components
+
+    args = ["--task", "iqa_segmentation", "--model", IQA, "--input", str(CHEST), "--methods", "gradcam",
+            "--out", str(tmp_path), "--json"]
+    assert xai_models.main([*args, "--component", "0"]) == 0
+    record = json.loads((tmp_path / "explanations.json").read_text())[0]["target"]
+    model = load_model(IQA)
+    mask = model.predict(model_input(TASKS["iqa_segmentation"], model, CHEST.read_bytes()))[0].argmax(0)
+    parts = components(mask == 1)
+    assert record["label"] == "object_over_lungs" and record["region_pixels"] == int(parts[0].sum())
+    capsys.readouterr()
+    assert xai_models.main([*args, "--component", str(len(parts))]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: the model predicts") and "does not exist" in err and "Traceback" not in err
