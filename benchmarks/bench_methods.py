@@ -40,7 +40,7 @@ def run(model_id: str, repeats: int, quick: bool) -> dict:
     task = TASKS[model.info.task]
     sample = next(s for s in task.samples() if s.truth_path is not None)
     x = task.preprocess(task.decode(sample.path.read_bytes()), model.info.input)
-    target = target_for(model, predict(model, x))
+    target = model.resolve_target(x, target_for(model, predict(model, x)))  # a segmentation gets its region
     fwd_bwd = median_seconds(lambda: model.input_gradients(x, target), repeats)
     forward = median_seconds(lambda: model.outputs(x), repeats)
     prediction = median_seconds(lambda: predict(model, x), repeats)  # probabilities + OOD score
