@@ -49,32 +49,24 @@ def surface_distances(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndar
     return ndimage.distance_transform_edt(~sb)[sa], ndimage.distance_transform_edt(~sa)[sb]
 
 
-def _distances_defined(a: np.ndarray, b: np.ndarray) -> bool | None:
-    """True when both masks have pixels; None when both are empty (perfect); False otherwise."""
+def _symmetric(a: np.ndarray, b: np.ndarray, reduce) -> float:
+    """`reduce` over both directions' surface distances: 0 when both masks are empty, NaN when one is."""
     has_a, has_b = bool(a.any()), bool(b.any())
-    return None if not (has_a or has_b) else has_a and has_b
+    if not (has_a or has_b):
+        return 0.0
+    if not (has_a and has_b):
+        return float("nan")
+    return float(reduce(np.concatenate(surface_distances(a, b))))
 
 
 def assd(a: np.ndarray, b: np.ndarray) -> float:
     """Average symmetric surface distance (px)."""
-    defined = _distances_defined(a, b)
-    if defined is None:
-        return 0.0
-    if not defined:
-        return float("nan")
-    ab, ba = surface_distances(a, b)
-    return float(np.concatenate([ab, ba]).mean())
+    return _symmetric(a, b, np.mean)
 
 
 def hd95(a: np.ndarray, b: np.ndarray) -> float:
     """95th percentile of the symmetric surface distances (px), robust to a few stray pixels."""
-    defined = _distances_defined(a, b)
-    if defined is None:
-        return 0.0
-    if not defined:
-        return float("nan")
-    ab, ba = surface_distances(a, b)
-    return float(np.percentile(np.concatenate([ab, ba]), 95))
+    return _symmetric(a, b, lambda d: np.percentile(d, 95))
 
 
 def components(mask: np.ndarray) -> list[np.ndarray]:
