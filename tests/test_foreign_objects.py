@@ -71,7 +71,12 @@ def test_grade_boundaries_are_those_the_readme_defines(score, grade):
     from workbench.tasks.quality import grade as grade_of
 
     assert grade_of(score) == grade
-    assert "| good | 98" in (ROOT / "README.md").read_text()
+
+
+def test_readme_defines_the_same_grades():
+    readme = (ROOT / "README.md").read_text()
+    assert "| good | 98 to 100 |" in readme and "| acceptable | 90 to under 98 |" in readme
+    assert "| poor | under 90 |" in readme
 
 
 def test_grades_occur_in_generated_data():

@@ -18,6 +18,7 @@ from safetensors.torch import save_file
 
 from workbench.evaluation.classification import classification_report
 from workbench.models import FeatureStats, load_model, nets
+from workbench.training.loop import argmax_batches, fit
 from workbench.training.ood import write_feature_stats
 from workbench.training.recipes import Recipe
 
@@ -36,12 +37,6 @@ def _augment(xb: torch.Tensor, kind: str, gen: torch.Generator) -> torch.Tensor:
         if torch.rand(1, generator=gen) < 0.5:
             xb = xb.transpose(-1, -2)
     return xb
-
-
-def _predict_classes(module: torch.nn.Module, x: torch.Tensor, batch: int = 128) -> torch.Tensor:
-    module.eval()
-    with torch.no_grad():
-        return torch.cat([module(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)])
 
 
 def train(recipe: Recipe, out_dir: str | Path, n_train: int | None = None, n_val: int | None = None,
@@ -64,29 +59,18 @@ def train(recipe: Recipe, out_dir: str | Path, n_train: int | None = None, n_val
     xv, yv = torch.from_numpy(recipe.model_input(val_img)), torch.from_numpy(val_y)
 
     module = nets.build(recipe.architecture, **recipe.arch)
-    opt = torch.optim.AdamW(module.parameters(), lr=recipe.lr, weight_decay=1e-4)
-    steps = epochs * ((n_train + recipe.batch_size - 1) // recipe.batch_size)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps)
-    gen = torch.Generator().manual_seed(seed)
-    for epoch in range(epochs):
-        module.train()
-        order = torch.randperm(n_train, generator=gen)
-        total = 0.0
+
+    def batch_loss(epoch: int, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         xe = plainer[recipe.curriculum[epoch]] if epoch < len(recipe.curriculum) else x
-        for i in range(0, n_train, recipe.batch_size):
-            idx = order[i:i + recipe.batch_size]
-            loss = torch.nn.functional.cross_entropy(module(_augment(xe[idx], recipe.augment, gen)), y[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-        val_acc = float((_predict_classes(module, xv) == yv).float().mean())
-        log(f"epoch {epoch + 1}/{epochs}: loss {total / n_train:.4f}, val acc {val_acc:.4f}, "
-            f"{time.perf_counter() - t0:.0f} s")
+        return torch.nn.functional.cross_entropy(module(_augment(xe[idx], recipe.augment, gen)), y[idx])
+
+    scores = fit(module, recipe, n_train, epochs, seed, batch_loss,
+                 validate=lambda: {"val acc": float((argmax_batches(module, xv) == yv).float().mean())},
+                 schedule=lambda opt, steps: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps),
+                 started=t0, log=log)
     summary = {"n_train": n_train, "n_val": n_val, "epochs": epochs, "batch_size": recipe.batch_size,
-               "lr": recipe.lr, "seed": seed, "curriculum": list(recipe.curriculum[:epochs]), "val_accuracy": val_acc,
-               "seconds": round(time.perf_counter() - t0, 1)}
+               "lr": recipe.lr, "seed": seed, "curriculum": list(recipe.curriculum[:epochs]),
+               "val_accuracy": scores["val acc"], "seconds": round(time.perf_counter() - t0, 1)}
     save_hub_folder(module.eval(), out_dir, recipe, summary)
     write_feature_stats(out_dir, recipe, seed=seed, n_fit=n_ood, n_held_out=max(n_ood // 4, 32))
     return summary

@@ -20,6 +20,7 @@ from workbench.evaluation.segmentation import segmentation_report
 from workbench.models import FeatureStats, load_model, nets
 from workbench.tasks import TASKS
 from workbench.training.classifier import HELD_OUT, parameter_count, save_hub_folder
+from workbench.training.loop import argmax_batches, fit
 from workbench.training.ood import write_feature_stats
 from workbench.training.recipes import Recipe
 
@@ -31,12 +32,6 @@ def _loss(logits: torch.Tensor, target: torch.Tensor, foreground: tuple[int, ...
     inter, total = (probs * truth).sum((1, 2)), (probs + truth).sum((1, 2))
     soft_dice = (2 * inter + 1) / (total + 1)
     return F.cross_entropy(logits, target) + (1 - soft_dice).mean()
-
-
-def _label_maps(module: torch.nn.Module, x: torch.Tensor, batch: int = 32) -> np.ndarray:
-    module.eval()
-    with torch.no_grad():
-        return torch.cat([module(x[i:i + batch]).argmax(1) for i in range(0, len(x), batch)]).numpy()
 
 
 def train_segmenter(recipe: Recipe, out_dir: str | Path, n_train: int | None = None, n_val: int | None = None,
@@ -53,31 +48,25 @@ def train_segmenter(recipe: Recipe, out_dir: str | Path, n_train: int | None = N
     xv = torch.from_numpy(recipe.model_input(val_img))
 
     module = nets.build(recipe.architecture, **recipe.arch)
-    opt = torch.optim.AdamW(module.parameters(), lr=recipe.lr, weight_decay=1e-4)
-    steps = epochs * ((n_train + recipe.batch_size - 1) // recipe.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=recipe.lr, total_steps=steps, pct_start=0.15)
-    gen = torch.Generator().manual_seed(seed)
-    for epoch in range(epochs):
-        module.train()
-        order = torch.randperm(n_train, generator=gen)
-        total = 0.0
-        for i in range(0, n_train, recipe.batch_size):
-            idx = order[i:i + recipe.batch_size]
-            xb, yb = x[idx], y[idx]
-            flip = torch.rand(len(idx), generator=gen) < 0.5  # a mirrored chest is still a chest
-            xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
-            yb = torch.where(flip[:, None, None], yb.flip(-1), yb)
-            loss = _loss(module(xb), yb, recipe.foreground)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(idx)
-        val = segmentation_report(val_maps, _label_maps(module, xv), recipe.foreground, recipe.labels)
-        log(f"epoch {epoch + 1}/{epochs}: loss {total / n_train:.4f}, val Dice {val['dice']:.4f} "
-            f"(pooled {val['pooled_dice']:.4f}), {time.perf_counter() - t0:.0f} s")
+
+    def batch_loss(epoch: int, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        xb, yb = x[idx], y[idx]
+        flip = torch.rand(len(idx), generator=gen) < 0.5  # a mirrored chest is still a chest
+        xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
+        yb = torch.where(flip[:, None, None], yb.flip(-1), yb)
+        return _loss(module(xb), yb, recipe.foreground)
+
+    def validate() -> dict[str, float]:
+        val = segmentation_report(val_maps, argmax_batches(module, xv, batch=32).numpy(), recipe.foreground,
+                                  recipe.labels)
+        return {"val Dice": val["dice"], "pooled Dice": val["pooled_dice"]}
+
+    scores = fit(module, recipe, n_train, epochs, seed, batch_loss, validate,
+                 schedule=lambda opt, steps: torch.optim.lr_scheduler.OneCycleLR(
+                     opt, max_lr=recipe.lr, total_steps=steps, pct_start=0.15),
+                 started=t0, log=log)
     summary = {"n_train": n_train, "n_val": n_val, "epochs": epochs, "batch_size": recipe.batch_size,
-               "lr": recipe.lr, "seed": seed, "val_dice": val["dice"],
+               "lr": recipe.lr, "seed": seed, "val_dice": scores["val Dice"],
                "seconds": round(time.perf_counter() - t0, 1)}
     save_hub_folder(module.eval(), out_dir, recipe, summary)
     write_feature_stats(out_dir, recipe, seed=seed, n_fit=n_ood, n_held_out=max(n_ood // 4, 32))
