@@ -4,8 +4,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
-.PHONY: run test lint install browser train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
-        train-iqa evaluate-iqa bench clean
+.PHONY: run test lint install browser speech-tools train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
+        train-iqa evaluate-iqa train-audio evaluate-audio bench clean
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,13 +22,17 @@ install: $(STAMP)
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
+# Debian espeak-ng: the text-to-speech engine that makes the audio task's TTS spoofs (training and tests).
+speech-tools:
+	@command -v espeak-ng >/dev/null || (apt-get update -qq && apt-get install -y -qq espeak-ng >/dev/null)
+
 run: $(STAMP)
 	$(VENV)/bin/streamlit run Streamlit/app.py --server.port $(PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: $(STAMP) browser lint
+test: $(STAMP) browser speech-tools lint
 	$(PY) -m pytest -q tests
 
 # One model: make train RECIPE=<id> (the recipes are in workbench/training/recipes.py); a family: train-lung etc.
@@ -37,8 +41,9 @@ LUNG   := lung_xray-resnet-compact lung_xray-alexnet-compact lung_xray-densenet1
           lung_xray-resnet34-compact lung_xray-efficientnet_b0-compact lung_xray-resnet-shortcut
 HISTO  := histopathology-resnet18-compact
 IQA    := iqa_segmentation-deeplabv3plus-compact
+AUDIO  := audio_deepfake-vgg16-compact audio_deepfake-mobilenetv2-compact audio_deepfake-resnet-compact
 
-train: $(STAMP)
+train: $(STAMP) speech-tools
 	$(PY) -m workbench.training train --recipe $(RECIPE) --out models/$(RECIPE)
 
 evaluate: $(STAMP)
@@ -55,6 +60,9 @@ train-histo evaluate-histo: $(STAMP)
 
 train-iqa evaluate-iqa: $(STAMP)
 	$(MAKE) --no-print-directory $(@:-iqa=) RECIPE=$(IQA)
+
+train-audio evaluate-audio: $(STAMP)
+	for r in $(AUDIO); do $(MAKE) --no-print-directory $(@:-audio=) RECIPE=$$r || exit 1; done
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_methods.py --repeats 5

@@ -2,6 +2,7 @@
 
   python inference.py --list [--json]
   python inference.py --task lung_xray --model MODEL --input FILE [--revision REV] [--json]
+  python inference.py --task audio_deepfake --model MODEL --input CLIP.wav [--window K] [--json]
 
 The library is the `workbench` package; this file only re-exports its contracts and runs the CLI.
 """
@@ -23,14 +24,14 @@ from workbench.models import (
     load_model,
     predict,
 )
-from workbench.service import check_model_task, load_input
+from workbench.service import check_model_task, load_input, prepare_input
 from workbench.specs import InputSpec, SignalSpec
 from workbench.tasks import TASKS, GroundTruth, Sample, Task, get_task
 
 __all__ = ["OOD_MESSAGE", "TASKS", "ClassPrediction", "GroundTruth", "InputError", "InputSpec", "ModelAdapter",
            "ModelError", "ModelInfo", "Prediction", "Sample", "SegmentationPrediction", "SignalSpec", "Target",
            "Task", "TorchAdapter", "check_model_task", "get_task", "list_models", "load_input", "load_model",
-           "main", "predict"]
+           "main", "predict", "prepare_input"]
 
 if __name__ == "__main__":
     sys.exit(main())

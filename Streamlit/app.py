@@ -19,6 +19,8 @@ if selection is None:
 
 if selection.model.info.notice:
     st.warning(selection.model.info.notice)
+for note in selection.notes:
+    st.info(f"Input changed to fit the model: {note}")
 results = explanations.results_for(selection)
 tab_pred, tab_expl, tab_cmp = st.tabs(["Prediction", "Explanations", "Comparison"])
 with tab_pred:

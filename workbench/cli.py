@@ -16,8 +16,8 @@ import numpy as np
 from workbench.errors import InputError, ModelError
 from workbench.methods import METHODS
 from workbench.models import OOD_MESSAGE, ClassPrediction, list_models, load_model, predict
-from workbench.render import encode_png, explanation_picture
-from workbench.service import check_model_task, load_input, run_methods, target_for
+from workbench.render import encode_png, explanation_picture, with_axes
+from workbench.service import check_model_task, load_input, prepare_input, run_methods, target_for
 from workbench.tasks import TASKS, get_task
 
 
@@ -49,20 +49,26 @@ def _parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--model", help="bundled model id (see --list), a model folder, or a Hub repo id org/name")
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
     parser.add_argument("--input", help="input file")
+    parser.add_argument("--window", type=int, default=None,
+                        help="audio: the window to predict on or explain, from 0 (default: the one that "
+                             "decided the clip's verdict)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
 
 
 def _setup(args: argparse.Namespace):
-    """Validated task, loaded model, raw and preprocessed input."""
+    """Validated task, loaded model, raw and preprocessed input, window scores (audio), notes."""
     for name in ("task", "model", "input"):
         if not getattr(args, name):
             raise InputError(f"--{name} is required.")
     task = get_task(args.task)
     model = load_model(args.model, args.revision)
     check_model_task(model, task)
-    raw, x = load_input(task, model, args.input)
-    return task, model, raw, x
+    raw, notes = load_input(task, args.input)
+    raw, x, windows = prepare_input(task, model, raw, args.window)
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return task, model, raw, x, windows
 
 
 def predict_main(argv: Sequence[str] | None = None) -> int:
@@ -73,17 +79,25 @@ def predict_main(argv: Sequence[str] | None = None) -> int:
         if args.list:
             _print_listing(listing(), args.json)
             return 0
-        task, model, _raw, x = _setup(args)
+        task, model, _raw, x, windows = _setup(args)
         pred = predict(model, x)
     except (InputError, ModelError) as err:
         return fail(str(err))
     read_outs = {} if isinstance(pred, ClassPrediction) else task.assess(pred.mask)
     if args.json:
         extra = {"notice": model.info.notice} if model.info.notice else {}
+        if windows is not None:
+            extra |= windows.to_json(model.info.labels)
         print(json.dumps({**pred.to_json(), **read_outs, **extra}))
         return 0
     if model.info.notice:
         print(f"notice: {model.info.notice}")
+    if windows is not None:
+        print(f"clip: {windows.label} (decided by window {windows.deciding} of {len(windows.spans)})")
+        for k, ((a, b), probs) in enumerate(zip(windows.spans, windows.probabilities)):
+            print(f"  window {k} ({a:.1f}-{b:.1f} s): " + ", ".join(
+                f"{lab} {p:.4f}" for lab, p in zip(model.info.labels, probs)))
+        print("window shown below:")
     print(pred.label)
     shares = pred.probabilities if isinstance(pred, ClassPrediction) else pred.class_share
     for label, p in shares.items():
@@ -134,7 +148,7 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
         if not args.out:
             raise InputError("--out is required.")
         params = _method_params(args.param)
-        task, model, raw, x = _setup(args)
+        task, model, raw, x, _windows = _setup(args)
         target = target_for(model, predict(model, x), args.target, args.component)
         method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
         explanations = run_methods(task, model, x, method_ids, target, args.seed, params)
@@ -146,7 +160,8 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         for e in explanations:
             np.save(out / f"{e.method}.npy", e.map)
-            (out / f"{e.method}.png").write_bytes(encode_png(explanation_picture(picture, e.map)[0]))
+            (out / f"{e.method}.png").write_bytes(encode_png(with_axes(explanation_picture(picture, e.map)[0],
+                                                                          picture.axes)))
         (out / "explanations.json").write_text(json.dumps([e.summary() for e in explanations], indent=2))
     except OSError as err:
         return fail(f"cannot write to {args.out}: {err.strerror or err}.")

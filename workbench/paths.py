@@ -1,7 +1,10 @@
 """Where the repository's bundled models and sample files live (the package sits in the repo root)."""
 
+import os
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS_DIR = ROOT / "models"
 SAMPLES_DIR = ROOT / "sample_files"
+# Real CC0 speech for the audio task's bona fide class: read from beside the checkout, never copied.
+SPEECH_DIR = Path(os.environ.get("WORKBENCH_SPEECH_DIR", ROOT.parent / "shared" / "data" / "speech_bonafide"))

@@ -20,7 +20,7 @@ from workbench.io.files import read_file
 from workbench.masks import components
 from workbench.methods import METHODS, Explanation, Method
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, Target
-from workbench.tasks import Task
+from workbench.tasks import AudioTask, Task
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,45 @@ def check_model_task(model: ModelAdapter, task: Task) -> None:
         raise InputError(f"model '{model.info.id}' is for task '{model.info.task}', not '{task.id}'.")
 
 
-def load_input(task: Task, model: ModelAdapter, path: str) -> tuple[np.ndarray, np.ndarray]:
-    """Read, decode and preprocess a file: (raw array, model input 1 x C x H x W)."""
-    raw = task.decode(read_file(path), Path(path).name)
-    return raw, task.preprocess(raw, model.info.input)
+def load_input(task: Task, path: str) -> tuple[np.ndarray, list[str]]:
+    """Read and decode a file: (raw array, notes on anything changed to make it usable)."""
+    return task.read(read_file(path), Path(path).name)
+
+
+@dataclass(frozen=True)
+class WindowScores:
+    """A clip scored window by window, and the verdict for the whole clip."""
+
+    spans: list[tuple[float, float]]  # seconds
+    probabilities: np.ndarray  # windows x classes
+    label: str
+    deciding: int  # the window that decided the verdict
+
+    def to_json(self, labels: Sequence[str]) -> dict:
+        return {"verdict": self.label, "deciding_window": self.deciding,
+                "windows": [{"start": round(a, 3), "end": round(b, 3),
+                             "probabilities": {lab: float(p) for lab, p in zip(labels, probs)}}
+                            for (a, b), probs in zip(self.spans, self.probabilities)]}
+
+
+def prepare_input(task: Task, model: ModelAdapter, raw: np.ndarray,
+                  window: int | None = None) -> tuple[np.ndarray, np.ndarray, WindowScores | None]:
+    """(raw array explained, model input 1 x C x H x W, window scores). An audio clip is scored window
+    by window; the window explained is `window`, or by default the one that decided the verdict."""
+    scores = None
+    if isinstance(task, AudioTask):
+        spec = model.info.input
+        probabilities = model.predict(task.preprocess_windows(raw, spec))
+        label, deciding = task.verdict(probabilities)
+        scores = WindowScores(task.windows(raw, spec), probabilities, label, deciding)
+        k = deciding if window is None else window
+        if not 0 <= k < len(scores.spans):
+            raise InputError(f"window {k} does not exist; the clip has {len(scores.spans)} window(s), "
+                             "numbered from 0.")
+        raw = task.window(raw, spec, k)
+    elif window is not None:
+        raise InputError("a window applies to audio only.")
+    return raw, task.preprocess(raw, model.info.input), scores
 
 
 def target_for(model: ModelAdapter, prediction: Prediction, label: str | None = None,

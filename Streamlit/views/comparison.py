@@ -6,7 +6,7 @@ import streamlit as st
 
 from views.sidebar import Selection
 from workbench.methods import METHODS, Explanation
-from workbench.render import base_picture, colourbar, explanation_picture
+from workbench.render import base_picture, colourbar, explanation_picture, with_axes
 
 PER_ROW = 4
 
@@ -15,10 +15,12 @@ def render(sel: Selection, results: list[Explanation]) -> None:
     if not results:
         st.info("Choose methods in the sidebar and press **Run**.")
         return
-    tiles = [(base_picture(sel.picture, sel.truth), "Input" + (" + ground truth" if sel.truth is not None else ""))]
+    axes = sel.picture.axes
+    tiles = [(with_axes(base_picture(sel.picture, sel.truth), axes),
+              "Input" + (" + ground truth" if sel.truth is not None else ""))]
     for e in results:
         picture, scale = explanation_picture(sel.picture, e.map, sel.truth)
-        tiles.append((picture, f"{METHODS[e.method].name} · {e.seconds:.2f} s · ±{scale:.3g}"))
+        tiles.append((with_axes(picture, axes), f"{METHODS[e.method].name} · {e.seconds:.2f} s · ±{scale:.3g}"))
     for start in range(0, len(tiles), PER_ROW):
         for col, (picture, caption) in zip(st.columns(PER_ROW), tiles[start:start + PER_ROW]):
             col.image(picture, caption=caption, width="stretch")

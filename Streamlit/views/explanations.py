@@ -11,8 +11,9 @@ import streamlit as st
 from views.services import get_explanation
 from views.sidebar import PREDICTED, Selection
 from workbench.methods import METHODS, Explanation
-from workbench.render import encode_png, explanation_picture
+from workbench.render import encode_png, explanation_picture, with_axes
 from workbench.service import explain_request, target_for
+from workbench.tasks.audio import listen
 
 
 def results_for(sel: Selection) -> list[Explanation]:
@@ -40,9 +41,15 @@ def render(sel: Selection, results: list[Explanation]) -> None:
         return
     region = "" if sel.request.component is None else f", region {sel.request.component + 1}"
     st.caption(f"Explaining class **{results[0].target_label}**{region}. Red raises the score, blue lowers it.")
+    fraction = None
+    if sel.task.modality == "audio":
+        fraction = st.slider("Listen to the top … % most relevant time-frequency bins", 1, 50, 20,
+                             help="Each method's map picks the bins; the window is re-synthesised from "
+                                  "them (with the input's phase), and from all the others.") / 100
     for e in results:
         method = METHODS[e.method]
-        picture, scale = explanation_picture(sel.picture, e.map)
+        picture, scale = explanation_picture(sel.picture, e.map, sel.truth)
+        picture = with_axes(picture, sel.picture.axes)
         left, right = st.columns([1, 2])
         with left:
             st.image(picture, caption=method.name, width="stretch")
@@ -51,12 +58,23 @@ def render(sel: Selection, results: list[Explanation]) -> None:
             st.write(method.what_it_shows)
             st.write(f"**{e.seconds:.3f} s**, {e.passes} passes ({e.counted.forward} forward, "
                      f"{e.counted.backward} backward); colour scale ±{scale:.3g}.")
+            if fraction is not None:
+                _listen(sel, e, fraction)
             st.json(e.summary(), expanded=False)
             stem = f"{sel.input_name}_{e.method}"
             a, b = st.columns(2)
             a.download_button("Raw map (.npy)", _npy_bytes(e.map), f"{stem}.npy", key=f"npy:{e.method}",
                               help="float32 at the model's input size, not normalised")
             b.download_button("Overlay (.png)", encode_png(picture), f"{stem}.png", key=f"png:{e.method}")
+
+
+def _listen(sel: Selection, e: Explanation, fraction: float) -> None:
+    top, rest = listen(sel.raw, e.map, sel.model.info.input, fraction)
+    a, b = st.columns(2)
+    a.caption(f"Only the top {fraction:.0%} of bins")
+    a.audio(top, sample_rate=sel.task.sample_rate)
+    b.caption(f"Everything but those {fraction:.0%}")
+    b.audio(rest, sample_rate=sel.task.sample_rate)
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:

@@ -7,7 +7,7 @@ import streamlit as st
 
 from views.sidebar import Selection
 from workbench.models import OOD_MESSAGE, ClassPrediction
-from workbench.render import class_colours, segmentation_picture
+from workbench.render import base_picture, class_colours, segmentation_picture, with_axes
 
 
 def render(sel: Selection) -> None:
@@ -15,8 +15,10 @@ def render(sel: Selection) -> None:
     info = sel.model.info
     left, right = st.columns([1, 2])
     with left:
-        st.image(sel.raw if sel.task.modality == "image" else sel.picture.rgb,
-                 caption=f"{sel.input_name} (as uploaded)", clamp=True, width="stretch")
+        if sel.task.modality == "image":
+            st.image(sel.raw, caption=f"{sel.input_name} (as uploaded)", clamp=True, width="stretch")
+        else:
+            _audio(sel)
         if not isinstance(pred, ClassPrediction):
             st.image(segmentation_picture(sel.picture, pred.mask, truth=sel.truth), width="stretch",
                      caption="Predicted classes" + (" (green outline: ground truth)" if sel.truth is not None
@@ -26,8 +28,12 @@ def render(sel: Selection) -> None:
                         unsafe_allow_html=True)
     with right:
         shares = pred.probabilities if isinstance(pred, ClassPrediction) else pred.class_share
+        if sel.windows is not None and len(sel.windows.spans) > 1:
+            st.metric("Clip verdict", sel.windows.label, f"decided by window {sel.windows.deciding}",
+                      delta_color="off")
         if isinstance(pred, ClassPrediction):
-            st.metric("Predicted class", pred.label, f"p = {shares[pred.label]:.3f}")
+            st.metric("Predicted class" if sel.windows is None else f"Window {sel.window}", pred.label,
+                      f"p = {shares[pred.label]:.3f}")
         else:
             read_outs = sel.task.assess(pred.mask)
             for column, (name, value) in zip(st.columns(max(len(read_outs), 1)), read_outs.items()):
@@ -49,3 +55,18 @@ def render(sel: Selection) -> None:
     if info.card:
         with st.expander("Model card"):
             st.markdown(info.card)
+
+
+def _audio(sel: Selection) -> None:
+    """The window as a spectrogram with real axes (and the spoofed span when known), and as sound."""
+    span = " (green: the spoofed span)" if sel.truth is not None else ""
+    st.image(with_axes(base_picture(sel.picture, sel.truth), sel.picture.axes),
+             caption=f"{sel.input_name}: log-mel spectrogram of the window{span}", width="stretch")
+    st.audio(sel.raw, sample_rate=sel.task.sample_rate)
+    if sel.windows is not None and len(sel.windows.spans) > 1:
+        labels = sel.model.info.labels
+        st.dataframe(pd.DataFrame([{"window": k, "start (s)": a, "end (s)": b,
+                                    **{lab: float(p) for lab, p in zip(labels, probs)}}
+                                   for k, ((a, b), probs) in enumerate(zip(sel.windows.spans,
+                                                                           sel.windows.probabilities))]),
+                     hide_index=True, width="stretch")

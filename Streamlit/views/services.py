@@ -7,7 +7,8 @@ import streamlit as st
 
 from workbench.methods import Explanation
 from workbench.models import ModelAdapter, Prediction, Target, load_model, predict
-from workbench.service import ExplainRequest, explain
+from workbench.service import ExplainRequest, WindowScores, explain, prepare_input
+from workbench.tasks import TASKS
 
 COMPUTED = {"explanations": 0, "predictions": 0}  # computed, not served from a cache
 
@@ -23,6 +24,14 @@ def get_prediction(model_id: str, revision: str | None, model_key: str, x_hash: 
     """Keyed by (model revision, input hash): a widget change does not run the model again."""
     COMPUTED["predictions"] += 1
     return predict(get_model(model_id, revision), _x)
+
+
+@st.cache_data(show_spinner="Scoring the input…", max_entries=64)
+def get_prepared(model_id: str, revision: str | None, model_key: str, task_id: str, clip_hash: str,
+                 _clip: np.ndarray, window: int | None) -> tuple[np.ndarray, np.ndarray, WindowScores | None]:
+    """The model input (and, for audio, every window's scores), keyed by (model revision, task, input
+    hash, window): a long clip is scored once, not on every widget change."""
+    return prepare_input(TASKS[task_id], get_model(model_id, revision), _clip, window)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from views.services import get_model, get_prediction
+from views.services import get_model, get_prediction, get_prepared
 from workbench.errors import InputError, ModelError
 from workbench.masks import components
 from workbench.methods import Method, Param, compatible_methods
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, list_models
-from workbench.service import check_model_task, input_hash
+from workbench.service import WindowScores, check_model_task, input_hash
 from workbench.tasks import TASKS, GroundTruth, Picture, Task
 
 DEFAULT_METHODS = ("gradcam", "integrated_gradients")
@@ -45,6 +45,9 @@ class Selection:
     prediction: Prediction
     truth: np.ndarray | None  # ground truth on the model's input grid
     request: RunRequest | None
+    notes: tuple[str, ...] = ()  # what decoding changed to make the file usable
+    windows: WindowScores | None = None  # audio: every window's scores; `raw` is the window explained
+    window: int = 0
 
 
 def _pick_model(task: Task) -> tuple[ModelAdapter, str, str | None] | None:
@@ -73,23 +76,33 @@ def _pick_model(task: Task) -> tuple[ModelAdapter, str, str | None] | None:
     return model, model_id, revision
 
 
-def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None] | None:
-    """(name, decoded array, ground truth or None); a bad file gives a message, not a crash."""
+def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[str]] | None:
+    """(name, decoded array, ground truth or None, notes); a bad file gives a message, not a crash.
+    Uploads and recordings stay in memory."""
     samples = task.samples()
-    kind = st.sidebar.radio("Input", ["Sample file", "Upload"], horizontal=True, index=0 if samples else 1)
+    kinds = ["Sample file", "Upload", *(["Microphone"] if task.modality == "audio" else [])]
+    kind = st.sidebar.radio("Input", kinds, horizontal=True, index=0 if samples else 1)
     if kind == "Sample file":
         if not samples:
             st.sidebar.warning("This task has no sample files.")
             return None
         names = [s.name for s in samples]
         sample = samples[names.index(st.sidebar.selectbox("Sample", names))]
-        return sample.name, task.decode(sample.path.read_bytes(), sample.path.name), task.ground_truth(sample)
-    upload = st.sidebar.file_uploader("Input file", type=list(task.file_types))
+        raw, notes = task.read(sample.path.read_bytes(), sample.path.name)
+        return sample.name, raw, task.ground_truth(sample), notes
+    if kind == "Microphone":
+        upload = st.sidebar.audio_input("Record a clip", help="Speak for a few seconds; the recording stays "
+                                        "in this session's memory.")
+        hint = "Record a clip with the microphone in the sidebar."
+    else:
+        upload = st.sidebar.file_uploader("Input file", type=list(task.file_types))
+        hint = "Upload a file in the sidebar, or pick a sample file."
     if upload is None:
-        st.info("Upload a file in the sidebar, or pick a sample file.")
+        st.info(hint)
         return None
     try:
-        return upload.name, task.decode(upload.getvalue(), upload.name), None
+        raw, notes = task.read(upload.getvalue(), upload.name)
+        return upload.name, raw, None, notes
     except InputError as err:
         st.error(f"Cannot use this file: {err}")
         return None
@@ -149,8 +162,20 @@ def render() -> Selection | None:
     if picked_model is None or picked_input is None:
         return None
     model, model_id, revision = picked_model
-    name, raw, truth = picked_input
-    x = task.preprocess(raw, model.info.input)
+    name, clip, truth, notes = picked_input
+    clip_hash = input_hash(clip)
+    raw, x, windows = get_prepared(model_id, revision, model.key, task.id, clip_hash, clip, None)
+    window = 0 if windows is None else windows.deciding
+    if windows is not None and len(windows.spans) > 1:
+        window = st.sidebar.selectbox(
+            "Window", range(len(windows.spans)), index=windows.deciding,
+            format_func=lambda k: f"{k}: {windows.spans[k][0]:.0f}-{windows.spans[k][1]:.1f} s"
+            + (" (decided the verdict)" if k == windows.deciding else ""),
+            help="A long clip is scored window by window; explanations are of one window.")
+        if window != windows.deciding:
+            raw, x, _ = get_prepared(model_id, revision, model.key, task.id, clip_hash, clip, window)
+    if window != 0:
+        truth = None  # a sample's span is in seconds from the clip's start, i.e. in window 0
     x_hash = input_hash(x)
 
     pred = get_prediction(model_id, revision, model.key, x_hash, x)
@@ -166,4 +191,5 @@ def render() -> Selection | None:
         request = None  # the last run was for another model or input
     picture = task.picture(raw, model.info.input)
     truth_mask = None if truth is None else truth.as_mask(model.info.input.size, picture.axes)
-    return Selection(task, model, model_id, revision, name, raw, x, x_hash, picture, pred, truth_mask, request)
+    return Selection(task, model, model_id, revision, name, raw, x, x_hash, picture, pred, truth_mask, request,
+                     tuple(notes), windows, window)

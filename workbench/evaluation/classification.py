@@ -6,7 +6,8 @@ import numpy as np
 
 
 def classification_report(truth: np.ndarray, pred: np.ndarray, labels: tuple[str, ...]) -> dict:
-    """Accuracy, per-class precision/recall/F1 (hand-computed) and the confusion matrix (rows: truth)."""
+    """Accuracy, balanced accuracy (the mean of the per-class recalls), per-class precision/recall/F1
+    (hand-computed) and the confusion matrix (rows: truth)."""
     k = len(labels)
     confusion = np.bincount(truth * k + pred, minlength=k * k).reshape(k, k)
     per_class = {}
@@ -16,5 +17,7 @@ def classification_report(truth: np.ndarray, pred: np.ndarray, labels: tuple[str
         recall = tp / confusion[i].sum() if confusion[i].sum() else 0.0
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_class[label] = {"precision": float(precision), "recall": float(recall), "f1": float(f1)}
-    return {"accuracy": float(np.trace(confusion) / confusion.sum()), "per_class": per_class,
+    recalls = [m["recall"] for label, m in per_class.items() if confusion[labels.index(label)].sum()]
+    return {"accuracy": float(np.trace(confusion) / confusion.sum()),
+            "balanced_accuracy": float(np.mean(recalls)), "per_class": per_class,
             "confusion": confusion.tolist()}

@@ -1,33 +1,89 @@
-"""Audio files to mono float32 at a chosen sample rate (soundfile decodes WAV, FLAC and OGG)."""
+"""Audio files to mono float32 at a chosen sample rate (soundfile decodes WAV, FLAC, OGG and MP3).
+
+What cannot be scored is an `InputError` with a message (not audio, empty, NaN or Inf, shorter
+than 100 ms, silent, a rate below 8 kHz); what can be scored after a change is decoded with a
+note that says what was changed (mixed to mono, resampled, capped at 10 minutes, clipped).
+"""
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass, field
 from math import gcd
 
 import numpy as np
 
 from workbench.errors import InputError
 
+AUDIO_FILE_TYPES = ("wav", "flac", "ogg", "mp3")
+MAX_SECONDS = 600.0
+MIN_SECONDS = 0.1
+MIN_RATE = 8_000
+SILENCE_PEAK = 1e-4  # -80 dBFS: below every real recording's noise floor
 
-def decode_audio(data: bytes, name: str = "the file", sample_rate: int = 16_000) -> np.ndarray:
-    """Decode, mix down to mono and resample (polyphase) to `sample_rate`; values in [-1, 1]."""
+
+@dataclass(frozen=True)
+class DecodedAudio:
+    signal: np.ndarray  # mono float32 in [-1, 1] at the requested rate
+    source_rate: int
+    channels: int
+    notes: list[str] = field(default_factory=list)
+
+
+def resample(signal: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
+    """Polyphase resampling (scipy), the one resampler of the workbench's audio."""
+    if rate_in == rate_out:
+        return signal.astype(np.float32)
+    from scipy.signal import resample_poly
+
+    g = gcd(int(rate_in), int(rate_out))
+    return resample_poly(signal, int(rate_out) // g, int(rate_in) // g).astype(np.float32)
+
+
+def decode_audio(data: bytes, name: str = "the file", sample_rate: int = 16_000) -> DecodedAudio:
+    """Decode, mix down to mono, resample to `sample_rate`; a note for each change made."""
     import soundfile
 
     if not data:
         raise InputError(f"{name} is empty.")
     try:
-        signal, rate = soundfile.read(io.BytesIO(data), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError) as err:
-        raise InputError(f"{name} is not a readable audio file (WAV, FLAC or OGG expected): {err}.") from None
+        with soundfile.SoundFile(io.BytesIO(data)) as f:
+            rate, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
+            cap = int(MAX_SECONDS * rate)
+            signal = f.read(min(frames, cap) if frames > 0 else -1, dtype="float32", always_2d=True)
+    except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError) as err:
+        raise InputError(f"{name} is not a readable audio file ({', '.join(AUDIO_FILE_TYPES).upper()} "
+                         f"expected): {err}.") from None
+    notes = []
     if len(signal) == 0:
         raise InputError(f"{name} holds no audio samples.")
+    if not np.isfinite(signal).all():
+        raise InputError(f"{name} holds NaN or infinite samples ({int((~np.isfinite(signal)).sum())} of them); "
+                         "a recording never does, so the file is damaged.")
+    seconds = len(signal) / rate
+    if seconds < MIN_SECONDS:
+        raise InputError(f"{name} is {seconds * 1000:.0f} ms long; at least {MIN_SECONDS * 1000:.0f} ms of "
+                         "audio is needed.")
+    if rate < MIN_RATE:
+        raise InputError(f"{name} is sampled at {rate} Hz; at least {MIN_RATE} Hz is needed (below it, speech "
+                         "loses the frequencies the model listens to).")
+    if frames > cap:
+        notes.append(f"{name} is {frames / rate / 60:.1f} minutes long; only the first "
+                     f"{MAX_SECONDS / 60:.0f} minutes are used.")
     mono = signal.mean(axis=1)
-    if not np.isfinite(mono).all():
-        raise InputError(f"{name} holds NaN or infinite samples.")
+    if channels > 1:
+        notes.append(f"{channels} channels mixed down to mono.")
+    peak = float(np.abs(mono).max())
+    if peak < SILENCE_PEAK:
+        raise InputError(f"{name} is silent (peak {20 * np.log10(max(peak, 1e-12)):.0f} dBFS): there is "
+                         "nothing to score.")
+    clipped = float(np.mean(np.abs(mono) >= 0.999))
+    if peak > 1.0:
+        notes.append(f"samples beyond full scale (peak {peak:.2f}) were clipped to ±1.")
+    elif clipped > 0.001:
+        notes.append(f"{clipped:.1%} of the samples sit at full scale: the recording is clipped, and "
+                     "clipping distortion may look like a spoof's artefacts.")
     if rate != sample_rate:
-        from scipy.signal import resample_poly
-
-        g = gcd(int(rate), int(sample_rate))
-        mono = resample_poly(mono, sample_rate // g, int(rate) // g).astype(np.float32)
-    return np.clip(mono, -1.0, 1.0)
+        notes.append(f"resampled from {rate:,} Hz to {sample_rate:,} Hz" + (
+            f" (nothing above {rate // 2:,} Hz was recorded)." if rate < sample_rate else "."))
+    return DecodedAudio(np.clip(resample(mono, rate, sample_rate), -1.0, 1.0), rate, channels, notes)

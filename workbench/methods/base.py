@@ -118,7 +118,7 @@ class Method(ABC):
     what_it_shows: str
     family: str  # one of FAMILIES
     modalities: tuple[str, ...] = ("image", "audio")
-    frameworks: tuple[str, ...] = ("pytorch",)
+    frameworks: tuple[str, ...] = ("pytorch", "keras")
     output_kinds: tuple[str, ...] = ("classification", "segmentation")
     signed: bool = True
 

@@ -29,6 +29,16 @@ ADAPTERS: Registry[Callable[[ModelInfo], ModelAdapter]] = Registry("framework")
 ADAPTERS.register(TorchAdapter.from_folder, key="pytorch")
 
 
+def _load_keras(info: ModelInfo) -> ModelAdapter:
+    """Imports TensorFlow only now, when a Keras model is asked for."""
+    from workbench.models.keras_adapter import KerasAdapter
+
+    return KerasAdapter.from_folder(info)
+
+
+ADAPTERS.register(_load_keras, key="keras")
+
+
 def load_model(model_id: str, revision: str | None = None) -> ModelAdapter:
     """Load a bundled, local or Hub model into its framework's adapter. Never unpickles anything."""
     folder, rev, source = resolve_model_dir(model_id, revision)

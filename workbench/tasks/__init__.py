@@ -1,6 +1,8 @@
 """Task registry. A task is one class instance and one registry line."""
 
+from workbench.io.audio import AUDIO_FILE_TYPES
 from workbench.io.image import IMAGE_FILE_TYPES
+from workbench.paths import SPEECH_DIR
 from workbench.registry import Registry
 from workbench.tasks.audio import AudioTask
 from workbench.tasks.base import MODALITIES, OUTPUT_KINDS, Axes, GroundTruth, Picture, Sample, Task
@@ -40,6 +42,18 @@ TASKS.register(ImageQualityTask(
                 "model segments them, and the quality score is the percent of the lung fields left "
                 "uncovered (good >= 98, acceptable >= 90, poor below). Samples come with object masks.",
     file_types=IMAGE_FILE_TYPES,
+))
+
+TASKS.register(AudioTask(
+    id="audio_deepfake",
+    name="Audio deepfake: bona fide vs spoofed speech",
+    output_kind="classification",
+    labels=("bonafide", "spoof"),
+    description="Speech in 4 s windows as log-mel spectrograms (frequency x time). Spoofs are text-to-speech, "
+                "vocoder re-synthesis, or partial: one span of a real recording replaced, and that span is "
+                "the ground truth. Listen to what the model relied on in the Explanations tab.",
+    file_types=AUDIO_FILE_TYPES,
+    real_samples=(SPEECH_DIR, "*_2.wav"),  # the recordings training holds out (data/speech.py, CLIPS)
 ))
 
 

@@ -127,6 +127,10 @@ class Task(ABC):
         """Task read-outs of a segmentation's label map (e.g. a quality score); none by default."""
         return {}
 
+    def read(self, data: bytes, name: str = "the file") -> tuple[np.ndarray, list[str]]:
+        """Decode, with a note for anything changed to make the file usable (none by default)."""
+        return self.decode(data, name), []
+
     @abstractmethod
     def decode(self, data: bytes, name: str = "the file") -> np.ndarray:
         """File bytes to a raw array (image H x W [x 3] in [0, 1]; audio samples)."""

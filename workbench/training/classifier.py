@@ -119,14 +119,7 @@ def write_model_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
     n_params = parameter_count(out)
     rows = "\n".join(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |"
                      for label, m in evaluation["per_class"].items())
-    stats = FeatureStats.load(out)
-    ood_section = "No statistics in this folder: predictions carry no in-distribution check." if stats is None else (
-        f"`ood.safetensors` holds the mean and Ledoit-Wolf shrunk covariance of the channel means and "
-        f"standard deviations at {', '.join(f'`{n}`' for n in stats.layers)}, over {stats.n_fit} training "
-        f"inputs ({recipe.case_word} and their flips); an input whose Mahalanobis distance exceeds "
-        f"{stats.threshold:.2f} (the {stats.quantile:.0%} quantile over {stats.n_held_out} validation "
-        f"{recipe.case_word} and flips) is reported as unlike the training data. Recompute with "
-        f"`python -m workbench.training ood --recipe {recipe.id} --model models/{recipe.id}`.")
+    ood_section = ood_card_section(out, recipe)
     augment = {"lr_flip": "random left-right flips", "dihedral": "random flips and transposes",
                "none": "no augmentation"}[recipe.augment]
     gains = summary.get("curriculum") or []
@@ -183,6 +176,20 @@ Measured with `python -m workbench.training evaluate --recipe {recipe.id} --mode
 """
     (out / "README.md").write_text(card)
     return out / "README.md"
+
+
+def ood_card_section(folder: Path, recipe: Recipe) -> str:
+    """The model card's paragraph on the out-of-distribution statistics in `folder`."""
+    stats = FeatureStats.load(folder)
+    if stats is None:
+        return "No statistics in this folder: predictions carry no in-distribution check."
+    flips = " and their flips" if recipe.augment != "none" else ""
+    return (f"`ood.safetensors` holds the mean and Ledoit-Wolf shrunk covariance of the channel means and "
+            f"standard deviations at {', '.join(f'`{n}`' for n in stats.layers)}, over {stats.n_fit} training "
+            f"inputs ({recipe.case_word}{flips}); an input whose Mahalanobis distance exceeds "
+            f"{stats.threshold:.2f} (the {stats.quantile:.0%} quantile over {stats.n_held_out} validation "
+            f"{recipe.case_word}{flips}) is reported as unlike the training data. Recompute with "
+            f"`python -m workbench.training ood --recipe {recipe.id} --model models/{recipe.id}`.")
 
 
 def parameter_count(folder: Path) -> int:

@@ -1,6 +1,6 @@
 """Training-input statistics for the out-of-distribution check, computed by the training code.
 
-Features of training inputs (and their left-right flips, an augmentation every recipe uses) fix
+Features of training inputs (and their left-right flips, when training flips) fix
 the mean and covariance; features of other, held-out inputs from the same generator fix the
 threshold (their 99th-percentile distance), so a fresh training-like input is in 99% of the time.
 """
@@ -17,10 +17,11 @@ from workbench.training.recipes import Recipe
 
 
 def fit_feature_stats(model: ModelAdapter, fit_x: np.ndarray, held_out_x: np.ndarray,
-                      layers: tuple[str, ...]) -> FeatureStats:
-    """Statistics of `layers` over model inputs (N x C x H x W, model scale), flips included."""
+                      layers: tuple[str, ...], flips: bool = True) -> FeatureStats:
+    """Statistics of `layers` over model inputs (N x C x H x W, model scale), left-right flips included
+    when training used them (a spectrogram is never flipped: time does not run backwards)."""
     def with_flips(x: np.ndarray) -> np.ndarray:
-        return np.concatenate([x, x[..., ::-1]])
+        return np.concatenate([x, x[..., ::-1]]) if flips else x
 
     return FeatureStats.fit(layers, model.features(with_flips(fit_x), layers),
                             model.features(with_flips(held_out_x), layers))
@@ -33,7 +34,8 @@ def write_feature_stats(folder: str | Path, recipe: Recipe, seed: int = 0, n_fit
     fit = recipe.make_dataset(n_fit, seed=seed, split="train")[0]
     held_out = recipe.make_dataset(n_held_out, seed=seed, split="val")[0]
     stats = fit_feature_stats(model, recipe.model_input(fit, model.info.input),
-                              recipe.model_input(held_out, model.info.input), recipe.feature_layers)
+                              recipe.model_input(held_out, model.info.input), recipe.feature_layers,
+                              flips=recipe.augment != "none")
     stats.save(folder)
     return stats
 

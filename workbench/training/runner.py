@@ -16,6 +16,10 @@ SMOKE_EVAL = 40
 
 def trainer(recipe: Recipe) -> tuple[Callable, Callable, Callable]:
     """(train, evaluate, write card) for the recipe's kind of model."""
+    if recipe.framework == "keras":
+        from workbench.training.audio import evaluate_audio, train_keras, write_audio_card
+
+        return train_keras, evaluate_audio, write_audio_card
     if recipe.output_kind == "segmentation":
         return train_segmenter, evaluate_segmenter, write_segmentation_card
     return train, evaluate, write_model_card

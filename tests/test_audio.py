@@ -1,0 +1,198 @@
+"""Audio end to end: decoding every format and every kind of bad audio, windows and the clip verdict,
+listening to an explanation, the spoof generator's ground truth, the CLI on audio."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import soundfile
+
+import inference
+import xai_models
+from workbench.data import speech
+from workbench.errors import InputError
+from workbench.io.audio import decode_audio
+from workbench.render import with_axes
+from workbench.specs import InputSpec, SignalSpec
+from workbench.tasks import TASKS, Axes, GroundTruth
+from workbench.tasks.audio import istft, listen, stft
+
+from .conftest import ROOT
+
+TASK = TASKS["audio_deepfake"]
+SPEC = InputSpec(128, 251, 1, (0.5,), (0.25,), SignalSpec())
+
+
+def tone(seconds: float, rate: int, freq: float = 440.0, channels: int = 1, level: float = 0.3) -> np.ndarray:
+    t = np.arange(int(seconds * rate)) / rate
+    mono = level * np.sin(2 * np.pi * freq * t) + 0.01 * np.random.default_rng(0).normal(size=t.size)
+    return np.stack([mono] * channels, axis=1).astype(np.float32) if channels > 1 else mono.astype(np.float32)
+
+
+def encode(signal: np.ndarray, rate: int, fmt: str = "WAV", subtype: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    soundfile.write(buf, signal, rate, format=fmt, subtype=subtype)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100, 48000, 96000])
+@pytest.mark.parametrize("channels", [1, 2])
+def test_wav_of_any_usual_rate_and_channels_becomes_16k_mono(rate, channels):
+    decoded = decode_audio(encode(tone(2.0, rate, channels=channels), rate, subtype="PCM_16"), "a.wav")
+    assert abs(len(decoded.signal) - 32000) <= 2 and decoded.signal.dtype == np.float32
+    # the 440 Hz tone is still at 440 Hz after resampling
+    spectrum = np.abs(np.fft.rfft(decoded.signal))
+    assert abs(np.argmax(spectrum) * 16000 / len(decoded.signal) - 440) < 2
+    assert ("mixed down to mono" in " ".join(decoded.notes)) == (channels > 1)
+    assert ("resampled from" in " ".join(decoded.notes)) == (rate != 16000)
+    assert ("nothing above 4,000 Hz" in " ".join(decoded.notes)) == (rate == 8000)
+
+
+@pytest.mark.parametrize("fmt,subtype", [("FLAC", "PCM_16"), ("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III"),
+                                         ("WAV", "FLOAT")])
+def test_flac_ogg_mp3_and_float_wav_decode(fmt, subtype):
+    decoded = decode_audio(encode(tone(1.5, 44100, channels=2), 44100, fmt, subtype), f"a.{fmt.lower()}")
+    assert abs(len(decoded.signal) / 16000 - 1.5) < 0.08  # MP3 adds encoder padding
+    assert 0.2 < np.abs(decoded.signal).max() <= 1.0
+
+
+BAD_AUDIO = {
+    "not audio": (lambda: b"\x89PNG\r\n\x1a\n" + bytes(200), "not a readable audio file"),
+    "empty": (lambda: b"", "is empty"),
+    "truncated header": (lambda: encode(tone(1.0, 16000), 16000)[:30], "not a readable audio file"),
+    "silent": (lambda: encode(np.zeros(16000, np.float32), 16000), "is silent"),
+    "too short": (lambda: encode(tone(0.05, 16000), 16000), "at least 100 ms"),
+    "NaN": (lambda: encode(np.where(np.arange(16000) == 50, np.nan, tone(1.0, 16000)).astype(np.float32), 16000,
+                           subtype="FLOAT"), "NaN or infinite"),
+    "Inf": (lambda: encode(np.where(np.arange(16000) == 9, np.inf, tone(1.0, 16000)).astype(np.float32), 16000,
+                           subtype="FLOAT"), "NaN or infinite"),
+    "4 kHz": (lambda: encode(tone(1.0, 4000, freq=300), 4000), "at least 8000 Hz"),
+}
+
+
+@pytest.mark.parametrize("kind", list(BAD_AUDIO))
+def test_bad_audio_gets_a_clear_message(kind):
+    make, message = BAD_AUDIO[kind]
+    with pytest.raises(InputError, match=message):
+        decode_audio(make(), "clip.wav")
+
+
+def test_clipped_and_over_range_audio_is_used_with_a_note():
+    clipped = np.clip(tone(1.0, 16000, level=3.0), -1, 1)
+    assert "clipped" in " ".join(decode_audio(encode(clipped, 16000, subtype="PCM_16"), "c.wav").notes)
+    loud = tone(1.0, 16000, level=2.0)
+    decoded = decode_audio(encode(loud, 16000, subtype="FLOAT"), "l.wav")
+    assert np.abs(decoded.signal).max() <= 1.0 and "clipped to ±1" in " ".join(decoded.notes)
+
+
+def test_a_recording_over_ten_minutes_is_capped_with_a_note():
+    rate = 8000
+    long = (0.1 * np.sin(np.arange(int(601 * rate)) * 0.3)).astype(np.float32)
+    decoded = decode_audio(encode(long, rate, subtype="PCM_16"), "long.wav")
+    assert len(decoded.signal) == 600 * 16000
+    assert any("10.0 minutes long; only the first 10 minutes" in note for note in decoded.notes)
+
+
+@pytest.mark.parametrize("kind", ["not audio", "silent", "NaN"])
+@pytest.mark.parametrize("cli", [inference, xai_models])
+def test_cli_exits_2_with_one_line_on_bad_audio(kind, cli, tmp_path, capsys):
+    path = tmp_path / "clip.wav"
+    path.write_bytes(BAD_AUDIO[kind][0]())
+    args = ["--task", "audio_deepfake", "--model", "audio_deepfake-resnet-compact", "--input", str(path)]
+    if cli is xai_models:
+        args += ["--out", str(tmp_path / "out")]
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error:") and BAD_AUDIO[kind][1].split()[0] in err[0]
+    assert not (tmp_path / "out").exists()
+
+
+def test_stft_round_trip_is_exact():
+    signal = np.random.default_rng(0).normal(0, 0.2, 64000).astype(np.float32)
+    np.testing.assert_allclose(istft(stft(signal, SPEC.signal), SPEC.signal, len(signal)), signal, atol=1e-5)
+
+
+def test_listening_splits_the_window_into_relevant_and_rest():
+    """Top and rest sum to the window; a map that marks only the low bands keeps only low frequencies."""
+    rng = np.random.default_rng(1)
+    window = (tone(4.0, 16000, freq=300) + tone(4.0, 16000, freq=3000)).astype(np.float32)
+    heatmap = rng.normal(0, 0.01, (128, 251)).astype(np.float32)
+    heatmap[:40] += 1.0  # mel bands below ~900 Hz
+    top, rest = listen(window, heatmap, SPEC, fraction=40 * 251 / heatmap.size)
+    np.testing.assert_allclose(top + rest, window, atol=1e-5)
+
+    def energy(signal, lo, hi):
+        spectrum = np.abs(np.fft.rfft(signal)) ** 2
+        freqs = np.fft.rfftfreq(len(signal), 1 / 16000)
+        return spectrum[(freqs >= lo) & (freqs < hi)].sum()
+
+    assert energy(top, 250, 350) > 0.95 * energy(window, 250, 350)
+    assert energy(top, 2900, 3100) < 0.01 * energy(window, 2900, 3100)
+    assert energy(rest, 2900, 3100) > 0.95 * energy(window, 2900, 3100)
+    everything, nothing = listen(window, heatmap, SPEC, fraction=1.0)
+    np.testing.assert_allclose(everything, window, atol=1e-5)
+    assert np.abs(nothing).max() < 1e-5
+
+
+def test_a_long_clip_is_scored_window_by_window_and_any_spoofed_window_decides():
+    raw = tone(10.0, 16000)
+    assert TASK.windows(raw, SPEC) == [(0.0, 4.0), (4.0, 8.0), (8.0, 10.0)]
+    assert TASK.preprocess_windows(raw, SPEC).shape == (3, 1, 128, 251)
+    assert TASK.verdict(np.array([[0.9, 0.1], [0.8, 0.2], [0.95, 0.05]])) == ("bonafide", 1)
+    assert TASK.verdict(np.array([[0.9, 0.1], [0.3, 0.7], [0.95, 0.05]])) == ("spoof", 1)
+
+
+def test_spectrogram_pictures_get_axes_in_hertz_and_seconds_and_images_do_not():
+    picture = TASK.picture(tone(4.0, 16000), SPEC)
+    drawn = with_axes((255 * picture.rgb).astype(np.uint8), picture.axes)
+    assert drawn.shape[0] > 128 and drawn.shape[1] > 251 and drawn.dtype == np.uint8
+    image = np.zeros((32, 32, 3), np.uint8)
+    assert with_axes(image, Axes.pixels(32, 32)) is image
+
+
+def test_partial_spoof_and_its_twin_differ_only_in_the_spoofed_span():
+    clips = speech.make_clips(12, seed=0, split="sample")
+    partial = np.flatnonzero(clips.kinds == speech.KINDS.index("partial"))
+    assert len(partial) >= 1
+    for i in partial:
+        start, end = clips.spans[i]
+        t = np.arange(clips.waves.shape[1]) / speech.RATE
+        outside = (t < start - 0.011) | (t > end + 0.011)  # 10 ms cross-fades either side
+        np.testing.assert_array_equal(clips.waves[i][outside], clips.twins[i][outside])
+        inside = (t > start + 0.011) & (t < end - 0.011)
+        assert np.abs(clips.waves[i][inside] - clips.twins[i][inside]).mean() > 1e-3
+    for i in np.flatnonzero(clips.kinds != speech.KINDS.index("partial")):
+        np.testing.assert_array_equal(clips.waves[i], clips.twins[i])
+        assert np.isnan(clips.spans[i]).all()
+
+
+def test_held_out_split_shares_no_recording_voice_or_vocoder_with_training():
+    assert not set(speech.VOICES["train"]) & set(speech.VOICES["test"])
+    assert not set(speech.CLIPS["train"]) & set(speech.CLIPS["test"])
+    assert not set(speech.VOCODERS["train"]) & set(speech.VOCODERS["test"])
+    clips = speech.make_clips(16, seed=0, split="test")
+    assert list(clips.labels) == [0, 1] * 8  # balanced, alternating
+    for kind, source in zip(clips.kinds, clips.sources):
+        if kind == speech.KINDS.index("tts"):
+            assert source.split("+")[1] in speech.VOICES["test"]
+        else:
+            assert source.endswith("_2")
+
+
+def test_sample_span_truth_marks_the_frames_inside_the_span():
+    truth = GroundTruth(span=(1.0, 2.0)).as_mask((128, 251), TASK.picture(tone(4.0, 16000), SPEC).axes)
+    frames = np.flatnonzero(truth[0])
+    assert truth.all(axis=0).sum() == len(frames)
+    assert frames.min() * 4 / 251 >= 0.99 and (frames.max() + 1) * 4 / 251 <= 2.01
+
+
+def test_every_sample_file_decodes_and_is_made_by_the_project():
+    own = [s for s in TASK.samples() if s.path.is_relative_to(ROOT)]
+    assert {s.path.suffix for s in own} == {".wav", ".flac", ".ogg", ".mp3"}
+    for sample in own:
+        raw, _notes = TASK.read(sample.path.read_bytes(), sample.path.name)
+        assert len(raw) > 16000 and sample.label == "spoof"
+    assert not any(p.name.startswith(speech.LANGUAGES) for p in TASK.sample_dir.iterdir()), \
+        "shared recordings are never copied into the repository"

@@ -1,0 +1,149 @@
+"""The Keras adapter: same interface as PyTorch's, checked against hand computations and finite
+differences; loaded from a Hub-format folder in safe mode; TensorFlow imported only when needed."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from workbench.errors import ModelError
+from workbench.methods import METHODS
+from workbench.models import Target, load_model, predict
+from workbench.specs import InputSpec, SignalSpec
+from workbench.tasks import TASKS
+
+from .conftest import ROOT
+
+SPEC = InputSpec(32, 48, 1, (0.5,), (0.25,), SignalSpec(seconds=0.75, n_mels=32))
+ARCH = {"widths": [4, 6, 8, 8], "blocks": [1, 1, 1, 1], "strides": [1, 2, 2, 1]}
+
+
+def write_keras_folder(folder, arch: str = "keras_compact_resnet", params: dict | None = None,
+                       target_layer: str = "layer4", seed: int = 0):
+    """A random tiny Keras model saved as the training code saves a bundled one."""
+    from workbench.models.keras_adapter import keras_module
+    from workbench.training.keras_nets import KERAS_ARCHITECTURES
+
+    keras_module().utils.set_random_seed(seed)
+    model = KERAS_ARCHITECTURES[arch]((SPEC.height, SPEC.width, 1), 2, **(ARCH if params is None else params))
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "model.keras")
+    (folder / "config.json").write_text(json.dumps({
+        "framework": "keras", "architecture": arch, "arch_params": ARCH if params is None else params,
+        "task": "audio_deepfake", "labels": ["bonafide", "spoof"], "input": SPEC.to_dict(), "output": "logits",
+        "target_layer": target_layer}))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def keras_model(tmp_path_factory):
+    return load_model(str(write_keras_folder(tmp_path_factory.mktemp("keras") / "tiny-keras")))
+
+
+@pytest.fixture
+def x() -> np.ndarray:
+    return np.random.default_rng(1).normal(0, 1, (3, 1, SPEC.height, SPEC.width)).astype(np.float32)
+
+
+def test_outputs_match_keras_itself_and_layouts_are_nchw(keras_model, x):
+    direct = keras_model.model(np.moveaxis(x, 1, -1), training=False).numpy()
+    outputs, (act,) = keras_model.outputs_and_activations(x, ["layer4"])
+    np.testing.assert_allclose(outputs, direct, rtol=1e-5, atol=1e-6)
+    assert act.shape == (3, 8, 4, 6)  # N x C x h x w: 32x48 -> stem /2, strides 1/2/2/1
+    np.testing.assert_allclose(keras_model.predict(x).sum(1), 1, rtol=1e-6)
+
+
+def test_input_gradients_match_finite_differences(keras_model, x):
+    """Along random directions, gradient . v equals the central difference of the score."""
+    target, h = Target(1), 1e-3
+    grads = keras_model.input_gradients(x[:1], target)
+    for seed in range(3):
+        v = np.random.default_rng(seed).normal(0, 1, x[:1].shape).astype(np.float32)
+        scores = keras_model.target_scores(np.concatenate([x[:1] + h * v, x[:1] - h * v]), target).astype(np.float64)
+        assert float((grads * v).sum()) == pytest.approx((scores[0] - scores[1]) / (2 * h), rel=0.02)
+
+
+def test_layer_gradients_are_the_head_weights_over_the_pool(keras_model, x):
+    """After global average pooling and a dense head, d logit_c / d A[k, i, j] = W[k, c] / (h w)."""
+    acts, grads = keras_model.activations_and_gradients(x, Target(0), "layer4")
+    weights = keras_model.model.get_layer("logits").get_weights()[0]  # K x classes
+    h, w = acts.shape[-2:]
+    np.testing.assert_allclose(grads, np.broadcast_to(weights[:, 0][None, :, None, None] / (h * w), grads.shape),
+                               rtol=1e-5, atol=1e-7)
+
+
+def test_passes_are_counted(keras_model, x):
+    with keras_model.counting() as count:
+        keras_model.input_gradients(x, Target(1))
+    assert (count.forward, count.backward) == (3, 3)
+
+
+def test_layers_list_feature_maps_with_the_config_layer_first(keras_model):
+    layers = keras_model.layers()
+    assert layers[0] == "layer4" and "stem" in layers and "layer2_0_conv1" in layers
+    assert not any(name.endswith("_bn1") or name == "pool" for name in layers)
+
+
+@pytest.mark.parametrize("method_id", ["gradcam", "integrated_gradients", "occlusion"])
+def test_methods_explain_a_keras_model_on_frequency_by_time(keras_model, x, method_id):
+    method = METHODS[method_id]
+    assert method.is_compatible(TASKS["audio_deepfake"], keras_model)
+    e = method.explain(keras_model, x[:1], Target(1), method.quick_params(keras_model), seed=3)
+    assert e.map.shape == (SPEC.height, SPEC.width) and np.isfinite(e.map).all() and np.abs(e.map).max() > 0
+    again = method.explain(keras_model, x[:1], Target(1), method.quick_params(keras_model), seed=3)
+    np.testing.assert_array_equal(e.map, again.map)
+    assert e.passes == method.cost(keras_model, x[:1], method.resolve_params(
+        keras_model, method.quick_params(keras_model))).passes
+
+
+def test_integrated_gradients_is_complete_on_keras(keras_model, x):
+    e = METHODS["integrated_gradients"].explain(keras_model, x[:1], Target(1), {"steps": 64})
+    scores = keras_model.target_scores(np.concatenate([np.full_like(x[:1], -2.0), x[:1]]), Target(1))
+    delta = float(scores[1] - scores[0])
+    assert float(e.map.sum()) == pytest.approx(delta, abs=0.02 * abs(delta) + 1e-3)
+
+
+@pytest.mark.parametrize("arch,params,layer", [
+    ("keras_compact_vgg16", {"widths": [4, 4, 6, 6, 8], "convs": [2, 2, 3, 3, 3]}, "block5_conv3"),
+    ("keras_compact_mobilenetv2", {"stem": 8, "stages": [[1, 4, 1, 1], [6, 6, 2, 2]], "last_channel": 16},
+     "out_relu"),
+])
+def test_every_keras_architecture_loads_and_predicts(tmp_path, arch, params, layer):
+    model = load_model(str(write_keras_folder(tmp_path / arch, arch, params, layer)))
+    x = np.zeros((1, 1, SPEC.height, SPEC.width), np.float32)
+    assert predict(model, x).probabilities.keys() == {"bonafide", "spoof"}
+    assert model.layers()[0] == layer
+    assert METHODS["gradcam"].explain(model, x + 0.5, Target(1)).map.shape == (SPEC.height, SPEC.width)
+
+
+def test_code_in_a_keras_file_is_refused(tmp_path):
+    """A Lambda layer is code: safe mode will not deserialise it, and the user gets a ModelError."""
+    from workbench.models.keras_adapter import keras_module
+
+    keras = keras_module()
+    inputs = keras.Input((SPEC.height, SPEC.width, 1))
+    outputs = keras.layers.Dense(2)(keras.layers.Flatten()(keras.layers.Lambda(lambda t: t * 2)(inputs)))
+    folder = write_keras_folder(tmp_path / "lambda")
+    keras.Model(inputs, outputs).save(folder / "model.keras")
+    with pytest.raises(ModelError, match="could not be loaded safely"):
+        load_model(str(folder))
+
+
+def test_a_keras_file_of_the_wrong_input_shape_is_refused(tmp_path):
+    folder = write_keras_folder(tmp_path / "shape")
+    config = json.loads((folder / "config.json").read_text())
+    config["input"]["width"] = 40
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="config.json says"):
+        load_model(str(folder))
+
+
+def test_tensorflow_is_imported_only_for_keras_models():
+    code = ("import sys, workbench; from workbench.models import load_model; "
+            "load_model('lung_xray-resnet-compact'); print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "False"

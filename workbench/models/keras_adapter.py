@@ -1,0 +1,169 @@
+"""A Keras 3 model (TensorFlow backend) behind the adapter interface.
+
+This module imports TensorFlow, so nothing imports it until a Keras model is loaded (models/__init__
+registers a loader that imports it on first use), and `workbench` has imported torch first
+(environment.md: TensorFlow before triton segfaults). Batches arrive N x C x H x W like every
+adapter's; Keras layers are channels-last, so the adapter moves the channel axis in and out.
+Gradients come from `tf.GradientTape`; activations and their gradients from a functional
+sub-model that returns the layer's output beside the head's.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from workbench.errors import ModelError
+from workbench.models.adapter import ModelAdapter
+from workbench.models.config import ModelInfo
+from workbench.models.target import Target, target_score
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow 2.21's oneDNN kernels corrupt the heap in a GradientTape on this CPU (SIGSEGV or
+# "double free", with or without torch loaded); the stock kernels are exact and deterministic.
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import keras  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+# Layer types whose outputs are feature maps worth a CAM (normalisation, padding and pooling are not).
+_CAM_LAYERS = ("Conv2D", "DepthwiseConv2D", "Activation", "ReLU", "Add", "MaxPooling2D")
+
+
+def keras_module():
+    """Keras, for code that builds models (training) and should not import TensorFlow itself."""
+    return keras
+
+
+class TFOps:
+    """The score operator's tensor operations in TensorFlow."""
+
+    log = staticmethod(tf.math.log)
+    clip = staticmethod(tf.clip_by_value)
+
+    @staticmethod
+    def sum(t: Any, axes: tuple[int, ...]) -> Any:
+        return tf.reduce_sum(t, axis=axes)
+
+    @staticmethod
+    def constant(array: np.ndarray, like: Any) -> Any:
+        return tf.constant(array, dtype=like.dtype)
+
+
+def _nhwc(batch: np.ndarray) -> tf.Tensor:
+    return tf.constant(np.ascontiguousarray(np.moveaxis(batch, 1, -1), dtype=np.float32))
+
+
+def _nchw(t: tf.Tensor) -> np.ndarray:
+    array = t.numpy()
+    return np.ascontiguousarray(np.moveaxis(array, -1, 1)) if array.ndim == 4 else array
+
+
+class KerasAdapter(ModelAdapter):
+    def __init__(self, model: keras.Model, info: ModelInfo) -> None:
+        super().__init__(info)
+        self.model = model
+        self._submodels: dict[tuple[str, ...], keras.Model] = {}
+
+    @classmethod
+    def from_folder(cls, info: ModelInfo) -> KerasAdapter:
+        """Read `model.keras` in safe mode: a Lambda layer or custom object (code) is refused."""
+        path = info.path / "model.keras"
+        if not path.exists():
+            raise ModelError(f"model '{info.id}' has no model.keras (a Keras 3 file).")
+        try:
+            model = keras.saving.load_model(str(path), compile=False, safe_mode=True)
+        except (ValueError, TypeError, OSError, KeyError) as err:
+            raise ModelError(f"model '{info.id}': model.keras could not be loaded safely: "
+                             f"{str(err).splitlines()[0]}") from None
+        expected = (info.input.height, info.input.width, info.input.channels)
+        if tuple(model.input_shape[1:]) != expected:
+            raise ModelError(f"model '{info.id}': model.keras takes {tuple(model.input_shape[1:])} "
+                             f"(H, W, C); config.json says {expected}.")
+        return cls(model, info)
+
+    def _submodel(self, layers: Sequence[str]) -> keras.Model:
+        """The model returning the head's output and then each of `layers`' outputs."""
+        key = tuple(layers)
+        if key not in self._submodels:
+            try:
+                outs = [self.model.get_layer(name).output for name in layers]
+            except ValueError:
+                missing = [n for n in layers if n not in {la.name for la in self.model.layers}]
+                raise ValueError(f"model '{self.info.id}' has no layer(s) {missing}.") from None
+            self._submodels[key] = keras.Model(self.model.inputs, [self.model.output, *outs])
+        return self._submodels[key]
+
+    def _chunks(self, batch: np.ndarray) -> Iterator[np.ndarray]:
+        for i in range(0, len(batch), self.batch_size):
+            yield batch[i:i + self.batch_size]
+
+    def _run(self, sub: keras.Model, x: tf.Tensor) -> list[tf.Tensor]:
+        self._count(forward=int(x.shape[0]))
+        out = sub(x, training=False)
+        return list(out) if isinstance(out, list | tuple) else [out]  # one output comes back bare
+
+    def _score(self, output: tf.Tensor, target: Target) -> tf.Tensor:
+        if len(output.shape) == 4:
+            output = tf.transpose(output, (0, 3, 1, 2))  # segmentation logits to N x K x H x W
+        return target_score(output, target, TFOps, self.info.output)
+
+    def outputs_and_activations(self, batch: np.ndarray,
+                                layers: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        sub = self._submodel(layers)
+        outputs, acts = [], [[] for _ in layers]
+        with self.lock:
+            for chunk in self._chunks(batch):
+                out, *layer_outs = self._run(sub, _nhwc(chunk))
+                outputs.append(_nchw(out))
+                for store, a in zip(acts, layer_outs):
+                    store.append(_nchw(a))
+        return np.concatenate(outputs), [np.concatenate(a) for a in acts]
+
+    def target_scores(self, batch: np.ndarray, target: Target) -> np.ndarray:
+        sub = self._submodel(())
+        with self.lock:
+            return np.concatenate([self._score(self._run(sub, _nhwc(c))[0], target).numpy()
+                                   for c in self._chunks(batch)])
+
+    def input_gradients(self, batch: np.ndarray, target: Target) -> np.ndarray:
+        sub = self._submodel(())
+        grads = []
+        with self.lock:
+            for chunk in self._chunks(batch):
+                x = _nhwc(chunk)
+                with tf.GradientTape() as tape:
+                    tape.watch(x)
+                    total = tf.reduce_sum(self._score(self._run(sub, x)[0], target))
+                self._count(backward=len(chunk))
+                grads.append(_nchw(tape.gradient(total, x)))
+        return np.concatenate(grads)
+
+    def activations_and_gradients(self, batch: np.ndarray, target: Target,
+                                  layer: str) -> tuple[np.ndarray, np.ndarray]:
+        sub = self._submodel((layer,))
+        acts, grads = [], []
+        with self.lock:
+            for chunk in self._chunks(batch):
+                x = _nhwc(chunk)
+                with tf.GradientTape() as tape:
+                    tape.watch(x)  # records every op, frozen weights or not
+                    out, act = self._run(sub, x)
+                    tape.watch(act)
+                    total = tf.reduce_sum(self._score(out, target))
+                self._count(backward=len(chunk))
+                acts.append(_nchw(act))
+                grads.append(_nchw(tape.gradient(total, act)))
+        return np.concatenate(acts), np.concatenate(grads)
+
+    def layers(self) -> list[str]:
+        """Layers whose output is a feature map (convolutions, activations, sums), config's first."""
+        names = [la.name for la in self.model.layers
+                 if type(la).__name__ in _CAM_LAYERS and len(la.output.shape) == 4]
+        if self.info.target_layer in names:
+            names.remove(self.info.target_layer)
+        return [self.info.target_layer, *names]
