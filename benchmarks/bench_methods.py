@@ -3,8 +3,10 @@
   python benchmarks/bench_methods.py [--model ID ...] [--repeats N] [--out FILE] [--quick]
 
 Prints a table per model and writes JSON (default benchmarks/results/methods.json). Times are
-medians of `repeats` runs on one sample input, after a warm-up run; `passes` are the passes the
-adapter counted.
+medians of `repeats` runs on one sample input (one with ground truth where the task has one), after
+a warm-up run; `passes` are the passes the adapter counted. `score_file_seconds` is the whole path
+from the file's bytes to the prediction: decode, (audio: every window's spectrogram and score),
+preprocess, predict with the OOD score.
 """
 
 from workbench.paths import ROOT  # first: the workbench imports torch before anything loads TensorFlow
@@ -21,7 +23,7 @@ import torch
 
 from workbench.methods import METHODS
 from workbench.models import list_models, load_model, predict
-from workbench.service import run_methods, target_for
+from workbench.service import prepare_input, run_methods, target_for
 from workbench.tasks import TASKS
 
 
@@ -38,12 +40,20 @@ def median_seconds(fn, repeats: int) -> float:
 def run(model_id: str, repeats: int, quick: bool) -> dict:
     model = load_model(model_id)
     task = TASKS[model.info.task]
-    sample = next(s for s in task.samples() if s.truth_path is not None)
-    x = task.preprocess(task.decode(sample.path.read_bytes()), model.info.input)
+    samples = task.samples()
+    sample = next((s for s in samples if s.truth_path is not None), samples[0])
+    data = sample.path.read_bytes()
+
+    def score_file():
+        _raw, x, _windows = prepare_input(task, model, task.read(data, sample.path.name)[0])
+        return predict(model, x)
+
+    x = prepare_input(task, model, task.decode(data))[1]
     target = model.resolve_target(x, target_for(model, predict(model, x)))  # a segmentation gets its region
     fwd_bwd = median_seconds(lambda: model.input_gradients(x, target), repeats)
     forward = median_seconds(lambda: model.outputs(x), repeats)
     prediction = median_seconds(lambda: predict(model, x), repeats)  # probabilities + OOD score
+    score = median_seconds(score_file, repeats)
     rows = []
     for method in METHODS.values():
         if not method.is_compatible(task, model):
@@ -57,7 +67,7 @@ def run(model_id: str, repeats: int, quick: bool) -> dict:
             "repeats": repeats, "quick": quick, "torch_threads": torch.get_num_threads(),
             "machine": f"{platform.machine()}, {platform.processor() or 'cpu'}, {torch.get_num_threads()} threads",
             "forward_seconds": round(forward, 5), "forward_backward_seconds": round(fwd_bwd, 5),
-            "predict_with_ood_seconds": round(prediction, 5),
+            "predict_with_ood_seconds": round(prediction, 5), "score_file_seconds": round(score, 5),
             "methods": rows}
 
 
@@ -75,7 +85,8 @@ def main() -> None:
     for result in results:
         print(f"{result['model']} on {result['input']}: forward {result['forward_seconds'] * 1000:.1f} ms, "
               f"forward+backward {result['forward_backward_seconds'] * 1000:.1f} ms, "
-              f"prediction with OOD score {result['predict_with_ood_seconds'] * 1000:.1f} ms")
+              f"prediction with OOD score {result['predict_with_ood_seconds'] * 1000:.1f} ms, "
+              f"file to prediction {result['score_file_seconds'] * 1000:.1f} ms")
         print(f"{'method':24s} {'seconds':>9s} {'passes':>7s} {'x fwd+bwd':>10s}")
         for row in result["methods"]:
             print(f"{row['method']:24s} {row['seconds']:9.4f} {row['passes']:7d} {row['x_forward_backward']:10.1f}")

@@ -214,3 +214,48 @@ def test_shortcut_model_is_labelled_as_a_model_that_cheats():
     next(s for s in at.sidebar.selectbox if s.label == "Model").set_value("lung_xray-resnet-shortcut").run()
     assert not at.exception
     assert any("cheats, on purpose" in w.value for w in at.warning)
+
+
+def _audio_app(sample: str) -> AppTest:
+    at = new_app()
+    next(s for s in at.sidebar.selectbox if s.label == "Task").set_value("audio_deepfake").run()
+    assert not at.exception
+    next(s for s in at.sidebar.selectbox if s.label == "Sample").set_value(sample).run()
+    assert not at.exception
+    return at
+
+
+def test_audio_clip_is_scored_window_by_window_explained_and_can_be_listened_to():
+    at = _audio_app("spoof_tts_long_04")
+    radio = next(r for r in at.sidebar.radio if r.label == "Input")
+    assert "Microphone" in radio.options
+    window = next(s for s in at.sidebar.selectbox if s.label == "Window")
+    assert len(window.options) == 4, "a 15.7 s clip is four 4 s windows"
+    pred = tab(at, "Prediction")
+    metrics = {m.proto.label: m.proto.body for m in pred.get("metric")}
+    assert metrics["Clip verdict"] in ("bonafide", "spoof")
+    assert len(pred.get("audio")) == 1 and pred.dataframe[0].value.shape[0] == 4
+    next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["gradcam", "occlusion"]).run()
+    press_run(at)
+    expl = tab(at, "Explanations")
+    assert images(expl) == ["Grad-CAM", "Occlusion"]
+    assert len(expl.get("audio")) == 4, "each method: the top bins and the rest"
+    window.set_value(0).run()
+    assert not at.exception
+
+
+def test_an_uploaded_bad_clip_gets_a_message_and_a_stereo_one_a_note():
+    at = _audio_app("spoof_tts_01")
+    next(r for r in at.sidebar.radio if r.label == "Input").set_value("Upload").run()
+    silent = io.BytesIO()
+    import soundfile
+
+    soundfile.write(silent, np.zeros(8000, np.float32), 16000, format="WAV")
+    at.file_uploader[0].set_value(("silent.wav", silent.getvalue(), "audio/wav")).run()
+    assert not at.exception and any("is silent" in e.value for e in at.error)
+    stereo = io.BytesIO()
+    t = np.arange(44100 * 2) / 44100
+    soundfile.write(stereo, np.stack([0.3 * np.sin(2 * np.pi * 200 * t)] * 2, 1), 44100, format="FLAC")
+    at.file_uploader[0].set_value(("stereo.flac", stereo.getvalue(), "audio/flac")).run()
+    assert not at.exception and not at.error
+    assert any("mixed down to mono" in i.value for i in at.info)

@@ -4,6 +4,7 @@ listening to an explanation, the spoof generator's ground truth, the CLI on audi
 from __future__ import annotations
 
 import io
+import json
 
 import numpy as np
 import pytest
@@ -196,3 +197,43 @@ def test_every_sample_file_decodes_and_is_made_by_the_project():
         assert len(raw) > 16000 and sample.label == "spoof"
     assert not any(p.name.startswith(speech.LANGUAGES) for p in TASK.sample_dir.iterdir()), \
         "shared recordings are never copied into the repository"
+
+
+AUDIO_MODEL = "audio_deepfake-resnet-compact"
+
+
+def test_predict_cli_scores_every_window_of_a_long_clip(capsys):
+    sample = TASK.sample_dir / "spoof_tts_long_04.mp3"
+    assert inference.main(["--task", "audio_deepfake", "--model", AUDIO_MODEL, "--input", str(sample),
+                           "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [(w["start"], w["end"]) for w in out["windows"]] == [(0, 4), (4, 8), (8, 12), (12, 15.72)]
+    spoof = [w["probabilities"]["spoof"] for w in out["windows"]]
+    assert out["deciding_window"] == int(np.argmax(spoof))
+    assert out["verdict"] == ("spoof" if max(spoof) > 0.5 else "bonafide")
+    assert out["probabilities"]["spoof"] == pytest.approx(max(spoof), abs=1e-6), "the deciding window is shown"
+
+
+def test_a_real_recording_the_project_never_saw_decodes_scores_and_explains(tmp_path, capsys):
+    """A held-out CC0 recording, re-encoded as 44.1 kHz stereo FLAC (written to a temporary folder)."""
+    signal, rate = soundfile.read(speech.SPEECH_DIR / "french_2.wav", dtype="float32")
+    from workbench.io.audio import resample
+
+    clip = tmp_path / "recording.flac"
+    soundfile.write(clip, np.stack([resample(signal, rate, 44100)] * 2, axis=1), 44100)
+    assert inference.main(["--task", "audio_deepfake", "--model", AUDIO_MODEL, "--input", str(clip),
+                           "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["label"] in ("bonafide", "spoof")
+    assert "mixed down to mono" in captured.err and "resampled from 44,100 Hz" in captured.err
+    out = tmp_path / "maps"
+    assert xai_models.main(["--task", "audio_deepfake", "--model", AUDIO_MODEL, "--input", str(clip),
+                            "--methods", "gradcam,integrated_gradients,occlusion", "--out", str(out),
+                            "--param", "integrated_gradients.steps=8", "--window", "0"]) == 0
+    for method in ("gradcam", "integrated_gradients", "occlusion"):
+        heatmap = np.load(out / f"{method}.npy")
+        assert heatmap.shape == (128, 251) and np.isfinite(heatmap).all()  # mel bands x frames
+        assert (out / f"{method}.png").stat().st_size > 0
+    assert xai_models.main(["--task", "audio_deepfake", "--model", AUDIO_MODEL, "--input", str(clip),
+                            "--out", str(out), "--window", "5"]) == 2
+    assert "window 5 does not exist" in capsys.readouterr().err

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from workbench.evaluation.classification import classification_report
 from workbench.evaluation.segmentation import segmentation_report
 from workbench.models import list_models, load_model
 from workbench.training.classifier import HELD_OUT
@@ -25,7 +26,8 @@ def test_every_bundled_model_has_the_recipe_that_made_it():
 @pytest.mark.parametrize("model_id", BUNDLED)
 def test_bundled_model_meets_its_bar_on_held_out_cases(model_id):
     """A smaller sample than the card's (1,000), with a margin: classifiers >= 0.93 accuracy on 200
-    (the bar is 0.95 on 1,000), the segmenter Dice >= 0.75 on 60 (the bar is 0.8 on 1,000)."""
+    (the bar is 0.95 on 1,000; audio detectors: balanced accuracy), the segmenter Dice >= 0.75 on 60
+    (the bar is 0.8 on 1,000)."""
     recipe, model = RECIPES[model_id], load_model(model_id)
     if recipe.output_kind == "segmentation":
         images, truth, _ = recipe.make_dataset(60, seed=HELD_OUT["seed"], split=HELD_OUT["split"])
@@ -34,7 +36,7 @@ def test_bundled_model_meets_its_bar_on_held_out_cases(model_id):
     else:
         images, _, labels = recipe.make_dataset(200, seed=HELD_OUT["seed"], split=HELD_OUT["split"])
         pred = model.predict(recipe.model_input(images, model.info.input)).argmax(1)
-        assert (pred == labels).mean() >= 0.93
+        assert classification_report(labels, pred, recipe.labels)["balanced_accuracy"] >= 0.93
 
 
 @pytest.mark.parametrize("model_id", BUNDLED)

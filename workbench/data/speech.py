@@ -9,8 +9,8 @@ Bona fide: real CC0 speech read from `SPEECH_DIR` (never copied into the reposit
 
 Held out by whole source: the test split uses the third clip of each language and espeak voice
 variants that training never hears, so a model cannot pass by remembering a speaker or a voice.
-Every window gets the same augmentation whatever its class (speed, crop, gain, noise), so that
-loudness, length or noise floor give nothing away. Windows are a pure function of (seed, split, i).
+Every window gets the same augmentation whatever its class (speed, crop, recording channel, gain,
+noise), so that loudness, length, bandwidth or noise floor give nothing away. Windows are a pure function of (seed, split, i).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import functools
 import io
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,7 +48,7 @@ VOCODERS = {"train": ((80, 1024, 256, 32), (64, 512, 128, 16), (128, 1024, 256, 
             "val": ((80, 1024, 256, 32),),
             "test": ((96, 1024, 200, 24), (80, 512, 160, 32)),
             "sample": ((80, 1024, 256, 32),), "bench": ((80, 1024, 256, 32),)}
-SPEEDS = (0.94, 1.0, 1.06)
+SPEEDS = (0.9, 0.95, 1.0, 1.05, 1.1)
 TEXTS = {
     "english": ("The small boat drifted slowly past the old harbour wall.",
                 "Please remember to close the window before you leave the office tonight.",
@@ -163,18 +164,44 @@ def _crop(length: int, rng: np.random.Generator, shortest: float = 1.5) -> tuple
     return int(rng.integers(0, length - n + 1)), n
 
 
+def _channel(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+    """A random recording channel: a spectral tilt, and half the time a high-pass (40-300 Hz) and a
+    low-pass (3.5-7.9 kHz). Ten real recordings have ten channels; without this a model learns them."""
+    from scipy.signal import butter, lfilter, sosfilt
+
+    tilt = rng.uniform(-0.6, 0.6)
+    high = rng.uniform(40, 300) if rng.random() < 0.5 else None
+    low = rng.uniform(3500, 7900) if rng.random() < 0.5 else None
+
+    def apply(signal: np.ndarray) -> np.ndarray:
+        out = lfilter([1.0, -tilt], [1.0], signal)  # tilt > 0 lifts high frequencies, < 0 low ones
+        if high is not None:
+            out = sosfilt(butter(2, high, "highpass", fs=RATE, output="sos"), out)
+        if low is not None:
+            out = sosfilt(butter(4, low, "lowpass", fs=RATE, output="sos"), out)
+        return out.astype(np.float32)
+
+    return apply
+
+
 def _finish(window: np.ndarray, rng: np.random.Generator, noise_rng: np.random.Generator,
             reference: np.ndarray | None = None) -> np.ndarray:
-    """Zero-pad to SECONDS, set a random peak level, add noise at a random SNR (all classes alike).
-    Level and noise follow `reference` when given, so a partial spoof and its twin get the same."""
+    """Zero-pad to SECONDS, set a random peak level, add white or low-frequency noise at a random SNR
+    (all classes alike). Level and noise follow `reference` when given, so a partial spoof and its
+    twin get the same."""
     ref = window if reference is None else reference
     out = np.zeros(int(RATE * SECONDS), np.float32)
     out[: len(window)] = window
     scale = rng.uniform(0.1, 0.9) / (float(np.abs(ref).max()) or 1.0)
     out *= scale
     power = float(np.mean((ref * scale) ** 2)) or 1e-8
-    snr_db = rng.uniform(25, 50)
-    noise = noise_rng.standard_normal(len(window)).astype(np.float32) * np.sqrt(power / 10 ** (snr_db / 10))
+    snr_db = rng.uniform(15, 50)
+    noise = noise_rng.standard_normal(len(window)).astype(np.float32)
+    if rng.random() < 0.5:  # brown-ish noise: hum and rumble rather than hiss
+        from scipy.signal import lfilter
+
+        noise = lfilter([1.0], [1.0, -0.95], noise).astype(np.float32)
+    noise *= np.sqrt(power / 10 ** (snr_db / 10) / (float(np.mean(noise**2)) or 1.0))
     out[: len(window)] += noise
     return np.clip(out, -1, 1)
 
@@ -188,20 +215,22 @@ def make_window(seed: int, split: str, i: int, kind: str | None = None) -> tuple
     kind = kind or ("bonafide" if i % 2 == 0 else KINDS[1 + (i // 2) % 3])
     if kind == "tts":
         voice, utterance = src.tts[int(rng.integers(len(src.tts)))]
+        utterance = _speed(utterance, float(rng.choice(SPEEDS)))
         start, n = _crop(len(utterance), rng)
-        window = _finish(_speed(utterance, float(rng.choice(SPEEDS)))[start:start + n], rng, noise_rng)
+        window = _finish(_channel(rng)(utterance[start:start + n]), rng, noise_rng)
         return window, window, KINDS.index(kind), voice, None
     keys = sorted(src.bonafide)
     key = keys[int(rng.integers(len(keys)))]
     real = src.bonafide[key]
     start, n = _crop(len(real), rng, shortest=2.5 if kind == "partial" else 1.5)
-    take = np.s_[start:start + n]
+    channel = _channel(rng)
+    real = channel(real[start:start + n])
     if kind == "bonafide":
-        window = _finish(real[take], rng, noise_rng)
+        window = _finish(real, rng, noise_rng)
         return window, window, 0, key[0], None
-    fake = src.vocoded[key][int(rng.integers(len(src.vocoded[key])))]
+    fake = channel(src.vocoded[key][int(rng.integers(len(src.vocoded[key])))][start:start + n])
     if kind == "vocoder":
-        window = _finish(fake[take], rng, noise_rng)
+        window = _finish(fake, rng, noise_rng)
         return window, window, KINDS.index(kind), key[0], None
     # partial: one span of 1-2 s (inside the cropped speech) replaced, with 10 ms cross-fades
     length = min(rng.uniform(1.0, 2.0), n / RATE - 0.4)
@@ -212,11 +241,11 @@ def make_window(seed: int, split: str, i: int, kind: str | None = None) -> tuple
     weight[lo:hi] = 1
     weight[lo - fade:lo] = np.linspace(0, 1, fade, endpoint=False)
     weight[hi:hi + fade] = np.linspace(1, 0, fade, endpoint=False)
-    spliced = (1 - weight) * real[take] + weight * fake[take]
+    spliced = (1 - weight) * real + weight * fake
     state = rng.bit_generator.state
-    window = _finish(spliced, rng, noise_rng, reference=real[take])
+    window = _finish(spliced, rng, noise_rng, reference=real)
     rng.bit_generator.state = state
-    twin = _finish(real[take], rng, np.random.default_rng([seed, SPLITS[split], i, 1]))
+    twin = _finish(real, rng, np.random.default_rng([seed, SPLITS[split], i, 1]))
     return window, twin, KINDS.index(kind), key[0], (lo / RATE, hi / RATE)
 
 
