@@ -156,7 +156,8 @@ def test_every_method_works_on_every_bundled_model(model_id):
     """The contract on the real models: its sample input, each compatible method's cheapest settings."""
     model = load_model(model_id)
     task = TASKS[model.info.task]
-    sample = next(s for s in task.samples() if s.truth_path is not None)  # it has something to segment
+    samples = task.samples()
+    sample = next((s for s in samples if s.truth_path is not None), samples[0])  # something to segment
     x = task.preprocess(task.decode(sample.path.read_bytes()), model.info.input)
     target = model.resolve_target(x, target_for(model, predict(model, x)))
     methods = [m for m in METHODS.values() if m.is_compatible(task, model)]
