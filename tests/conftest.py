@@ -87,6 +87,36 @@ def samples_dir() -> Path:
     return ROOT / "sample_files" / "lung_xray"
 
 
+TINY_KERAS = {"widths": [4, 6, 8, 8], "blocks": [1, 1, 1, 1], "strides": [1, 2, 2, 1]}
+
+
+def write_tiny_keras(folder: Path, spec: InputSpec, arch: str = "keras_compact_resnet", params: dict | None = None,
+                     target_layer: str = "layer4", seed: int = 0) -> Path:
+    """A random tiny Keras audio model saved as the training code saves a bundled one."""
+    import json
+
+    from workbench.models.keras_adapter import keras_module
+    from workbench.training.keras_nets import KERAS_ARCHITECTURES
+
+    params = TINY_KERAS if params is None else params
+    keras_module().utils.set_random_seed(seed)
+    model = KERAS_ARCHITECTURES[arch]((spec.height, spec.width, spec.channels), 2, **params)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / "model.keras")
+    (folder / "config.json").write_text(json.dumps({
+        "framework": "keras", "architecture": arch, "arch_params": params, "task": "audio_deepfake",
+        "labels": ["bonafide", "spoof"], "input": spec.to_dict(), "output": "logits", "target_layer": target_layer}))
+    return folder
+
+
+@pytest.fixture(scope="session")
+def audio_model_dir(tmp_path_factory) -> Path:
+    """A random tiny Keras model for the audio task's real input (4 s, 128 mel bands x 251 frames)."""
+    from workbench.training.recipes import AUDIO_SPEC
+
+    return write_tiny_keras(tmp_path_factory.mktemp("audio") / "tiny-audio", AUDIO_SPEC)
+
+
 def model_input(task, model, data: bytes) -> np.ndarray:
     """A file's bytes as the model's input, through the task's one decode/preprocess path."""
     return task.preprocess(task.decode(data), model.info.input)

@@ -216,17 +216,21 @@ def test_shortcut_model_is_labelled_as_a_model_that_cheats():
     assert any("cheats, on purpose" in w.value for w in at.warning)
 
 
-def _audio_app(sample: str) -> AppTest:
+def _audio_app(sample: str, model_dir) -> AppTest:
+    """The audio task with a model folder typed where a Hub repo id goes (a tiny random Keras model)."""
     at = new_app()
     next(s for s in at.sidebar.selectbox if s.label == "Task").set_value("audio_deepfake").run()
     assert not at.exception
+    next(r for r in at.sidebar.radio if r.label == "Model source").set_value("Hugging Face Hub").run()
+    next(t for t in at.sidebar.text_input if t.label == "Hub repo id").input(str(model_dir)).run()
+    assert not at.exception and not at.error
     next(s for s in at.sidebar.selectbox if s.label == "Sample").set_value(sample).run()
     assert not at.exception
     return at
 
 
-def test_audio_clip_is_scored_window_by_window_explained_and_can_be_listened_to():
-    at = _audio_app("spoof_tts_long_04")
+def test_audio_clip_is_scored_window_by_window_explained_and_can_be_listened_to(audio_model_dir):
+    at = _audio_app("spoof_tts_long_04", audio_model_dir)
     radio = next(r for r in at.sidebar.radio if r.label == "Input")
     assert "Microphone" in radio.options
     window = next(s for s in at.sidebar.selectbox if s.label == "Window")
@@ -240,12 +244,12 @@ def test_audio_clip_is_scored_window_by_window_explained_and_can_be_listened_to(
     expl = tab(at, "Explanations")
     assert images(expl) == ["Grad-CAM", "Occlusion"]
     assert len(expl.get("audio")) == 4, "each method: the top bins and the rest"
-    window.set_value(0).run()
+    next(s for s in at.sidebar.selectbox if s.label == "Window").set_value(0).run()
     assert not at.exception
 
 
-def test_an_uploaded_bad_clip_gets_a_message_and_a_stereo_one_a_note():
-    at = _audio_app("spoof_tts_01")
+def test_an_uploaded_bad_audio_clip_gets_a_message_and_a_stereo_one_a_note(audio_model_dir):
+    at = _audio_app("spoof_tts_01", audio_model_dir)
     next(r for r in at.sidebar.radio if r.label == "Input").set_value("Upload").run()
     silent = io.BytesIO()
     import soundfile

@@ -98,10 +98,10 @@ def test_a_recording_over_ten_minutes_is_capped_with_a_note():
 
 @pytest.mark.parametrize("kind", ["not audio", "silent", "NaN"])
 @pytest.mark.parametrize("cli", [inference, xai_models])
-def test_cli_exits_2_with_one_line_on_bad_audio(kind, cli, tmp_path, capsys):
+def test_cli_exits_2_with_one_line_on_bad_audio(kind, cli, audio_model_dir, tmp_path, capsys):
     path = tmp_path / "clip.wav"
     path.write_bytes(BAD_AUDIO[kind][0]())
-    args = ["--task", "audio_deepfake", "--model", "audio_deepfake-resnet-compact", "--input", str(path)]
+    args = ["--task", "audio_deepfake", "--model", str(audio_model_dir), "--input", str(path)]
     if cli is xai_models:
         args += ["--out", str(tmp_path / "out")]
     assert cli.main(args) == 2
@@ -199,12 +199,9 @@ def test_every_sample_file_decodes_and_is_made_by_the_project():
         "shared recordings are never copied into the repository"
 
 
-AUDIO_MODEL = "audio_deepfake-resnet-compact"
-
-
-def test_predict_cli_scores_every_window_of_a_long_clip(capsys):
+def test_predict_cli_scores_every_window_of_a_long_clip(audio_model_dir, capsys):
     sample = TASK.sample_dir / "spoof_tts_long_04.mp3"
-    assert inference.main(["--task", "audio_deepfake", "--model", AUDIO_MODEL, "--input", str(sample),
+    assert inference.main(["--task", "audio_deepfake", "--model", str(audio_model_dir), "--input", str(sample),
                            "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [(w["start"], w["end"]) for w in out["windows"]] == [(0, 4), (4, 8), (8, 12), (12, 15.72)]
@@ -214,26 +211,26 @@ def test_predict_cli_scores_every_window_of_a_long_clip(capsys):
     assert out["probabilities"]["spoof"] == pytest.approx(max(spoof), abs=1e-6), "the deciding window is shown"
 
 
-def test_a_real_recording_the_project_never_saw_decodes_scores_and_explains(tmp_path, capsys):
+def test_a_real_recording_the_project_never_saw_decodes_scores_and_explains(audio_model_dir, tmp_path, capsys):
     """A held-out CC0 recording, re-encoded as 44.1 kHz stereo FLAC (written to a temporary folder)."""
     signal, rate = soundfile.read(speech.SPEECH_DIR / "french_2.wav", dtype="float32")
     from workbench.io.audio import resample
 
     clip = tmp_path / "recording.flac"
     soundfile.write(clip, np.stack([resample(signal, rate, 44100)] * 2, axis=1), 44100)
-    assert inference.main(["--task", "audio_deepfake", "--model", AUDIO_MODEL, "--input", str(clip),
-                           "--json"]) == 0
+    model = str(audio_model_dir)
+    assert inference.main(["--task", "audio_deepfake", "--model", model, "--input", str(clip), "--json"]) == 0
     captured = capsys.readouterr()
     assert json.loads(captured.out)["label"] in ("bonafide", "spoof")
     assert "mixed down to mono" in captured.err and "resampled from 44,100 Hz" in captured.err
     out = tmp_path / "maps"
-    assert xai_models.main(["--task", "audio_deepfake", "--model", AUDIO_MODEL, "--input", str(clip),
+    assert xai_models.main(["--task", "audio_deepfake", "--model", model, "--input", str(clip),
                             "--methods", "gradcam,integrated_gradients,occlusion", "--out", str(out),
                             "--param", "integrated_gradients.steps=8", "--window", "0"]) == 0
     for method in ("gradcam", "integrated_gradients", "occlusion"):
         heatmap = np.load(out / f"{method}.npy")
         assert heatmap.shape == (128, 251) and np.isfinite(heatmap).all()  # mel bands x frames
         assert (out / f"{method}.png").stat().st_size > 0
-    assert xai_models.main(["--task", "audio_deepfake", "--model", AUDIO_MODEL, "--input", str(clip),
+    assert xai_models.main(["--task", "audio_deepfake", "--model", model, "--input", str(clip),
                             "--out", str(out), "--window", "5"]) == 2
     assert "window 5 does not exist" in capsys.readouterr().err

@@ -16,27 +16,14 @@ from workbench.models import Target, load_model, predict
 from workbench.specs import InputSpec, SignalSpec
 from workbench.tasks import TASKS
 
-from .conftest import ROOT
+from .conftest import ROOT, write_tiny_keras
 
 SPEC = InputSpec(32, 48, 1, (0.5,), (0.25,), SignalSpec(seconds=0.75, n_mels=32))
-ARCH = {"widths": [4, 6, 8, 8], "blocks": [1, 1, 1, 1], "strides": [1, 2, 2, 1]}
 
 
 def write_keras_folder(folder, arch: str = "keras_compact_resnet", params: dict | None = None,
-                       target_layer: str = "layer4", seed: int = 0):
-    """A random tiny Keras model saved as the training code saves a bundled one."""
-    from workbench.models.keras_adapter import keras_module
-    from workbench.training.keras_nets import KERAS_ARCHITECTURES
-
-    keras_module().utils.set_random_seed(seed)
-    model = KERAS_ARCHITECTURES[arch]((SPEC.height, SPEC.width, 1), 2, **(ARCH if params is None else params))
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save(folder / "model.keras")
-    (folder / "config.json").write_text(json.dumps({
-        "framework": "keras", "architecture": arch, "arch_params": ARCH if params is None else params,
-        "task": "audio_deepfake", "labels": ["bonafide", "spoof"], "input": SPEC.to_dict(), "output": "logits",
-        "target_layer": target_layer}))
-    return folder
+                       target_layer: str = "layer4"):
+    return write_tiny_keras(folder, SPEC, arch, params, target_layer)
 
 
 @pytest.fixture(scope="module")

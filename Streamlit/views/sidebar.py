@@ -55,11 +55,13 @@ def _pick_model(task: Task) -> tuple[ModelAdapter, str, str | None] | None:
     if source == "Bundled":
         bundled = [m.id for m in list_models(task.id)]
         if not bundled:
-            st.sidebar.warning(f"No bundled model for {task.name}.")
+            st.sidebar.warning(f"No bundled model for {task.name} yet: choose 'Hugging Face Hub' and enter a "
+                               "repo id or a model folder.")
             return None
         model_id, revision = st.sidebar.selectbox("Model", bundled), None
     else:
-        model_id = st.sidebar.text_input("Hub repo id", placeholder="org/name").strip()
+        model_id = st.sidebar.text_input("Hub repo id", placeholder="org/name",
+                                         help="A Hub repo id (org/name) or the path of a model folder.").strip()
         revision = st.sidebar.text_input("Revision (optional)", placeholder="main").strip() or None
         if not model_id:
             st.info("Enter a Hugging Face Hub repo id (org/name) in the sidebar.")
