@@ -234,3 +234,12 @@ def test_a_real_recording_the_project_never_saw_decodes_scores_and_explains(audi
     assert xai_models.main(["--task", "audio_deepfake", "--model", model, "--input", str(clip),
                             "--out", str(out), "--window", "5"]) == 2
     assert "window 5 does not exist" in capsys.readouterr().err
+
+
+def test_a_window_is_refused_for_an_image_task(bundled, samples_dir):
+    from workbench.service import prepare_input
+
+    task = TASKS["lung_xray"]
+    raw = task.decode((samples_dir / "affected_01.png").read_bytes())
+    with pytest.raises(InputError, match="a window applies to audio only"):
+        prepare_input(task, bundled, raw, window=0)
