@@ -18,7 +18,7 @@ import numpy as np
 from workbench.data import speech
 from workbench.evaluation.classification import classification_report
 from workbench.models import load_model
-from workbench.training.classifier import HELD_OUT, ood_card_section
+from workbench.training.classifier import HELD_OUT, ood_card_section, write_hub_files
 from workbench.training.ood import write_feature_stats
 from workbench.training.recipes import Recipe
 
@@ -62,17 +62,10 @@ def train_keras(recipe: Recipe, out_dir: str | Path, n_train: int | None = None,
     summary = {"n_train": n_train, "n_val": n_val, "epochs": epochs, "batch_size": recipe.batch_size,
                "lr": recipe.lr, "seed": seed, "val_balanced_accuracy": scores["val balanced accuracy"],
                "parameters": int(model.count_params()), "seconds": round(time.perf_counter() - t0, 1)}
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    config = {"framework": "keras", "architecture": recipe.architecture, "arch_params": recipe.arch,
-              "task": recipe.task, "labels": list(recipe.labels), "input": spec.to_dict(),
-              "output": "logits", "output_kind": recipe.output_kind,
-              "preprocessing": f"mono, {spec.signal.sample_rate} Hz, {spec.signal.seconds:g} s window, "
-                               f"{spec.height}-band log-mel scaled to [0, 1], (x - {spec.mean[0]}) / {spec.std[0]}",
-              "target_layer": recipe.target_layer, "model_id": recipe.id}
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    out = write_hub_files(out_dir, recipe, summary,
+                          f"mono, {spec.signal.sample_rate} Hz, {spec.signal.seconds:g} s window, {spec.height}-band "
+                          f"log-mel scaled to [0, 1], (x - {spec.mean[0]}) / {spec.std[0]}")
     model.save(out / "model.keras")
-    (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     write_feature_stats(out, recipe, seed=seed, n_fit=n_ood, n_held_out=max(n_ood // 4, 32))
     return summary
 

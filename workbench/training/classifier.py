@@ -76,23 +76,28 @@ def train(recipe: Recipe, out_dir: str | Path, n_train: int | None = None, n_val
     return summary
 
 
-def save_hub_folder(module: torch.nn.Module, out_dir: str | Path, recipe: Recipe, summary: dict) -> Path:
-    """config.json, model.safetensors and training.json (the card comes after evaluation)."""
+def write_hub_files(out_dir: str | Path, recipe: Recipe, summary: dict, preprocessing: str) -> Path:
+    """config.json (from the recipe, for its framework) and training.json; the weights are the caller's."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    spec = recipe.spec
-    colour = "grayscale" if spec.channels == 1 else "RGB"
-    config = {"framework": "pytorch", "architecture": recipe.architecture, "arch_params": recipe.arch,
-              "task": recipe.task, "labels": list(recipe.labels), "input": spec.to_dict(),
-              "output": "logits", "output_kind": recipe.output_kind,
-              "preprocessing": f"{colour}, resize to {spec.height}x{spec.width} (area), "
-                               f"(x - {spec.mean[0]}) / {spec.std[0]}",
+    config = {"framework": recipe.framework, "architecture": recipe.architecture, "arch_params": recipe.arch,
+              "task": recipe.task, "labels": list(recipe.labels), "input": recipe.spec.to_dict(),
+              "output": "logits", "output_kind": recipe.output_kind, "preprocessing": preprocessing,
               "target_layer": recipe.target_layer, "model_id": recipe.id}
     if recipe.notice:
         config["notice"] = recipe.notice
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(out / "model.safetensors"))
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return out
+
+
+def save_hub_folder(module: torch.nn.Module, out_dir: str | Path, recipe: Recipe, summary: dict) -> Path:
+    """config.json, model.safetensors and training.json (the card comes after evaluation)."""
+    spec = recipe.spec
+    colour = "grayscale" if spec.channels == 1 else "RGB"
+    out = write_hub_files(out_dir, recipe, summary, f"{colour}, resize to {spec.height}x{spec.width} (area), "
+                                                    f"(x - {spec.mean[0]}) / {spec.std[0]}")
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(out / "model.safetensors"))
     return out
 
 
