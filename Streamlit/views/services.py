@@ -28,10 +28,10 @@ def get_prediction(model_id: str, revision: str | None, model_key: str, x_hash: 
 
 @st.cache_data(show_spinner="Scoring the input…", max_entries=64)
 def get_prepared(model_id: str, revision: str | None, model_key: str, task_id: str, clip_hash: str,
-                 _clip: np.ndarray, window: int | None) -> tuple[np.ndarray, np.ndarray, WindowScores | None]:
-    """The model input (and, for audio, every window's scores), keyed by (model revision, task, input
-    hash, window): a long clip is scored once, not on every widget change."""
-    return prepare_input(TASKS[task_id], get_model(model_id, revision), _clip, window)
+                 _clip: np.ndarray) -> tuple[np.ndarray, np.ndarray, WindowScores | None]:
+    """The model input (and, for audio, every window's scores with the deciding window cut out), keyed
+    by (model revision, task, input hash): a long clip is scored once, not on every widget change."""
+    return prepare_input(TASKS[task_id], get_model(model_id, revision), _clip)
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

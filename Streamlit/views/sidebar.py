@@ -166,7 +166,7 @@ def render() -> Selection | None:
     model, model_id, revision = picked_model
     name, clip, truth, notes = picked_input
     clip_hash = input_hash(clip)
-    raw, x, windows = get_prepared(model_id, revision, model.key, task.id, clip_hash, clip, None)
+    raw, x, windows = get_prepared(model_id, revision, model.key, task.id, clip_hash, clip)
     window = 0 if windows is None else windows.deciding
     if windows is not None and len(windows.spans) > 1:
         window = st.sidebar.selectbox(
@@ -174,8 +174,9 @@ def render() -> Selection | None:
             format_func=lambda k: f"{k}: {windows.spans[k][0]:.0f}-{windows.spans[k][1]:.1f} s"
             + (" (decided the verdict)" if k == windows.deciding else ""),
             help="A long clip is scored window by window; explanations are of one window.")
-        if window != windows.deciding:
-            raw, x, _ = get_prepared(model_id, revision, model.key, task.id, clip_hash, clip, window)
+        if window != windows.deciding:  # the clip is scored already: only cut and preprocess the window
+            raw = task.window(clip, model.info.input, window)
+            x = task.preprocess(raw, model.info.input)
     if window != 0:
         truth = None  # a sample's span is in seconds from the clip's start, i.e. in window 0
     x_hash = input_hash(x)

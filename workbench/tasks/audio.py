@@ -9,6 +9,7 @@ bins, and from the rest (the two add up to the window exactly).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
@@ -44,11 +45,14 @@ def istft(frames: np.ndarray, spec: SignalSpec, length: int) -> np.ndarray:
     return (out / np.maximum(norm, 1e-8))[pad:pad + length].astype(np.float32)
 
 
+@functools.lru_cache(maxsize=8)
 def mel_filters(spec: SignalSpec) -> np.ndarray:
-    """librosa's (Slaney) mel filter bank, mels x bins."""
+    """librosa's (Slaney) mel filter bank, mels x bins; built once per spec (read-only), not per window."""
     from librosa.filters import mel
 
-    return mel(sr=spec.sample_rate, n_fft=spec.n_fft, n_mels=spec.n_mels, fmin=spec.fmin, fmax=spec.fmax)
+    filters = mel(sr=spec.sample_rate, n_fft=spec.n_fft, n_mels=spec.n_mels, fmin=spec.fmin, fmax=spec.fmax)
+    filters.setflags(write=False)
+    return filters
 
 
 def log_mel(signal: np.ndarray, spec: SignalSpec) -> np.ndarray:
