@@ -10,7 +10,8 @@ Bona fide: real CC0 speech read from `SPEECH_DIR` (never copied into the reposit
 Held out by whole source: the test split uses the third clip of each language and espeak voice
 variants that training never hears, so a model cannot pass by remembering a speaker or a voice.
 Every window gets the same augmentation whatever its class (speed, crop, recording channel, gain,
-noise), so that loudness, length, bandwidth or noise floor give nothing away. Windows are a pure
+noise), so that loudness, length, bandwidth or noise floor give nothing away, and a vocoded or
+spliced window comes with its real twin as the bona fide window before it. Windows are a pure
 function of (seed, split, i).
 """
 
@@ -40,7 +41,10 @@ ESPEAK_LANG = {"english": "en", "french": "fr", "german": "de", "mandarin": "cmn
 # Clip index per language in each split: whole recordings are held out.
 CLIPS = {"train": (0, 1), "val": (0, 1), "test": (2,), "sample": (2,), "bench": (2,)}
 # espeak-ng voice variants per split: test voices are never heard in training.
-VOICES = {"train": ("m1", "m2", "m3", "m7", "f1", "f2", "croak", "klatt", "klatt3", "robert"),
+VOICES = {"train": ("m1", "m2", "m3", "m7", "m8", "f1", "f2", "croak", "klatt", "klatt3", "klatt4", "klatt5", "klatt6",
+                    "robert", "Alex", "Alicia", "Annie", "Denis", "Gene", "Hugo", "Lee", "Michael", "Storm", "adam",
+                    "anika", "belinda", "benjamin", "caleb", "david", "edward", "grandma", "grandpa", "linda",
+                    "max", "norbert", "quincy", "shelby", "travis", "whisperf"),
           "val": ("m1", "f2", "klatt"),
           "test": ("m4", "m5", "f3", "f4", "klatt2", "steph", "Andy", "john"),
           "sample": ("m6", "f5"), "bench": ("m4", "f4")}
@@ -50,7 +54,7 @@ VOCODERS = {"train": ((80, 1024, 256, 32), (64, 512, 128, 16), (128, 1024, 256, 
             "val": ((80, 1024, 256, 32),),
             "test": ((96, 1024, 200, 24), (80, 512, 160, 32)),
             "sample": ((80, 1024, 256, 32),), "bench": ((80, 1024, 256, 32),)}
-SPEEDS = (0.9, 0.95, 1.0, 1.05, 1.1)
+SPEEDS = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.18, 1.25)
 TEXTS = {
     "english": ("The small boat drifted slowly past the old harbour wall.",
                 "Please remember to close the window before you leave the office tonight.",
@@ -82,7 +86,7 @@ class SpeechSet:
     kinds: np.ndarray  # N, index into KINDS
     spans: np.ndarray  # N x 2 seconds; NaN where there is no span
     sources: tuple[str, ...]  # the clip or voice each window comes from
-    twins: np.ndarray  # N x samples: the window without its spoofed span (partial spoofs), else itself
+    twins: np.ndarray  # N x samples: a re-synthesised spoof left real (vocoder, partial), else the window itself
 
 
 def _speed(signal: np.ndarray, factor: float) -> np.ndarray:
@@ -134,20 +138,16 @@ def griffin_lim(signal: np.ndarray, setting: tuple[int, int, int, int], seed: in
 @dataclass(frozen=True)
 class _Sources:
     bonafide: dict[tuple[str, float], np.ndarray]  # (clip, speed) -> signal
-    vocoded: dict[tuple[str, float], list[np.ndarray]]  # same key -> one re-synthesis per setting
     tts: list[tuple[str, np.ndarray]]  # (voice, utterance)
 
 
 @functools.lru_cache(maxsize=4)
 def _sources(split: str) -> _Sources:
-    """Everything windows of a split are cut from (computed once per process)."""
+    """Everything windows of a split are cut from (computed once per process; re-syntheses are made
+    on first use by `_vocoded`)."""
     rng = np.random.default_rng([7, SPLITS[split]])
-    bonafide, vocoded = {}, {}
-    for name, clip in bonafide_clips(split).items():
-        for speed in SPEEDS:
-            signal = _speed(clip, speed)
-            bonafide[name, speed] = signal
-            vocoded[name, speed] = [griffin_lim(signal, s, seed=k) for k, s in enumerate(VOCODERS[split])]
+    bonafide = {(name, speed): _speed(clip, speed) for name, clip in bonafide_clips(split).items()
+                for speed in SPEEDS}
     tts = []
     for variant in VOICES[split]:
         for lang in LANGUAGES:
@@ -155,7 +155,13 @@ def _sources(split: str) -> _Sources:
             text = " ".join(texts[int(j)] for j in rng.permutation(len(texts))[:2])
             voice = f"{ESPEAK_LANG[lang]}+{variant}"
             tts.append((voice, espeak(text, lang, variant, int(rng.integers(120, 200)), int(rng.integers(25, 75)))))
-    return _Sources(bonafide, vocoded, tts)
+    return _Sources(bonafide, tts)
+
+
+@functools.cache
+def _vocoded(split: str, key: tuple[str, float], setting: int) -> np.ndarray:
+    """A bona fide source re-synthesised with one of the split's vocoder settings (made once)."""
+    return griffin_lim(_sources(split).bonafide[key], VOCODERS[split][setting], seed=setting)
 
 
 def _crop(length: int, rng: np.random.Generator, shortest: float = 1.5) -> tuple[int, int]:
@@ -211,11 +217,20 @@ def _finish(window: np.ndarray, rng: np.random.Generator, noise_rng: np.random.G
 
 def make_window(seed: int, split: str, i: int, kind: str | None = None) -> tuple[np.ndarray, np.ndarray, int, str,
                                                                               tuple[float, float] | None]:
-    """(window, twin, kind index, source, span): window i of a split; classes alternate, spoof kinds rotate."""
+    """(window, twin, kind index, source, span): window i of a split; classes alternate, spoof kinds rotate.
+
+    A re-synthesised spoof's twin is the same crop of the same recording through the same channel,
+    level and noise, left real; the bona fide window before such a spoof is that twin. The model then
+    sees every vocoded or spliced window beside its real counterpart, so the re-synthesis is the only
+    difference it can learn (the speaker, crop or noise tell nothing)."""
     src = _sources(split)
     rng = np.random.default_rng([seed, SPLITS[split], i])
     noise_rng = np.random.default_rng([seed, SPLITS[split], i, 1])  # shared by a window and its twin
-    kind = kind or ("bonafide" if i % 2 == 0 else KINDS[1 + (i // 2) % 3])
+    paired = KINDS[1 + (i // 2) % 3]
+    kind = kind or ("bonafide" if i % 2 == 0 else paired)
+    if kind == "bonafide" and i % 2 == 0 and paired != "tts":
+        _, twin, _, source, _ = make_window(seed, split, i + 1, paired)
+        return twin, twin, 0, source, None
     if kind == "tts":
         voice, utterance = src.tts[int(rng.integers(len(src.tts)))]
         utterance = _speed(utterance, float(rng.choice(SPEEDS)))
@@ -231,25 +246,24 @@ def make_window(seed: int, split: str, i: int, kind: str | None = None) -> tuple
     if kind == "bonafide":
         window = _finish(real, rng, noise_rng)
         return window, window, 0, key[0], None
-    fake = channel(src.vocoded[key][int(rng.integers(len(src.vocoded[key])))][start:start + n])
-    if kind == "vocoder":
-        window = _finish(fake, rng, noise_rng)
-        return window, window, KINDS.index(kind), key[0], None
-    # partial: one span of 1-2 s (inside the cropped speech) replaced, with 10 ms cross-fades
-    length = min(rng.uniform(1.0, 2.0), n / RATE - 0.4)
-    a = rng.uniform(0.1, n / RATE - length - 0.1)
-    lo, hi = int(a * RATE), int((a + length) * RATE)
-    fade = int(0.01 * RATE)
-    weight = np.zeros(n, np.float32)
-    weight[lo:hi] = 1
-    weight[lo - fade:lo] = np.linspace(0, 1, fade, endpoint=False)
-    weight[hi:hi + fade] = np.linspace(1, 0, fade, endpoint=False)
-    spliced = (1 - weight) * real + weight * fake
+    fake = channel(_vocoded(split, key, int(rng.integers(len(VOCODERS[split]))))[start:start + n])
+    span = None
+    if kind == "partial":  # one span of 1-2 s (inside the cropped speech) replaced, with 10 ms cross-fades
+        length = min(rng.uniform(1.0, 2.0), n / RATE - 0.4)
+        a = rng.uniform(0.1, n / RATE - length - 0.1)
+        lo, hi = int(a * RATE), int((a + length) * RATE)
+        fade = int(0.01 * RATE)
+        weight = np.zeros(n, np.float32)
+        weight[lo:hi] = 1
+        weight[lo - fade:lo] = np.linspace(0, 1, fade, endpoint=False)
+        weight[hi:hi + fade] = np.linspace(1, 0, fade, endpoint=False)
+        fake = (1 - weight) * real + weight * fake
+        span = (lo / RATE, hi / RATE)
     state = rng.bit_generator.state
-    window = _finish(spliced, rng, noise_rng, reference=real)
+    window = _finish(fake, rng, noise_rng, reference=real)
     rng.bit_generator.state = state
     twin = _finish(real, rng, np.random.default_rng([seed, SPLITS[split], i, 1]))
-    return window, twin, KINDS.index(kind), key[0], (lo / RATE, hi / RATE)
+    return window, twin, KINDS.index(kind), key[0], span
 
 
 def make_clips(n: int, seed: int = 0, split: str = "train") -> SpeechSet:

@@ -245,13 +245,16 @@ _AUDIO = dict(
                "text-to-speech, Griffin-Lim re-synthesis and partial splices (`workbench/data/speech.py`). "
                "Modern neural voice clones sound nothing like these; a verdict on such audio means little.",
     data_text="half bona fide windows cut from the training recordings, half spoofs in equal thirds: "
-              "espeak-ng text-to-speech (10 voice variants x 5 languages, random rate and pitch), vocoder "
+              "espeak-ng text-to-speech (39 voice variants x 5 languages, random rate and pitch), vocoder "
               "re-synthesis of the recordings (mel spectrogram to Griffin-Lim, six settings) and partial "
               "spoofs (a 1-2 s span of a recording replaced by its re-synthesis, with 10 ms cross-fades). "
-              "Every window, whatever its class, gets the same augmentation: speed 0.9 to 1.1 (pitch and "
-              "tempo), a random crop (a quarter of them shorter than 4 s and zero-padded), a random recording "
-              "channel (a spectral tilt; half the time a 40-300 Hz high-pass; a third of the time a 5-7.9 kHz "
-              "low-pass), a random peak level, and white or low-frequency noise at 15-50 dB SNR.",
+              "Every window, whatever its class, gets the same augmentation: speed 0.8 to 1.25 (pitch, "
+              "formants and tempo together, so ten speakers become many), a random crop (a quarter of them "
+              "shorter than 4 s and zero-padded), a random recording channel (a spectral tilt; half the time a "
+              "40-300 Hz high-pass; a third of the time a 5-7.9 kHz low-pass), a random peak level, and white "
+              "or low-frequency noise at 15-50 dB SNR. Each vocoded or spliced window has its real twin (the "
+              "same crop, channel, level and noise) among the bona fide windows, so the re-synthesis is the "
+              "only difference to learn.",
     limits="Ten real voices are far too few for a real detector, and the spoofs are old-fashioned. Real "
            "recordings will be scored, but a verdict is a classroom demonstration, not evidence; the "
            "out-of-distribution check says when a recording is unlike the training windows.",
