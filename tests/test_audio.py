@@ -259,3 +259,24 @@ def test_a_window_is_refused_for_an_image_task(bundled, samples_dir):
     raw = task.decode((samples_dir / "affected_01.png").read_bytes())
     with pytest.raises(InputError, match="a window applies to audio only"):
         prepare_input(task, bundled, raw, window=0)
+
+
+def test_held_out_evaluation_names_each_recording_and_voice(audio_model_dir):
+    """The per-kind detection rate is the count-weighted mean of the per-source rates, and the sources
+    are the held-out recordings (the third of each language) and the held-out voices."""
+    from workbench.training.audio import evaluate_audio
+    from workbench.training.recipes import RECIPES
+
+    result = evaluate_audio(str(audio_model_dir), RECIPES["audio_deepfake-resnet-compact"], n=24)
+    clips = speech.make_clips(24, seed=result["seed"], split=result["split"])
+    for k, kind in enumerate(speech.KINDS):
+        sources = [s for s, kk in zip(clips.sources, clips.kinds) if kk == k]
+        by_source = result["detection_rate_by_source"][kind]
+        assert set(by_source) == set(sources)
+        weighted = sum(by_source[s] * sources.count(s) for s in by_source) / len(sources)
+        assert weighted == pytest.approx(result["detection_rate"][kind], abs=2e-3)
+        for source in by_source:
+            if kind == "tts":
+                assert source.split("+")[1] in speech.VOICES["test"]
+            else:
+                assert source.endswith("_2")

@@ -54,6 +54,9 @@ VOCODERS = {"train": ((80, 1024, 256, 32), (64, 512, 128, 16), (128, 1024, 256, 
             "val": ((80, 1024, 256, 32),),
             "test": ((96, 1024, 200, 24), (80, 512, 160, 32)),
             "sample": ((80, 1024, 256, 32),), "bench": ((80, 1024, 256, 32),)}
+# The spoof kinds each split's spoof windows rotate through: training sees partial spoofs, the
+# hardest kind (a second or two of re-synthesis in four seconds), twice as often.
+SPOOF_ROTATION = {"train": ("tts", "vocoder", "partial", "partial")}
 SPEEDS = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.18, 1.25)
 TEXTS = {
     "english": ("The small boat drifted slowly past the old harbour wall.",
@@ -226,7 +229,8 @@ def make_window(seed: int, split: str, i: int, kind: str | None = None) -> tuple
     src = _sources(split)
     rng = np.random.default_rng([seed, SPLITS[split], i])
     noise_rng = np.random.default_rng([seed, SPLITS[split], i, 1])  # shared by a window and its twin
-    paired = KINDS[1 + (i // 2) % 3]
+    rotation = SPOOF_ROTATION.get(split, KINDS[1:])
+    paired = rotation[(i // 2) % len(rotation)]
     kind = kind or ("bonafide" if i % 2 == 0 else paired)
     if kind == "bonafide" and i % 2 == 0 and paired != "tts":
         _, twin, _, source, _ = make_window(seed, split, i + 1, paired)
@@ -267,7 +271,7 @@ def make_window(seed: int, split: str, i: int, kind: str | None = None) -> tuple
 
 
 def make_clips(n: int, seed: int = 0, split: str = "train") -> SpeechSet:
-    """n windows, half bona fide, half spoofs (TTS, vocoder and partial in turn)."""
+    """n windows, half bona fide, half spoofs (TTS, vocoder and partial in turn, see SPOOF_ROTATION)."""
     rows = [make_window(seed, split, i) for i in range(n)]
     spans = np.array([r[4] if r[4] else (np.nan, np.nan) for r in rows], np.float32).reshape(n, 2)
     kinds = np.array([r[2] for r in rows], np.int64)
