@@ -238,13 +238,14 @@ AUDIO_SPEC = InputSpec(128, 251, 1, (0.5,), (0.25,), SignalSpec(sample_rate=spee
 _AUDIO = dict(
     task="audio_deepfake", labels=speech.LABELS, spec=AUDIO_SPEC, framework="keras",
     make_dataset=functools.partial(speech.make_dataset, spec=AUDIO_SPEC), augment="none",
-    n_train=4000, n_val=400, epochs=8, batch_size=32, lr=2e-3, case_word="windows",
+    n_train=6000, n_val=400, epochs=8, batch_size=32, lr=2e-3, case_word="windows",
     tags="audio-deepfake, anti-spoofing", notebook="training_notebooks/train_audio_deepfake.ipynb",
     disclaimer="Its bona fide class is 10 real CC0 recordings (Mozilla Common Voice, two per language in "
                "English, French, German, Mandarin and Spanish) and its spoofs are made here: espeak-ng "
                "text-to-speech, Griffin-Lim re-synthesis and partial splices (`workbench/data/speech.py`). "
                "Modern neural voice clones sound nothing like these; a verdict on such audio means little.",
-    data_text="half bona fide windows cut from the training recordings, half spoofs in equal thirds: "
+    data_text="half bona fide windows cut from the training recordings, half spoofs (TTS, vocoder and partial "
+              "in the ratio 1:1:2, partial spoofs being the hardest): "
               "espeak-ng text-to-speech (39 voice variants x 5 languages, random rate and pitch), vocoder "
               "re-synthesis of the recordings (mel spectrogram to Griffin-Lim, six settings) and partial "
               "spoofs (a 1-2 s span of a recording replaced by its re-synthesis, with 10 ms cross-fades). "
