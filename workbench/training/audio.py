@@ -96,9 +96,10 @@ def write_audio_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
     config = json.loads((out / "config.json").read_text())
     rows = "\n".join(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |"
                      for label, m in evaluation["per_class"].items())
-    kinds = "\n".join(f"| {kind} | {rate:.3f} | {min(by_source.values()):.3f} ({min(by_source, key=by_source.get)}) |"
-                      for (kind, rate), by_source in zip(evaluation["detection_rate"].items(),
-                                                         evaluation["detection_rate_by_source"].values()))
+    worst = {kind: min(rates.items(), key=lambda item: item[1])
+             for kind, rates in evaluation["detection_rate_by_source"].items()}
+    kinds = "\n".join(f"| {kind} | {rate:.3f} | {worst[kind][1]:.3f} ({worst[kind][0]}) |"
+                      for kind, rate in evaluation["detection_rate"].items())
     signal = recipe.spec.signal
     card = f"""---
 license: mit
