@@ -64,13 +64,17 @@ def test_input_gradients_match_finite_differences(tmp_path, x):
         assert float((grads * v).sum()) == pytest.approx((scores[0] - scores[1]) / (2 * h), rel=0.01)
 
 
-def test_layer_gradients_are_the_head_weights_over_the_pool(keras_model, x):
-    """After global average pooling and a dense head, d logit_c / d A[k, i, j] = W[k, c] / (h w)."""
+def test_layer_gradients_follow_the_frame_head_by_hand(keras_model, x):
+    """The head scores each time step, s_t = v . mean_f A[:, f, t] + v0, and logit_c = a_c mean_t s_t +
+    b_c max_t s_t + bias, so d logit_c / d A[k, f, t] = v_k / h (a_c / w + b_c [t is the argmax])."""
     acts, grads = keras_model.activations_and_gradients(x, Target(0), "layer4")
-    weights = keras_model.model.get_layer("logits").get_weights()[0]  # K x classes
+    v, v0 = keras_model.model.get_layer("frame_logits").get_weights()  # K x 1, 1
+    (a, b), _ = keras_model.model.get_layer("logits").get_weights()  # rows: mean, max
     h, w = acts.shape[-2:]
-    np.testing.assert_allclose(grads, np.broadcast_to(weights[:, 0][None, :, None, None] / (h * w), grads.shape),
-                               rtol=1e-5, atol=1e-7)
+    steps = np.einsum("nkt,k->nt", acts.mean(axis=2), v[:, 0]) + v0[0]
+    top = np.eye(w)[steps.argmax(axis=1)]  # N x w
+    expected = v[:, 0][None, :, None, None] / h * (a[0] / w + b[0] * top[:, None, None, :])
+    np.testing.assert_allclose(grads, np.broadcast_to(expected, grads.shape), rtol=1e-4, atol=1e-7)
 
 
 def test_passes_are_counted(keras_model, x):

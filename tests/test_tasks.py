@@ -18,11 +18,6 @@ from workbench.models import ModelInfo, Target, TorchAdapter, list_models, load_
 from workbench.specs import InputSpec, SignalSpec
 from workbench.tasks import MODALITIES, OUTPUT_KINDS, TASKS, AudioTask, GroundTruth, Sample
 from workbench.tasks.audio import log_mel
-from workbench.training.recipes import RECIPES
-
-# Tasks whose bundled models have not reached their bar yet (see the closing note of issue 7); their
-# inputs are checked against their recipes' input specs instead.
-AWAITING_MODELS = {"audio_deepfake"}
 
 
 @pytest.mark.parametrize("task_id", TASKS.ids())
@@ -33,8 +28,8 @@ def test_registered_task_contract(task_id):
     samples = task.samples()
     assert samples, f"{task_id} has sample files"
     models = [load_model(m.id) for m in list_models(task_id)]
-    assert models or task_id in AWAITING_MODELS, f"{task_id} has a bundled model"
-    specs = [m.info.input for m in models] or [r.spec for r in RECIPES.values() if r.task == task_id]
+    assert models, f"{task_id} has a bundled model"
+    specs = [m.info.input for m in models]
     for sample in samples:
         assert sample.path.suffix.lstrip(".") in task.file_types
         # a classification sample is named by its class; a segmentation sample's truth is its mask

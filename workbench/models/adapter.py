@@ -130,8 +130,11 @@ class ModelAdapter(ABC):
         return target
 
     def features(self, batch: np.ndarray, layers: Sequence[str]) -> np.ndarray:
-        """Pooled activations of `layers` (N x D): the space the OOD check measures in."""
-        return pooled(self.outputs_and_activations(batch, layers)[1])
+        """Pooled activations of `layers` (N x D): the space the OOD check measures in. Pooled a slice
+        at a time: the full-resolution maps of the thousands of inputs a fit uses would not fit in memory."""
+        step = 8 * self.batch_size
+        return np.concatenate([pooled(self.outputs_and_activations(batch[i:i + step], layers)[1])
+                               for i in range(0, max(len(batch), 1), step)])
 
     @cached_property
     def feature_stats(self) -> FeatureStats | None:

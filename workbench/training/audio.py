@@ -27,6 +27,36 @@ def _channels_last(x: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(x, 1, -1))
 
 
+def frame_targets(spectrograms: np.ndarray, spans: np.ndarray, labels: np.ndarray, steps: int,
+                  signal) -> np.ndarray:
+    """N x steps targets for the model's per-step spoof scores: 1 where most of a step's spectrogram
+    frames are spoofed (a whole spoof, or inside a partial spoof's span), 0 where they are bona fide,
+    -1 (not scored) where most are zero padding of a short window, which holds no evidence either way."""
+    n, _, width = spectrograms.shape
+    per = -(-width // steps)
+    centres = np.arange(steps * per) * signal.hop_length / signal.sample_rate  # each frame's centre, s
+    padded = np.ones((n, steps * per), bool)
+    padded[:, :width] = spectrograms.max(axis=1) <= 0  # a zero-padded frame is at the floor in every band
+    whole = np.isnan(spans[:, :1])
+    inside = (centres >= spans[:, :1]) & (centres < spans[:, 1:])
+    spoofed = np.where(whole, labels[:, None] > 0, inside) & ~padded
+    targets = (spoofed.reshape(n, steps, per).mean(2) >= 0.5).astype(np.float32)
+    targets[padded.reshape(n, steps, per).mean(2) > 0.5] = -1
+    return targets
+
+
+def _masked_step_loss(keras):
+    """Binary cross-entropy of the per-step scores (N x T x 1), averaged over the steps that are scored."""
+    ops = keras.ops
+
+    def loss(y_true, y_pred):
+        scored = ops.cast(y_true >= 0, y_pred.dtype)
+        per_step = ops.binary_crossentropy(ops.maximum(y_true, 0.0), y_pred, from_logits=True)
+        return ops.sum(per_step * scored, axis=(1, 2)) / ops.maximum(ops.sum(scored, axis=(1, 2)), 1.0)
+
+    return loss
+
+
 def train_keras(recipe: Recipe, out_dir: str | Path, n_train: int | None = None, n_val: int | None = None,
                 epochs: int | None = None, seed: int = 0, n_ood: int = 2000,
                 log: Callable[[str], None] = print) -> dict:
@@ -38,17 +68,21 @@ def train_keras(recipe: Recipe, out_dir: str | Path, n_train: int | None = None,
     n_train, n_val, epochs = n_train or recipe.n_train, n_val or recipe.n_val, epochs or recipe.epochs
     keras.utils.set_random_seed(seed)
     t0 = time.perf_counter()
-    train_x, _, train_y = recipe.make_dataset(n_train, seed=seed, split="train")
+    train_x, train_spans, train_y = recipe.make_dataset(n_train, seed=seed, split="train")
     val_x, _, val_y = recipe.make_dataset(n_val, seed=seed, split="val")
     log(f"generated {n_train} + {n_val} {recipe.case_word} in {time.perf_counter() - t0:.1f} s")
     x, xv = _channels_last(recipe.model_input(train_x)), _channels_last(recipe.model_input(val_x))
     spec = recipe.spec
     model = KERAS_ARCHITECTURES[recipe.architecture](input_shape=(spec.height, spec.width, spec.channels),
                                                      num_classes=len(recipe.labels), **recipe.arch)
+    # Trained with two outputs, the clip's logits and the per-step spoof scores; saved with the first.
+    frames = model.get_layer("frame_logits").output
+    train_frames = frame_targets(train_x, train_spans, train_y, frames.shape[1], spec.signal)
+    trainer = keras.Model(model.inputs, [model.output, frames])
     steps = epochs * -(-n_train // recipe.batch_size)
-    model.compile(optimizer=keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(recipe.lr, steps),
-                                                   weight_decay=1e-4),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    trainer.compile(optimizer=keras.optimizers.AdamW(keras.optimizers.schedules.CosineDecay(recipe.lr, steps),
+                                                     weight_decay=1e-4),
+                    loss=[keras.losses.SparseCategoricalCrossentropy(from_logits=True), _masked_step_loss(keras)])
     scores: dict[str, float] = {}
 
     def validate(epoch: int, logs: dict) -> None:
@@ -57,8 +91,8 @@ def train_keras(recipe: Recipe, out_dir: str | Path, n_train: int | None = None,
         log(f"epoch {epoch + 1}/{epochs}: loss {logs['loss']:.4f}, val balanced accuracy "
             f"{scores['val balanced accuracy']:.4f}, {time.perf_counter() - t0:.0f} s")
 
-    model.fit(x, train_y, batch_size=recipe.batch_size, epochs=epochs, shuffle=True, verbose=0,
-              callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=validate)])
+    trainer.fit(x, (train_y, train_frames[..., None]), batch_size=recipe.batch_size, epochs=epochs, shuffle=True,
+                verbose=0, callbacks=[keras.callbacks.LambdaCallback(on_epoch_end=validate)])
     summary = {"n_train": n_train, "n_val": n_val, "epochs": epochs, "batch_size": recipe.batch_size,
                "lr": recipe.lr, "seed": seed, "val_balanced_accuracy": scores["val balanced accuracy"],
                "parameters": int(model.count_params()), "seconds": round(time.perf_counter() - t0, 1)}

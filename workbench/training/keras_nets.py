@@ -3,7 +3,12 @@ architecture's defining structure at a fraction of the width and depth.
 
 Built only from stock layers (no Lambda, no custom objects), so a saved `.keras` file loads with
 `safe_mode=True` and nothing in it runs code. Input is channels-last, H x W x C; the adapter
-moves the workbench's N x C x H x W batches there and back. The head emits logits.
+moves the workbench's N x C x H x W batches there and back.
+
+All three share one head (`frame_head`): a spoof score per time step, and the clip's logits from the
+mean and the maximum of those scores. A partial spoof is a second or two of a 4 s window, which a
+plain average over the window dilutes; the per-step scores are also what training supervises with
+the known spoofed span, so the maximum is calibrated step by step instead of left to chance.
 """
 
 from __future__ import annotations
@@ -19,11 +24,26 @@ def _keras():
     return keras_module()
 
 
+def frame_head(x, num_classes: int, dropout: float = 0.0):
+    """(logits, frame scores) from a mel x time x channels map: the map averaged over frequency, one
+    linear spoof score per time step (`frame_logits`, N x T x 1), and the logits a linear function of
+    the scores' mean and maximum over time."""
+    layers = _keras().layers
+    x = layers.AveragePooling2D((x.shape[1], 1), name="frequency_pool")(x)
+    x = layers.Reshape((x.shape[2], x.shape[3]), name="frames")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="dropout")(x)
+    frames = layers.Dense(1, name="frame_logits")(x)
+    pooled = layers.Concatenate(name="time_pool")([layers.GlobalAveragePooling1D(name="time_mean")(frames),
+                                                   layers.GlobalMaxPooling1D(name="time_max")(frames)])
+    return layers.Dense(num_classes, name="logits")(pooled), frames
+
+
 def compact_vgg16(input_shape: tuple[int, int, int], num_classes: int, widths=(8, 16, 24, 32, 48),
                   convs=(2, 2, 3, 3, 3)):
     """VGG16's five blocks of 2, 2, 3, 3, 3 3x3 convolutions, each block but the last followed by a
-    2x2 max pool; batch norm after each convolution; global average pooling instead of the 4096-unit
-    fully connected layers."""
+    2x2 max pool; batch norm after each convolution; `frame_head` instead of the 4096-unit fully
+    connected layers."""
     keras = _keras()
     layers = keras.layers
     inputs = keras.Input(input_shape, name="input")
@@ -35,9 +55,7 @@ def compact_vgg16(input_shape: tuple[int, int, int], num_classes: int, widths=(8
             x = layers.Activation("relu", name=f"block{b}_conv{c}")(x)
         if b < len(widths):
             x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
-    x = layers.GlobalAveragePooling2D(name="pool")(x)
-    x = layers.Dropout(0.2, name="dropout")(x)
-    return keras.Model(inputs, layers.Dense(num_classes, name="logits")(x), name="compact_vgg16")
+    return keras.Model(inputs, frame_head(x, num_classes, dropout=0.2)[0], name="compact_vgg16")
 
 
 def compact_mobilenetv2(input_shape: tuple[int, int, int], num_classes: int, stem: int = 16,
@@ -72,9 +90,7 @@ def compact_mobilenetv2(input_shape: tuple[int, int, int], num_classes: int, ste
     x = layers.Conv2D(last_channel, 1, use_bias=False, name="head_conv")(x)
     x = layers.BatchNormalization(name="head_bn")(x)
     x = layers.ReLU(6.0, name="out_relu")(x)
-    x = layers.GlobalAveragePooling2D(name="pool")(x)
-    x = layers.Dropout(0.2, name="dropout")(x)
-    return keras.Model(inputs, layers.Dense(num_classes, name="logits")(x), name="compact_mobilenetv2")
+    return keras.Model(inputs, frame_head(x, num_classes, dropout=0.2)[0], name="compact_mobilenetv2")
 
 
 def compact_resnet(input_shape: tuple[int, int, int], num_classes: int, widths=(16, 32, 64, 96),
@@ -101,8 +117,7 @@ def compact_resnet(input_shape: tuple[int, int, int], num_classes: int, widths=(
             y = layers.BatchNormalization(name=f"{name}_bn2")(y)
             y = layers.Add(name=f"{name}_add")([shortcut, y])
             x = layers.Activation("relu", name=f"layer{stage}" if k == n - 1 else f"{name}_out")(y)
-    x = layers.GlobalAveragePooling2D(name="pool")(x)
-    return keras.Model(inputs, layers.Dense(num_classes, name="logits")(x), name="compact_resnet")
+    return keras.Model(inputs, frame_head(x, num_classes)[0], name="compact_resnet")
 
 
 KERAS_ARCHITECTURES: Registry[Callable] = Registry("keras architecture")
