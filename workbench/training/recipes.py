@@ -290,7 +290,7 @@ RECIPES.register(Recipe(
     id="audio_deepfake-mobilenetv2-compact",
     title="compact MobileNetV2 for spoofed-speech detection on log-mel spectrograms",
     architecture="keras_compact_mobilenetv2",
-    arch={"stem": 16, "stages": [[1, 8, 1, 1], [6, 12, 2, 2], [6, 16, 2, 2], [6, 24, 2, 2], [6, 32, 1, 1]],
+    arch={"stem": 16, "stages": [[1, 8, 1, 2], [6, 12, 2, 2], [6, 16, 2, 2], [6, 24, 2, 1], [6, 32, 1, 1]],
           "last_channel": 128},
     target_layer="out_relu",
     feature_layers=("stem_relu", "block2_depthwise_relu", "block4_depthwise_relu", "block6_depthwise_relu",
@@ -298,11 +298,11 @@ RECIPES.register(Recipe(
     model_text="A compact MobileNetV2 (Keras, our `keras_compact_mobilenetv2`) with MobileNetV2's inverted "
                "residual blocks: a 1x1 expansion by 6, a 3x3 depthwise convolution, a linear 1x1 projection, "
                "ReLU6 and identity shortcuts. Reduced: 8 blocks in 5 stages (widths 8/12/16/24/32) instead of "
-               "17 blocks in 7 stages (16 to 320) and a 128- instead of 1280-channel head; `out_relu` is "
-               "16x16 (mel x time) for the 256x251 input. Trained on 4,000 windows for 7 epochs (the ResNet: "
-               "6,000 for 8), because depthwise convolutions are slow on this CPU and training must stay within "
-               "20 minutes. " + _HEAD_TEXT,
-    **{**_AUDIO, "n_train": 4000, "epochs": 7}))
+               "17 blocks in 7 stages (16 to 320) and a 128- instead of 1280-channel head. The first block "
+               "downsamples (stride 2) and the fourth stage does not, so the 6x expansions run at a quarter of "
+               "the resolution (3.7 times faster to train here, the same output grid); `out_relu` is 16x16 "
+               "(mel x time) for the 256x251 input. " + _HEAD_TEXT,
+    **_AUDIO))
 
 RECIPES.register(Recipe(
     id="audio_deepfake-resnet-compact", title="compact ResNet for spoofed-speech detection on log-mel spectrograms",
