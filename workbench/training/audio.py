@@ -2,8 +2,9 @@
 
 The folder written is Hub-format like every bundled model's: config.json (framework "keras"),
 model.keras (stock layers only, loads in safe mode), training.json, ood.safetensors and the card.
-Evaluation reports balanced accuracy on windows held out by whole source clip and TTS voice, and
-the detection rate of each spoof kind.
+Training fits the clip's logits and, through `frame_targets`, each time step's spoof score to the
+known spoofed span. Evaluation reports balanced accuracy on windows held out by whole source clip and
+TTS voice, and the detection rate of each spoof kind.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 from workbench.data import speech
 from workbench.evaluation.classification import classification_report
 from workbench.models import load_model
+from workbench.specs import SignalSpec
 from workbench.training.classifier import HELD_OUT, ood_card_section, write_hub_files
 from workbench.training.ood import write_feature_stats
 from workbench.training.recipes import Recipe
@@ -28,7 +30,7 @@ def _channels_last(x: np.ndarray) -> np.ndarray:
 
 
 def frame_targets(spectrograms: np.ndarray, spans: np.ndarray, labels: np.ndarray, steps: int,
-                  signal) -> np.ndarray:
+                  signal: SignalSpec) -> np.ndarray:
     """N x steps targets for the model's per-step spoof scores: 1 where most of a step's spectrogram
     frames are spoofed (a whole spoof, or inside a partial spoof's span), 0 where they are bona fide,
     -1 (not scored) where most are zero padding of a short window, which holds no evidence either way."""

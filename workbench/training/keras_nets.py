@@ -7,8 +7,8 @@ moves the workbench's N x C x H x W batches there and back.
 
 All three share one head (`frame_head`): a spoof score per time step, and the clip's logits from the
 mean and the maximum of those scores. A partial spoof is a second or two of a 4 s window, which a
-plain average over the window dilutes; the per-step scores are also what training supervises with
-the known spoofed span, so the maximum is calibrated step by step instead of left to chance.
+plain average over the window dilutes; training fits the per-step scores to the known spoofed span,
+so each step's score, and hence their maximum, means something on its own.
 """
 
 from __future__ import annotations
