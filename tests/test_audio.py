@@ -207,14 +207,14 @@ def test_sample_span_truth_marks_the_frames_inside_the_span():
 
 
 def test_frame_targets_mark_the_spoofed_steps_and_skip_the_padding():
-    """Frames every 0.1 s, four to a model step: a bona fide window is 0 throughout, a whole spoof 1
+    """A 2 s window, frames every 0.1 s, four to a model step: a bona fide window is 0 throughout, a whole spoof 1
     except its zero-padded tail (-1, not scored), a partial spoof 1 only over its span."""
     from workbench.training.audio import frame_targets
 
     spectrograms = np.full((3, 4, 20), 0.5, np.float32)
     spectrograms[1, :, 12:] = 0  # the last 1.2 s of a short window, zero-padded
     spans = np.array([[np.nan, np.nan], [np.nan, np.nan], [0.4, 1.2]], np.float32)  # frames 4..11
-    targets = frame_targets(spectrograms, spans, np.array([0, 1, 1]), 5, SignalSpec(hop_length=1600))
+    targets = frame_targets(spectrograms, spans, np.array([0, 1, 1]), 5, SignalSpec(seconds=2.0, hop_length=1600))
     np.testing.assert_array_equal(targets, [[0, 0, 0, 0, 0], [1, 1, 1, -1, -1], [0, 1, 1, 0, 0]])
 
 

@@ -63,6 +63,13 @@ def log_mel(signal: np.ndarray, spec: SignalSpec) -> np.ndarray:
     return (1 + db / spec.top_db).astype(np.float32)
 
 
+def spectrogram_axes(spec: SignalSpec) -> Axes:
+    """Time in seconds across a window, mel-spaced frequency in Hz up the rows: the axes of a window's
+    spectrogram and of every map over it (at any resolution, e.g. a model's time steps)."""
+    return Axes("time", "s", (0.0, spec.seconds), "frequency", "Hz", (spec.fmin, spec.fmax), origin="lower",
+                y_scale="mel")
+
+
 def relevant_bins(heatmap: np.ndarray, spec: SignalSpec, fraction: float) -> np.ndarray:
     """STFT bins (frames x bins, bool) under the top `fraction` of a mel x frame map's cells.
 
@@ -168,8 +175,5 @@ class AudioTask(Task):
         return np.concatenate([self.preprocess(self.window(raw, spec, k), spec) for k in range(n)])
 
     def picture(self, raw: np.ndarray, spec: InputSpec) -> Picture:
-        s = self._signal_spec(spec)
         gray = self.spectrogram(raw, spec)
-        axes = Axes("time", "s", (0.0, s.seconds), "frequency", "Hz", (s.fmin, s.fmax),
-                    origin="lower", y_scale="mel")
-        return Picture(np.repeat(gray[..., None], 3, axis=-1), axes)
+        return Picture(np.repeat(gray[..., None], 3, axis=-1), spectrogram_axes(self._signal_spec(spec)))

@@ -20,6 +20,8 @@ from workbench.data import speech
 from workbench.evaluation.classification import classification_report
 from workbench.models import load_model
 from workbench.specs import SignalSpec
+from workbench.tasks import GroundTruth
+from workbench.tasks.audio import spectrogram_axes
 from workbench.training.classifier import HELD_OUT, ood_card_section, write_hub_files
 from workbench.training.ood import write_feature_stats
 from workbench.training.recipes import Recipe
@@ -31,18 +33,19 @@ def _channels_last(x: np.ndarray) -> np.ndarray:
 
 def frame_targets(spectrograms: np.ndarray, spans: np.ndarray, labels: np.ndarray, steps: int,
                   signal: SignalSpec) -> np.ndarray:
-    """N x steps targets for the model's per-step spoof scores: 1 where most of a step's spectrogram
-    frames are spoofed (a whole spoof, or inside a partial spoof's span), 0 where they are bona fide,
-    -1 (not scored) where most are zero padding of a short window, which holds no evidence either way."""
+    """N x steps targets for the model's per-step spoof scores: 1 for a whole spoof's steps and for a
+    partial spoof's steps inside its span (the rule that draws and scores a span on any map,
+    `GroundTruth.as_mask`), 0 for bona fide steps, -1 (not scored) where most of a step's spectrogram
+    frames are zero padding of a short window, which holds no evidence either way."""
     n, _, width = spectrograms.shape
+    axes = spectrogram_axes(signal)
+    spoofed = np.stack([np.full(steps, label > 0) if np.isnan(span).any()
+                        else GroundTruth(span=(float(span[0]), float(span[1]))).as_mask((1, steps), axes)[0]
+                        for span, label in zip(spans, labels)])
     per = -(-width // steps)
-    centres = np.arange(steps * per) * signal.hop_length / signal.sample_rate  # each frame's centre, s
     padded = np.ones((n, steps * per), bool)
     padded[:, :width] = spectrograms.max(axis=1) <= 0  # a zero-padded frame is at the floor in every band
-    whole = np.isnan(spans[:, :1])
-    inside = (centres >= spans[:, :1]) & (centres < spans[:, 1:])
-    spoofed = np.where(whole, labels[:, None] > 0, inside) & ~padded
-    targets = (spoofed.reshape(n, steps, per).mean(2) >= 0.5).astype(np.float32)
+    targets = spoofed.astype(np.float32)
     targets[padded.reshape(n, steps, per).mean(2) > 0.5] = -1
     return targets
 
