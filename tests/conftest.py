@@ -96,7 +96,7 @@ def write_tiny_keras(folder: Path, spec: InputSpec, arch: str = "keras_compact_r
     import json
 
     from workbench.models.keras_adapter import keras_module
-    from workbench.training.keras_nets import KERAS_ARCHITECTURES
+    from workbench.training.keras_nets import FRAME_LAYER, KERAS_ARCHITECTURES
 
     params = TINY_KERAS if params is None else params
     keras_module().utils.set_random_seed(seed)
@@ -105,7 +105,8 @@ def write_tiny_keras(folder: Path, spec: InputSpec, arch: str = "keras_compact_r
     model.save(folder / "model.keras")
     (folder / "config.json").write_text(json.dumps({
         "framework": "keras", "architecture": arch, "arch_params": params, "task": "audio_deepfake",
-        "labels": ["bonafide", "spoof"], "input": spec.to_dict(), "output": "logits", "target_layer": target_layer}))
+        "labels": ["bonafide", "spoof"], "input": spec.to_dict(), "output": "logits", "target_layer": target_layer,
+        "step_scores": {"layer": FRAME_LAYER, "positive": "spoof"}}))
     return folder
 
 

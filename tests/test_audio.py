@@ -186,6 +186,27 @@ def test_a_resynthesised_spoof_follows_its_real_twin_so_only_the_vocoder_differs
         assert np.abs(clips.waves[i - 1] - clips.waves[i]).mean() > 1e-3
 
 
+def test_telephone_band_reaches_training_windows_only(monkeypatch):
+    """A telephone channel leaves white noise nothing above its cut-off, and it is drawn for training
+    windows alone, from a stream of their own: held-out windows are the same whatever its share."""
+    noise = np.random.default_rng(0).standard_normal(speech.RATE * 4).astype(np.float32)
+    always = (1.0, (3000.0, 4000.0), 8)
+    monkeypatch.setattr(speech, "TELEPHONE", always)
+    out = speech._channel(np.random.default_rng(1), np.random.default_rng(2))(noise)
+    power = np.abs(np.fft.rfft(out)) ** 2
+    hz = np.fft.rfftfreq(len(out), 1 / speech.RATE)
+    below, above = power[(hz > 300) & (hz < 2500)].mean(), power[hz > 6000].mean()
+    assert 10 * np.log10(above / below) < -25  # an 8th-order Butterworth at <= 4 kHz: >= 28 dB at 6 kHz
+    assert np.array_equal(speech._channel(np.random.default_rng(1))(noise),
+                          speech._channel(np.random.default_rng(1), None)(noise))
+    windows = {}
+    for share in (0.0, 1.0):
+        monkeypatch.setattr(speech, "TELEPHONE", (share, *always[1:]))
+        windows[share] = [speech.make_window(0, split, 3)[0] for split in ("test", "train")]
+    np.testing.assert_array_equal(windows[0.0][0], windows[1.0][0])
+    assert np.abs(windows[0.0][1] - windows[1.0][1]).mean() > 1e-4
+
+
 def test_held_out_split_shares_no_recording_voice_or_vocoder_with_training():
     assert not set(speech.VOICES["train"]) & set(speech.VOICES["test"])
     assert not set(speech.CLIPS["train"]) & set(speech.CLIPS["test"])
@@ -216,6 +237,23 @@ def test_frame_targets_mark_the_spoofed_steps_and_skip_the_padding():
     spans = np.array([[np.nan, np.nan], [np.nan, np.nan], [0.4, 1.2]], np.float32)  # frames 4..11
     targets = frame_targets(spectrograms, spans, np.array([0, 1, 1]), 5, SignalSpec(seconds=2.0, hop_length=1600))
     np.testing.assert_array_equal(targets, [[0, 0, 0, 0, 0], [1, 1, 1, -1, -1], [0, 1, 1, 0, 0]])
+
+
+def test_generated_cases_are_held_out_partial_spoofs_with_their_span_and_their_real_twins():
+    """Made in memory on request (nothing saved): spoof k is window 2k+1 of the sample split made as a
+    partial spoof, with that window's span as its truth; its twin is the same window left real."""
+    from workbench.data import generated_cases
+
+    cases = generated_cases("audio_deepfake")
+    assert [c.label for c in cases] == ["spoof", "bonafide"] * 4
+    assert all(c.name.startswith(c.label) for c in cases) and generated_cases("lung_xray") == []
+    (spoof, truth), (twin, none) = cases[2].make(), cases[3].make()
+    window, real, kind, source, span = speech.make_window(0, "sample", 3, "partial")
+    np.testing.assert_array_equal(spoof, window)
+    np.testing.assert_array_equal(twin, real)
+    assert truth.span == span and none is None and source in speech.bonafide_clips("sample")
+    assert kind == speech.KINDS.index("partial") and 0 < span[0] < span[1] <= speech.SECONDS
+    assert len(spoof) == speech.RATE * speech.SECONDS and spoof.dtype == np.float32
 
 
 def test_every_sample_file_decodes_and_is_made_by_the_project():

@@ -77,6 +77,44 @@ def test_layer_gradients_follow_the_frame_head_by_hand(keras_model, x):
     np.testing.assert_allclose(grads, np.broadcast_to(expected, grads.shape), rtol=1e-4, atol=1e-7)
 
 
+def test_step_scores_are_the_heads_own_scores_and_the_verdict_follows_from_them(keras_model, x):
+    """The map is each time step's score, s_t = v . mean_f A[:, f, t] + v0 (computed here from the
+    last feature map by hand), over the columns of its time; the clip's logits are a . mean_t s +
+    b . max_t s + bias; explaining the other class flips the sign."""
+    method = METHODS["step_scores"]
+    assert method.is_compatible(TASKS["audio_deepfake"], keras_model)
+    out, (acts,) = keras_model.outputs_and_activations(x[:1], ["layer4"])
+    v, v0 = keras_model.model.get_layer("frame_logits").get_weights()
+    steps = np.einsum("kt,k->t", acts[0].mean(axis=1), v[:, 0]) + v0[0]
+    (a, b), bias = keras_model.model.get_layer("logits").get_weights()
+    np.testing.assert_allclose(out[0], a * steps.mean() + b * steps.max() + bias, rtol=1e-4, atol=1e-5)
+
+    spoof = method.explain(keras_model, x[:1], Target(1))
+    t = len(steps)
+    columns = np.minimum(((np.arange(SPEC.width) + 0.5) * t / SPEC.width).astype(int), t - 1)
+    np.testing.assert_allclose(spoof.map, np.broadcast_to(steps[columns], spoof.map.shape), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(spoof.meta["step_probabilities"], 1 / (1 + np.exp(-steps)), atol=1e-4)
+    assert spoof.passes == 1 and spoof.signed
+    np.testing.assert_array_equal(method.explain(keras_model, x[:1], Target(0)).map, -spoof.map)
+
+
+def test_a_step_covers_the_columns_whose_centres_fall_in_its_share_of_the_window():
+    from workbench.methods.intrinsic import step_columns
+
+    # column centres 0.05, 0.15 ... 0.95 of the window; step t covers [t / 4, (t + 1) / 4)
+    assert list(step_columns(4, 10)) == [0, 0, 1, 1, 1, 2, 2, 3, 3, 3]
+    assert list(step_columns(3, 3)) == [0, 1, 2] and list(step_columns(1, 5)) == [0] * 5
+
+
+def test_a_config_naming_a_step_class_the_model_lacks_is_refused(tmp_path):
+    folder = write_keras_folder(tmp_path / "bad-steps")
+    config = json.loads((folder / "config.json").read_text())
+    config["step_scores"]["positive"] = "deepfake"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match="step_scores.positive must be one of"):
+        load_model(str(folder))
+
+
 def test_passes_are_counted(keras_model, x):
     with keras_model.counting() as count:
         keras_model.input_gradients(x, Target(1))

@@ -12,29 +12,54 @@ from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, Occ
 
 from workbench.errors import InputError
 from workbench.methods import FAMILIES, METHODS, PARAM_KINDS, Explanation, Param, perturbation
-from workbench.models import Target, list_models, load_model, predict
+from workbench.models import StepScores, Target, list_models, load_model, predict
 from workbench.service import run_methods, target_for
+from workbench.specs import InputSpec, SignalSpec
 from workbench.tasks import TASKS, Axes
 
-from .conftest import SEG_TASK, tiny_adapter, tiny_segmenter
+from .conftest import SEG_TASK, TINY_KERAS, tiny_adapter, tiny_info, tiny_segmenter
 
-MODELS = {"classifier": (tiny_adapter, Target(1)), "segmenter": (tiny_segmenter, Target(1))}
+KERAS_SPEC = InputSpec(32, 48, 1, (0.5,), (0.25,), SignalSpec(seconds=0.75, n_mels=32))
 
 
-@pytest.mark.parametrize("kind", list(MODELS))
-@pytest.mark.parametrize("method_id", METHODS.ids())
-def test_method_contract(method_id, kind, tiny_input):
+def tiny_keras_steps():
+    """A tiny Keras audio model with the bundled detectors' per-step head and its config entry."""
+    from workbench.models.keras_adapter import KerasAdapter, keras_module
+    from workbench.training.keras_nets import FRAME_LAYER, KERAS_ARCHITECTURES
+
+    keras_module().utils.set_random_seed(0)
+    net = KERAS_ARCHITECTURES["keras_compact_resnet"]((KERAS_SPEC.height, KERAS_SPEC.width, 1), 2, **TINY_KERAS)
+    return KerasAdapter(net, tiny_info(id="tiny-keras-steps", task="audio_deepfake", framework="keras",
+                                       architecture="keras_compact_resnet", arch_params=TINY_KERAS,
+                                       labels=("bonafide", "spoof"), input=KERAS_SPEC, target_layer="layer4",
+                                       step_scores=StepScores(FRAME_LAYER, "spoof")))
+
+
+# Each kind of model the contract runs on: how to build it, the task it serves, and its input.
+MODELS = {"classifier": (tiny_adapter, TASKS["lung_xray"], (1, 1, 32, 32)),
+          "segmenter": (tiny_segmenter, SEG_TASK, (1, 1, 32, 32)),
+          "keras_steps": (tiny_keras_steps, TASKS["audio_deepfake"], (1, 1, 32, 48))}
+# Every method on every kind of model it declares itself compatible with (none may be left out, below).
+CONTRACT = [(method.id, kind) for kind, (make, task, _) in MODELS.items() for model in [make()]
+            for method in METHODS.values() if method.is_compatible(task, model)]
+
+
+@pytest.mark.parametrize("method_id,kind", CONTRACT)
+def test_method_contract(method_id, kind):
     """Shape, dtype, finite, not all zero, same seed same map, a full record, model state restored."""
-    make, target = MODELS[kind]
+    make, task, shape = MODELS[kind]
     model = make()
+    x = np.random.default_rng(0).normal(0, 1, shape).astype(np.float32)
     method = METHODS[method_id]
     params = method.quick_params(model)
-    model.module.train()
-    first = method.explain(model, tiny_input, target, params, seed=7)
-    second = method.explain(model, tiny_input, target, params, seed=7)
+    torch_model = getattr(model, "module", None)
+    if torch_model is not None:
+        torch_model.train()
+    first = method.explain(model, x, Target(1), params, seed=7)
+    second = method.explain(model, x, Target(1), params, seed=7)
 
     assert isinstance(first, Explanation)
-    assert first.map.shape == tiny_input.shape[-2:] and first.map.dtype == np.float32
+    assert first.map.shape == x.shape[-2:] and first.map.dtype == np.float32
     assert np.isfinite(first.map).all() and np.abs(first.map).max() > 0, "a map of zeros explains nothing"
     np.testing.assert_array_equal(first.map, second.map)
     summary = json.loads(json.dumps(first.summary()))  # serialisable for reports and caches
@@ -42,8 +67,15 @@ def test_method_contract(method_id, kind, tiny_input):
     assert summary["model"] == model.info.id and summary["revision"] == model.info.revision
     assert summary["params"] == method.resolve_params(model, params)
     assert len(summary["input_hash"]) == 16
-    assert model.module.training, "train mode restored"
-    assert all(p.requires_grad for p in model.module.parameters()), "weights' grad flags restored"
+    cost = method.cost(model, x, method.resolve_params(model, params))
+    assert (first.counted.forward, first.counted.backward) == (cost.forward, cost.backward)
+    if torch_model is not None:
+        assert torch_model.training, "train mode restored"
+        assert all(p.requires_grad for p in torch_model.parameters()), "weights' grad flags restored"
+
+
+def test_every_method_runs_under_the_contract_somewhere():
+    assert {m for m, _ in CONTRACT} == set(METHODS.ids())
 
 
 @pytest.mark.parametrize("method_id", METHODS.ids())
@@ -80,11 +112,14 @@ def test_param_kinds_validate_what_the_cli_and_widgets_send():
 
 
 def test_methods_apply_by_declared_compatibility(tiny):
-    """Every method applies to every image task it declares; none claims a framework it lacks."""
+    """Every method applies to every task it declares; none claims a framework it lacks; the model's
+    own step scores only where its config names them."""
+    stepped = tiny_adapter(step_scores=StepScores("layer2", "affected"))
     for task in [*TASKS.values(), SEG_TASK]:
         for method in METHODS.values():
             expected = task.modality in method.modalities and task.output_kind in method.output_kinds
-            assert method.is_compatible(task, tiny) == expected
+            assert method.is_compatible(task, stepped) == expected
+            assert method.is_compatible(task, tiny) == (expected and method.family != "intrinsic")
 
 
 def test_run_methods_rejects_unknown_ids(tiny, tiny_input):
@@ -161,7 +196,8 @@ def test_every_method_works_on_every_bundled_model(model_id):
     x = task.preprocess(task.decode(sample.path.read_bytes()), model.info.input)
     target = model.resolve_target(x, target_for(model, predict(model, x)))
     methods = [m for m in METHODS.values() if m.is_compatible(task, model)]
-    assert [m.id for m in methods] == METHODS.ids()
+    assert [m.id for m in methods] == [m.id for m in METHODS.values() if m.supports_task(task)]
+    assert (model.info.step_scores is not None) == (task.modality == "audio")  # every audio detector has them
     for method in methods:
         params = method.resolve_params(model, method.quick_params(model))
         e = method.explain(model, x, target, params, seed=3)

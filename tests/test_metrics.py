@@ -35,3 +35,24 @@ def test_pointing_game_counts_a_hit_within_the_tolerance(tiny, tiny_input):
     assert game.score(_explanation_with_peak(tiny, tiny_input, (30, 2)), truth=truth) == 0.0
     with pytest.raises(ValueError, match="needs truth"):
         game.score(_explanation_with_peak(tiny, tiny_input, (1, 1)))
+
+
+def test_rank_accuracy_is_the_share_of_the_top_k_points_on_the_truth(tiny, tiny_input):
+    """By hand: a 4x4 truth (K = 16); a map whose 16 largest values are 12 inside and 4 outside scores
+    12/16; a map ranking the truth first scores 1; the truth empty or missing is an error."""
+    rank = METRICS["rank_accuracy"]
+    truth = np.zeros((32, 32), bool)
+    truth[10:14, 10:14] = True
+    e = _explanation_with_peak(tiny, tiny_input, (0, 0))
+    e.map = np.zeros((32, 32), np.float32)
+    e.map[10:13, 10:14] = 2.0  # 12 points inside
+    e.map[0, :4] = 1.0  # 4 points outside, ranked above the rest of the truth (0)
+    assert rank.score(e, truth=truth) == pytest.approx(12 / 16)
+    e.map[truth] = 3.0
+    assert rank.score(e, truth=truth) == 1.0
+    e.map = -e.map  # lowering the score is not relevance for the target
+    assert rank.score(e, truth=truth) == 0.0
+    with pytest.raises(ValueError, match="empty"):
+        rank.score(e, truth=np.zeros((32, 32), bool))
+    with pytest.raises(ValueError, match="needs truth"):
+        rank.score(e)

@@ -165,7 +165,8 @@ class CountingHooks:
             h.remove()
 
 
-@pytest.mark.parametrize("method_id", METHODS.ids())
+@pytest.mark.parametrize("method_id", [m.id for m in METHODS.values()
+                                       if m.is_compatible(TASKS["lung_xray"], tiny_adapter())])
 def test_reported_passes_are_the_passes_the_model_ran(method_id, tiny_input):
     model = tiny_adapter()
     method = METHODS[method_id]

@@ -116,8 +116,8 @@ def check_methods(task: Task, model: ModelAdapter, method_ids: Sequence[str]) ->
         raise InputError(f"unknown method(s) {unknown}; available: {', '.join(METHODS)}.")
     wrong = [m for m in method_ids if not METHODS[m].is_compatible(task, model)]
     if wrong:
-        raise InputError(f"method(s) {wrong} do not apply to task '{task.id}' with a "
-                         f"{model.info.framework} model.")
+        raise InputError(f"method(s) {wrong} do not apply to task '{task.id}' with the "
+                         f"{model.info.framework} model '{model.info.id}' (see --list).")
     return [METHODS[m] for m in method_ids]
 
 

@@ -6,6 +6,7 @@ import streamlit as st
 
 from views.sidebar import Selection
 from workbench.methods import METHODS, Explanation
+from workbench.metrics import METRICS
 from workbench.render import base_picture, colourbar, explanation_picture, with_axes
 
 PER_ROW = 4
@@ -20,11 +21,21 @@ def render(sel: Selection, results: list[Explanation]) -> None:
               "Input" + (" + ground truth" if sel.truth is not None else ""))]
     for e in results:
         picture, scale = explanation_picture(sel.picture, e.map, sel.truth)
-        tiles.append((with_axes(picture, axes), f"{METHODS[e.method].name} · {e.seconds:.2f} s · ±{scale:.3g}"))
+        scores = "".join(f" · {name} {arrow} {value:.2f}" for name, arrow, value in _scores(sel, e))
+        tiles.append((with_axes(picture, axes),
+                      f"{METHODS[e.method].name} · {e.seconds:.2f} s · ±{scale:.3g}{scores}"))
     for start in range(0, len(tiles), PER_ROW):
         for col, (picture, caption) in zip(st.columns(PER_ROW), tiles[start:start + PER_ROW]):
             col.image(picture, caption=caption, width="stretch")
     st.image(colourbar(), caption="Shared scale: −1 (lowers the score) … 0 … +1 (raises it), "
              "each map divided by its ±value above", width=320)
     if sel.truth is not None:
-        st.caption("Green outline: ground truth.")
+        st.caption("Green outline: ground truth. " + " ".join(
+            f"{m.name}: {m.what_it_measures}" for m in METRICS.values() if "ground_truth" in m.needs))
+
+
+def _scores(sel: Selection, e: Explanation) -> list[tuple[str, str, float]]:
+    """(name, arrow toward better, value) of every metric whose needs this selection meets."""
+    have = {"model"} | ({"ground_truth"} if sel.truth is not None else set())
+    return [(m.name, "↑" if m.higher_is_better else "↓", m.score(e, truth=sel.truth, model=sel.model, x=sel.x))
+            for m in METRICS.values() if m.needs <= have]

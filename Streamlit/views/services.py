@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from workbench.data import generated_cases
 from workbench.methods import Explanation
 from workbench.models import ModelAdapter, Prediction, Target, load_model, predict
 from workbench.service import ExplainRequest, WindowScores, explain, prepare_input
-from workbench.tasks import TASKS
+from workbench.tasks import TASKS, GroundTruth
 
 COMPUTED = {"explanations": 0, "predictions": 0}  # computed, not served from a cache
 
@@ -24,6 +25,12 @@ def get_prediction(model_id: str, revision: str | None, model_key: str, x_hash: 
     """Keyed by (model revision, input hash): a widget change does not run the model again."""
     COMPUTED["predictions"] += 1
     return predict(get_model(model_id, revision), _x)
+
+
+@st.cache_data(show_spinner="Generating the case…", max_entries=16)
+def get_case(task_id: str, name: str) -> tuple[np.ndarray, GroundTruth | None]:
+    """A generated case's input and truth, made once per (task, case)."""
+    return next(c for c in generated_cases(task_id) if c.name == name).make()
 
 
 @st.cache_data(show_spinner="Scoring the input…", max_entries=64)

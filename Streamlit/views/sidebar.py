@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from views.services import get_model, get_prediction, get_prepared
+from views.services import get_case, get_model, get_prediction, get_prepared
+from workbench.data import generated_cases
 from workbench.errors import InputError, ModelError
 from workbench.masks import components
 from workbench.methods import Method, Param, compatible_methods
@@ -15,8 +16,9 @@ from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, l
 from workbench.service import WindowScores, check_model_task, input_hash
 from workbench.tasks import TASKS, GroundTruth, Picture, Task
 
-DEFAULT_METHODS = ("gradcam", "integrated_gradients")
+DEFAULT_METHODS = ("gradcam", "integrated_gradients", "step_scores")  # those that apply
 PREDICTED = "predicted class"
+CASE_NOTE = "Generated here, in memory, from data the bundled models never trained on; nothing is saved."
 
 
 @dataclass(frozen=True)
@@ -81,15 +83,21 @@ def _pick_model(task: Task) -> tuple[ModelAdapter, str, str | None] | None:
 def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[str]] | None:
     """(name, decoded array, ground truth or None, notes); a bad file gives a message, not a crash.
     Uploads and recordings stay in memory."""
-    samples = task.samples()
+    samples = {s.name: s for s in task.samples()}
+    cases = [c.name for c in generated_cases(task.id)]
     kinds = ["Sample file", "Upload", *(["Microphone"] if task.modality == "audio" else [])]
-    kind = st.sidebar.radio("Input", kinds, horizontal=True, index=0 if samples else 1)
+    kind = st.sidebar.radio("Input", kinds, horizontal=True, index=0 if samples or cases else 1)
     if kind == "Sample file":
-        if not samples:
+        if not samples and not cases:
             st.sidebar.warning("This task has no sample files.")
             return None
-        names = [s.name for s in samples]
-        sample = samples[names.index(st.sidebar.selectbox("Sample", names))]
+        name = st.sidebar.selectbox("Sample", [*samples, *cases],
+                                    help="Sample files, then cases generated on request with their ground truth.")
+        if name in cases:
+            st.sidebar.caption(CASE_NOTE)
+            raw, truth = get_case(task.id, name)
+            return name, raw, truth, []
+        sample = samples[name]
         raw, notes = task.read(sample.path.read_bytes(), sample.path.name)
         return sample.name, raw, task.ground_truth(sample), notes
     if kind == "Microphone":

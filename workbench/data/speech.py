@@ -11,8 +11,10 @@ Held out by whole source: the test split uses the third clip of each language an
 variants that training never hears, so a model cannot pass by remembering a speaker or a voice.
 Every window gets the same augmentation whatever its class (speed, crop, recording channel, gain,
 noise), so that loudness, length, bandwidth or noise floor give nothing away, and a vocoded or
-spliced window comes with its real twin as the bona fide window before it. Windows are a pure
-function of (seed, split, i).
+spliced window comes with its real twin as the bona fide window before it. Training windows alone
+may also pass through a telephone band (`TELEPHONE`), from a random stream of their own, so every
+held-out window is the same as before it was added and models trained either way compare on the same
+windows. Windows are a pure function of (seed, split, i).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 from workbench.io.audio import resample
 from workbench.paths import SPEECH_DIR
 from workbench.specs import InputSpec
+from workbench.tasks import Case, GroundTruth
 from workbench.tasks.audio import log_mel
 
 RATE = 16_000
@@ -57,6 +60,11 @@ VOCODERS = {"train": ((80, 1024, 256, 32), (64, 512, 128, 16), (128, 1024, 256, 
 # The spoof kinds each split's spoof windows rotate through: training sees partial spoofs, the
 # hardest kind (a second or two of re-synthesis in four seconds), twice as often.
 SPOOF_ROTATION = {"train": ("tts", "vocoder", "partial", "partial")}
+# Share of training windows, every class alike, whose channel ends in a telephone-band low-pass
+# (cut-off range in Hz, Butterworth order): some real recordings have almost nothing above 3 kHz
+# (held-out `french_2`'s 3-5 kHz band is about 35 dB below the others'), where the gentler 5-7.9 kHz
+# low-pass of `_channel` never goes.
+TELEPHONE = (0.15, (3000.0, 4000.0), 8)
 SPEEDS = (0.8, 0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.18, 1.25)
 TEXTS = {
     "english": ("The small boat drifted slowly past the old harbour wall.",
@@ -138,19 +146,17 @@ def griffin_lim(signal: np.ndarray, setting: tuple[int, int, int, int], seed: in
     return out.astype(np.float32)
 
 
-@dataclass(frozen=True)
-class _Sources:
-    bonafide: dict[tuple[str, float], np.ndarray]  # (clip, speed) -> signal
-    tts: list[tuple[str, np.ndarray]]  # (voice, utterance)
+@functools.lru_cache(maxsize=4)
+def _bonafide_sources(split: str) -> dict[tuple[str, float], np.ndarray]:
+    """The split's recordings at every speed in SPEEDS, by (clip, speed) (computed once per process)."""
+    return {(name, speed): _speed(clip, speed) for name, clip in bonafide_clips(split).items() for speed in SPEEDS}
 
 
 @functools.lru_cache(maxsize=4)
-def _sources(split: str) -> _Sources:
-    """Everything windows of a split are cut from (computed once per process; re-syntheses are made
-    on first use by `_vocoded`)."""
+def _tts_sources(split: str) -> list[tuple[str, np.ndarray]]:
+    """(voice, utterance) for each of the split's espeak-ng voices and languages (computed once per
+    process; only text-to-speech windows need espeak-ng)."""
     rng = np.random.default_rng([7, SPLITS[split]])
-    bonafide = {(name, speed): _speed(clip, speed) for name, clip in bonafide_clips(split).items()
-                for speed in SPEEDS}
     tts = []
     for variant in VOICES[split]:
         for lang in LANGUAGES:
@@ -158,13 +164,13 @@ def _sources(split: str) -> _Sources:
             text = " ".join(texts[int(j)] for j in rng.permutation(len(texts))[:2])
             voice = f"{ESPEAK_LANG[lang]}+{variant}"
             tts.append((voice, espeak(text, lang, variant, int(rng.integers(120, 200)), int(rng.integers(25, 75)))))
-    return _Sources(bonafide, tts)
+    return tts
 
 
 @functools.cache
 def _vocoded(split: str, key: tuple[str, float], setting: int) -> np.ndarray:
     """A bona fide source re-synthesised with one of the split's vocoder settings (made once)."""
-    return griffin_lim(_sources(split).bonafide[key], VOCODERS[split][setting], seed=setting)
+    return griffin_lim(_bonafide_sources(split)[key], VOCODERS[split][setting], seed=setting)
 
 
 def _crop(length: int, rng: np.random.Generator, shortest: float = 1.5) -> tuple[int, int]:
@@ -175,22 +181,27 @@ def _crop(length: int, rng: np.random.Generator, shortest: float = 1.5) -> tuple
     return int(rng.integers(0, length - n + 1)), n
 
 
-def _channel(rng: np.random.Generator) -> Callable[[np.ndarray], np.ndarray]:
+def _channel(rng: np.random.Generator, band_rng: np.random.Generator | None = None
+             ) -> Callable[[np.ndarray], np.ndarray]:
     """A random recording channel: a spectral tilt, half the time a high-pass (40-300 Hz), a third of
     the time a low-pass (5-7.9 kHz). Ten real recordings have ten channels; without this a model
-    learns them (a held-out noisy recording was called spoof in half its windows)."""
+    learns them (a held-out noisy recording was called spoof in half its windows). With `band_rng`
+    (training windows), a `TELEPHONE` share of channels get a telephone-band low-pass instead."""
     from scipy.signal import butter, lfilter, sosfilt
 
     tilt = rng.uniform(-0.4, 0.4)
     high = rng.uniform(40, 300) if rng.random() < 0.5 else None
-    low = rng.uniform(5000, 7900) if rng.random() < 0.3 else None
+    low = (rng.uniform(5000, 7900), 4) if rng.random() < 0.3 else None
+    share, (lowest, highest), order = TELEPHONE
+    if band_rng is not None and band_rng.random() < share:
+        low = (band_rng.uniform(lowest, highest), order)
 
     def apply(signal: np.ndarray) -> np.ndarray:
         out = lfilter([1.0, -tilt], [1.0], signal)  # tilt > 0 lifts high frequencies, < 0 low ones
         if high is not None:
             out = sosfilt(butter(2, high, "highpass", fs=RATE, output="sos"), out)
         if low is not None:
-            out = sosfilt(butter(4, low, "lowpass", fs=RATE, output="sos"), out)
+            out = sosfilt(butter(low[1], low[0], "lowpass", fs=RATE, output="sos"), out)
         return out.astype(np.float32)
 
     return apply
@@ -226,9 +237,9 @@ def make_window(seed: int, split: str, i: int, kind: str | None = None) -> tuple
     level and noise, left real; the bona fide window before such a spoof is that twin. The model then
     sees every vocoded or spliced window beside its real counterpart, so the re-synthesis is the only
     difference it can learn (the speaker, crop or noise tell nothing)."""
-    src = _sources(split)
     rng = np.random.default_rng([seed, SPLITS[split], i])
     noise_rng = np.random.default_rng([seed, SPLITS[split], i, 1])  # shared by a window and its twin
+    band_rng = np.random.default_rng([seed, SPLITS[split], i, 2]) if split == "train" else None
     rotation = SPOOF_ROTATION.get(split, KINDS[1:])
     paired = rotation[(i // 2) % len(rotation)]
     kind = kind or ("bonafide" if i % 2 == 0 else paired)
@@ -236,16 +247,18 @@ def make_window(seed: int, split: str, i: int, kind: str | None = None) -> tuple
         _, twin, _, source, _ = make_window(seed, split, i + 1, paired)
         return twin, twin, 0, source, None
     if kind == "tts":
-        voice, utterance = src.tts[int(rng.integers(len(src.tts)))]
+        tts = _tts_sources(split)
+        voice, utterance = tts[int(rng.integers(len(tts)))]
         utterance = _speed(utterance, float(rng.choice(SPEEDS)))
         start, n = _crop(len(utterance), rng)
-        window = _finish(_channel(rng)(utterance[start:start + n]), rng, noise_rng)
+        window = _finish(_channel(rng, band_rng)(utterance[start:start + n]), rng, noise_rng)
         return window, window, KINDS.index(kind), voice, None
-    keys = sorted(src.bonafide)
+    bonafide = _bonafide_sources(split)
+    keys = sorted(bonafide)
     key = keys[int(rng.integers(len(keys)))]
-    real = src.bonafide[key]
+    real = bonafide[key]
     start, n = _crop(len(real), rng, shortest=2.5 if kind == "partial" else 1.5)
-    channel = _channel(rng)
+    channel = _channel(rng, band_rng)
     real = channel(real[start:start + n])
     if kind == "bonafide":
         window = _finish(real, rng, noise_rng)
@@ -290,6 +303,25 @@ def make_dataset(n: int, seed: int = 0, split: str = "train", *, spec: InputSpec
     """(spectrograms N x mels x frames in [0, 1], spans N x 2 seconds (NaN: none), labels): a recipe's data."""
     clips = make_clips(n, seed, split)
     return spectrograms(clips.waves, spec), clips.spans, clips.labels
+
+
+def held_out_cases(n: int = 4, seed: int = 0) -> list[Case]:
+    """Partial spoofs of the held-out recordings, each with its span, and their real twins: samples
+    whose truth is known, made in memory on request because nothing cut from the shared recordings
+    may be saved. Empty when the recordings are not on this machine."""
+    if not SPEECH_DIR.is_dir():
+        return []
+
+    def case(k: int, spoofed: bool) -> tuple[np.ndarray, GroundTruth | None]:
+        window, twin, _, _, span = make_window(seed, "sample", 2 * k + 1, "partial")
+        return (window, GroundTruth(span=span)) if spoofed else (twin, None)
+
+    where = "held-out recording, generated, never saved"
+    return [c for k in range(n) for c in (
+        Case(f"{LABELS[1]}_partial_{k + 1} ({where}; span known)", LABELS[1],
+             functools.partial(case, k, True)),
+        Case(f"{LABELS[0]}_twin_{k + 1} (partial {k + 1} left real)", LABELS[0],
+             functools.partial(case, k, False)))]
 
 
 def write_samples(out_dir) -> list[str]:

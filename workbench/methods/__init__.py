@@ -5,6 +5,7 @@ from __future__ import annotations
 from workbench.methods.base import FAMILIES, PARAM_KINDS, Cost, Explanation, Method, Param
 from workbench.methods.cam import GradCAM
 from workbench.methods.gradient import IntegratedGradients
+from workbench.methods.intrinsic import StepScores
 from workbench.methods.perturbation import Occlusion
 from workbench.models import ModelAdapter
 from workbench.registry import Registry
@@ -14,6 +15,7 @@ METHODS: Registry[Method] = Registry("method")
 METHODS.register(GradCAM())
 METHODS.register(IntegratedGradients())
 METHODS.register(Occlusion())
+METHODS.register(StepScores())
 
 
 def compatible_methods(task: Task, model: ModelAdapter) -> list[Method]:

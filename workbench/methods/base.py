@@ -20,7 +20,7 @@ from workbench.models import ModelAdapter, PassCount, Target
 from workbench.tasks import Task
 
 PARAM_KINDS = ("int", "float", "choice", "bool", "layer")
-FAMILIES = ("gradient", "cam", "perturbation")
+FAMILIES = ("gradient", "cam", "perturbation", "intrinsic")
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 

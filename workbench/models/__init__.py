@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from workbench.errors import ModelError
 from workbench.models.adapter import ModelAdapter, PassCount
-from workbench.models.config import OUTPUTS, ModelInfo
+from workbench.models.config import OUTPUTS, ModelInfo, StepScores
 from workbench.models.hub import resolve_model_dir
 from workbench.models.ood import FeatureStats
 from workbench.models.prediction import (
@@ -64,5 +64,5 @@ def list_models(task: str | None = None) -> list[ModelInfo]:
 
 
 __all__ = ["ADAPTERS", "OOD_MESSAGE", "OUTPUTS", "ClassPrediction", "FeatureStats", "ModelAdapter", "ModelInfo",
-           "PassCount", "Prediction", "SegmentationPrediction", "Target", "TorchAdapter", "list_models",
+           "PassCount", "Prediction", "SegmentationPrediction", "StepScores", "Target", "TorchAdapter", "list_models",
            "load_model", "predict", "resolve_model_dir", "target_score"]

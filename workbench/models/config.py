@@ -13,6 +13,16 @@ OUTPUTS = ("logits", "softmax", "sigmoid")
 
 
 @dataclass(frozen=True)
+class StepScores:
+    """A classifier that scores every time step itself (config.json's `step_scores`): the layer with
+    the N x T x 1 per-step logits and the label a positive logit stands for. The bundled audio models
+    have one, trained to mark the spoofed span, and their verdict is built from those scores."""
+
+    layer: str
+    positive: str
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """config.json, the card, and where and at which revision the model was loaded.
 
@@ -35,6 +45,7 @@ class ModelInfo:
     card: str = ""
     notice: str = ""  # a warning the app and CLI show beside every prediction (e.g. a shortcut demo)
     source: str = "bundled"  # "bundled", "local" or "hub"
+    step_scores: StepScores | None = None
 
     @classmethod
     def from_folder(cls, model_id: str, folder: Path, revision: str, source: str) -> ModelInfo:
@@ -48,13 +59,17 @@ class ModelInfo:
                        output=cfg.get("output", "logits"),
                        output_kind=cfg.get("output_kind", "classification"),
                        card=card_path.read_text() if card_path.exists() else "",
-                       notice=cfg.get("notice", ""), source=source)
+                       notice=cfg.get("notice", ""), source=source,
+                       step_scores=StepScores(**cfg["step_scores"]) if cfg.get("step_scores") else None)
         except FileNotFoundError:
             raise ModelError(f"model '{model_id}' has no config.json in {folder}.") from None
         except (KeyError, ValueError, TypeError) as err:
             raise ModelError(f"model '{model_id}': config.json is invalid ({err}).") from None
         if info.output not in OUTPUTS:
             raise ModelError(f"model '{model_id}': output must be one of {OUTPUTS}, not '{info.output}'.")
+        if info.step_scores and info.step_scores.positive not in info.labels:
+            raise ModelError(f"model '{model_id}': step_scores.positive must be one of {list(info.labels)}, "
+                             f"not '{info.step_scores.positive}'.")
         if info.output_kind == "segmentation" and info.output != "logits":
             raise ModelError(f"model '{model_id}': segmentation models must output logits.")
         return info

@@ -5,7 +5,7 @@ from workbench.io.image import IMAGE_FILE_TYPES
 from workbench.paths import SPEECH_DIR
 from workbench.registry import Registry
 from workbench.tasks.audio import AudioTask
-from workbench.tasks.base import MODALITIES, OUTPUT_KINDS, Axes, GroundTruth, Picture, Sample, Task
+from workbench.tasks.base import MODALITIES, OUTPUT_KINDS, Axes, Case, GroundTruth, Picture, Sample, Task
 from workbench.tasks.image import ImageTask
 from workbench.tasks.quality import ImageQualityTask
 
@@ -61,5 +61,5 @@ def get_task(task_id: str) -> Task:
     return TASKS[task_id]
 
 
-__all__ = ["MODALITIES", "OUTPUT_KINDS", "TASKS", "AudioTask", "Axes", "GroundTruth", "ImageQualityTask",
+__all__ = ["MODALITIES", "OUTPUT_KINDS", "TASKS", "AudioTask", "Axes", "Case", "GroundTruth", "ImageQualityTask",
            "ImageTask", "Picture", "Sample", "Task", "get_task"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -76,6 +77,17 @@ class Sample:
     path: Path
     label: str | None = None
     truth_path: Path | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class Case:
+    """An input generated on request, with its label and ground truth: a sample that may not be
+    saved (the audio task's partial spoofs are cut from recordings the repository must not hold).
+    `make` returns the input as the task decodes a file (audio: mono at the task's rate)."""
+
+    name: str
+    label: str
+    make: Callable[[], tuple[np.ndarray, GroundTruth | None]]
 
 
 class Task(ABC):

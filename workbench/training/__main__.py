@@ -6,6 +6,7 @@
   python -m workbench.training ood-evaluate --recipe lung_xray-resnet-compact --model lung_xray-resnet-compact
   python -m workbench.training reliance --model lung_xray-resnet-compact --n 200
   python -m workbench.training evaluate-npz --model histopathology-resnet18-compact --npz pathmnist_64.npz
+  python -m workbench.training spans --model audio_deepfake-resnet-compact --n 100
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from workbench.cli import fail
 from workbench.errors import InputError, ModelError
 from workbench.evaluation.medmnist import evaluate_npz
 from workbench.evaluation.reliance import lesion_reliance
+from workbench.evaluation.spans import span_localisation
 from workbench.models import load_model
+from workbench.service import check_methods, check_model_task
+from workbench.tasks import TASKS
 from workbench.training.ood import evaluate_feature_stats, write_feature_stats
 from workbench.training.recipes import RECIPES
 from workbench.training.runner import train_and_card, trainer
@@ -35,6 +39,7 @@ def main() -> None:
         "ood-evaluate": "held-out data in, probes out?",
         "reliance": "case vs counterfactual twin: does the lung model rely on the lesion?",
         "evaluate-npz": "accuracy on a real MedMNIST .npz file (pathmnist, pneumoniamnist, chestmnist)",
+        "spans": "held-out partial spoofs: do the audio model's explanations find the spoofed span?",
     }
     for name, help_text in commands.items():
         p = sub.add_parser(name, help=help_text)
@@ -50,9 +55,22 @@ def main() -> None:
         else:
             p.add_argument("--model", required=True, help="model folder" if name in ("card", "ood") else
                            "bundled model id or model folder")
-            p.add_argument("--n", type=int, default={"evaluate": 1000, "reliance": 200}.get(name, 300))
+            p.add_argument("--n", type=int, default={"evaluate": 1000, "reliance": 200, "spans": 100}.get(name, 300))
+        if name == "spans":
+            p.add_argument("--methods", default="step_scores,gradcam,integrated_gradients",
+                           help="comma-separated method ids, each explained with its default settings")
     args = parser.parse_args()
     recipe = RECIPES[args.recipe]
+    if args.cmd == "spans":
+        try:
+            model = load_model(args.model)
+            methods = tuple(m.strip() for m in args.methods.split(",") if m.strip())
+            check_model_task(model, TASKS["audio_deepfake"])
+            check_methods(TASKS["audio_deepfake"], model, methods)
+        except (InputError, ModelError) as err:
+            raise SystemExit(fail(str(err))) from None
+        print(json.dumps(span_localisation(model, methods, n=args.n, seed=args.seed), indent=2))
+        return
     if args.cmd == "evaluate-npz":
         try:
             result = evaluate_npz(load_model(args.model), args.npz, args.split, args.dataset)

@@ -67,7 +67,7 @@ def train_keras(recipe: Recipe, out_dir: str | Path, n_train: int | None = None,
                 log: Callable[[str], None] = print) -> dict:
     """Train on freshly generated windows and write the model folder (with its OOD statistics)."""
     from workbench.models.keras_adapter import keras_module
-    from workbench.training.keras_nets import KERAS_ARCHITECTURES
+    from workbench.training.keras_nets import FRAME_LAYER, KERAS_ARCHITECTURES
 
     keras = keras_module()
     n_train, n_val, epochs = n_train or recipe.n_train, n_val or recipe.n_val, epochs or recipe.epochs
@@ -81,7 +81,7 @@ def train_keras(recipe: Recipe, out_dir: str | Path, n_train: int | None = None,
     model = KERAS_ARCHITECTURES[recipe.architecture](input_shape=(spec.height, spec.width, spec.channels),
                                                      num_classes=len(recipe.labels), **recipe.arch)
     # Trained with two outputs, the clip's logits and the per-step spoof scores; saved with the first.
-    frames = model.get_layer("frame_logits").output
+    frames = model.get_layer(FRAME_LAYER).output
     train_frames = frame_targets(train_x, train_spans, train_y, frames.shape[1], spec.signal)
     trainer = keras.Model(model.inputs, [model.output, frames])
     steps = epochs * -(-n_train // recipe.batch_size)

@@ -86,6 +86,8 @@ def write_hub_files(out_dir: str | Path, recipe: Recipe, summary: dict, preproce
               "target_layer": recipe.target_layer, "model_id": recipe.id}
     if recipe.notice:
         config["notice"] = recipe.notice
+    if recipe.step_scores:
+        config["step_scores"] = recipe.step_scores
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return out

@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 from workbench.registry import Registry
 
+FRAME_LAYER = "frame_logits"  # the per-step scores of `frame_head`, N x T x 1
+
 
 def _keras():
     from workbench.models.keras_adapter import keras_module
@@ -26,14 +28,14 @@ def _keras():
 
 def frame_head(x, num_classes: int, dropout: float = 0.0):
     """(logits, frame scores) from a mel x time x channels map: the map averaged over frequency, one
-    linear spoof score per time step (`frame_logits`, N x T x 1), and the logits a linear function of
+    linear spoof score per time step (`FRAME_LAYER`, N x T x 1), and the logits a linear function of
     the scores' mean and maximum over time."""
     layers = _keras().layers
     x = layers.AveragePooling2D((x.shape[1], 1), name="frequency_pool")(x)
     x = layers.Reshape((x.shape[2], x.shape[3]), name="frames")(x)
     if dropout:
         x = layers.Dropout(dropout, name="dropout")(x)
-    frames = layers.Dense(1, name="frame_logits")(x)
+    frames = layers.Dense(1, name=FRAME_LAYER)(x)
     pooled = layers.Concatenate(name="time_pool")([layers.GlobalAveragePooling1D(name="time_mean")(frames),
                                                    layers.GlobalMaxPooling1D(name="time_max")(frames)])
     return layers.Dense(num_classes, name="logits")(pooled), frames
