@@ -8,6 +8,7 @@ import pytest
 
 from workbench.evaluation.classification import classification_report
 from workbench.evaluation.segmentation import segmentation_report
+from workbench.evaluation.spans import span_localisation
 from workbench.models import list_models, load_model
 from workbench.training.classifier import HELD_OUT
 from workbench.training.recipes import RECIPES
@@ -50,3 +51,15 @@ def test_card_records_a_training_time_within_twenty_minutes(model_id):
 def test_all_bundled_models_fit_in_sixty_megabytes():
     size = sum(p.stat().st_size for p in (ROOT / "models").rglob("*") if p.is_file())
     assert size <= 60 * 1024 * 1024
+
+
+@pytest.mark.parametrize("model_id", [m for m in BUNDLED if load_model(m).info.step_scores is not None])
+def test_an_audio_detectors_own_step_scores_find_the_span_of_held_out_partial_spoofs(model_id):
+    """Each audio detector's head was trained to mark the spoofed span. On 12 held-out partial spoofs
+    its step scores must point into the span on detected ones and rank it well above a span-blind map
+    (whose rank accuracy is the span's share of the window)."""
+    result = span_localisation(load_model(model_id), ("step_scores",), n=12)
+    steps, blind = result["methods"]["step_scores"], result["span_blind_map"]
+    assert result["detected"] >= 0.75
+    assert steps["pointing_game"] >= 0.8 and steps["pointing_game"] > blind["pointing_game"]
+    assert steps["rank_accuracy"] >= blind["rank_accuracy"] + 0.25

@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 from PIL import Image
 
 import xai_models
@@ -143,3 +144,13 @@ def test_explain_one_connected_region_or_refuse_a_missing_one(tmp_path, capsys):
     assert xai_models.main([*args, "--component", str(len(parts))]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: the model predicts") and "does not exist" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--model", "lung_xray-resnet-compact"], "is for task 'lung_xray'"),
+    (["--model", "audio_deepfake-resnet-compact", "--methods", "step_scores,nope"], "unknown method"),
+])
+def test_span_localisation_refuses_a_wrong_model_or_method_with_one_line(args, message):
+    proc = subprocess.run([sys.executable, "-m", "workbench.training", "spans", *args, "--n", "2"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
