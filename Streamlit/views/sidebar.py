@@ -16,7 +16,7 @@ from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, l
 from workbench.service import WindowScores, check_model_task, input_hash
 from workbench.tasks import TASKS, GroundTruth, Picture, Task
 
-DEFAULT_METHODS = ("gradcam", "integrated_gradients", "step_scores")  # those that apply
+DEFAULT_METHODS = ("gradcam", "integrated_gradients", "step_scores")  # each where it applies
 PREDICTED = "predicted class"
 CASE_NOTE = "Generated here, in memory, from data the bundled models never trained on; nothing is saved."
 

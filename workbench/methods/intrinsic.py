@@ -42,8 +42,7 @@ class StepScores(Method):
         logits = np.asarray(scores, np.float64).reshape(-1)
         toward = 1.0 if model.info.labels[target.class_index] == config.positive else -1.0
         h, w = x.shape[-2:]
-        per_step = toward * logits
-        heatmap = np.broadcast_to(per_step[step_columns(len(logits), w)], (h, w))
+        heatmap = np.broadcast_to(toward * logits[step_columns(len(logits), w)], (h, w))
         probability = 1 / (1 + np.exp(-logits))
         return heatmap, {"steps": len(logits), "step_positive": config.positive,
                          "step_probabilities": [round(float(p), 4) for p in probability]}
