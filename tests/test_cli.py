@@ -154,3 +154,65 @@ def test_span_localisation_refuses_a_wrong_model_or_method_with_one_line(args, m
     proc = subprocess.run([sys.executable, "-m", "workbench.training", "spans", *args, "--n", "2"],
                           capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_explain_scores_each_map_against_a_given_truth(tmp_path, samples_dir, capsys):
+    """By hand from the saved map and mask: the pointing game (peak within 4 px of the lesion) and the
+    rank accuracy (share of the top-K pixels on the lesion, K its size)."""
+    from scipy import ndimage
+
+    mask_file = samples_dir / "affected_01_mask.png"
+    args = ["--task", "lung_xray", "--model", BUNDLED, "--input", str(samples_dir / "affected_01.png"),
+            "--methods", "gradcam", "--truth", str(mask_file), "--out", str(tmp_path), "--json"]
+    assert xai_models.main(args) == 0
+    scores = json.loads(capsys.readouterr().out)[0]["scores"]
+    assert json.loads((tmp_path / "explanations.json").read_text())[0]["scores"] == scores
+    heatmap = np.load(tmp_path / "gradcam.npy")
+    truth = np.asarray(Image.open(mask_file).convert("L")) > 127
+    peak = np.unravel_index(np.argmax(heatmap), heatmap.shape)
+    assert scores["pointing_game"] == float(ndimage.binary_dilation(truth, iterations=4)[peak])
+    top = np.argsort(-heatmap.ravel(), kind="stable")[: truth.sum()]
+    assert scores["rank_accuracy"] == pytest.approx(truth.ravel()[top].mean())
+    assert xai_models.main([a for a in args if a not in ("--truth", str(mask_file))]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["scores"] == {}, "no truth, nothing to score against"
+
+
+def test_explain_scores_a_partial_spoof_against_its_span(tmp_path, capsys):
+    """A held-out partial spoof written as a WAV with its span as JSON: the bundled ResNet's own step
+    scores point into the span."""
+    import soundfile
+
+    from workbench.data import speech
+
+    window, _, _, _, span = speech.make_window(0, "test", 1, "partial")
+    soundfile.write(tmp_path / "partial.wav", window, speech.RATE, subtype="FLOAT")
+    (tmp_path / "partial.json").write_text(json.dumps({"span": list(span)}))
+    args = ["--task", "audio_deepfake", "--model", "audio_deepfake-resnet-compact", "--input",
+            str(tmp_path / "partial.wav"), "--methods", "step_scores", "--truth", str(tmp_path / "partial.json"),
+            "--out", str(tmp_path / "maps"), "--json"]
+    assert xai_models.main(args) == 0
+    assert json.loads(capsys.readouterr().out)[0]["scores"]["pointing_game"] == 1.0
+
+
+@pytest.mark.parametrize("truth,message", [
+    ("missing.png", "ground truth file not found"),
+    ("bad.json", "cannot read the ground truth in bad.json"),
+    ("span.json", "a time span is ground truth for audio"),
+])
+def test_a_bad_truth_file_exits_2_with_one_line(tmp_path, samples_dir, capsys, truth, message):
+    (tmp_path / "bad.json").write_text('{"spam": 1}')
+    (tmp_path / "span.json").write_text('{"span": [0.5, 1.0]}')
+    args = ["--task", "lung_xray", "--model", BUNDLED, "--input", str(samples_dir / "affected_01.png"),
+            "--methods", "gradcam", "--truth", str(tmp_path / truth), "--out", str(tmp_path / "maps")]
+    assert xai_models.main(args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_a_span_for_a_later_window_is_refused(tmp_path, capsys):
+    (tmp_path / "span.json").write_text('{"span": [0.5, 1.0]}')
+    args = ["--task", "audio_deepfake", "--model", "audio_deepfake-resnet-compact", "--input",
+            str(ROOT / "sample_files" / "audio_deepfake" / "spoof_tts_long_04.mp3"), "--window", "2",
+            "--methods", "step_scores", "--truth", str(tmp_path / "span.json"), "--out", str(tmp_path / "maps")]
+    assert xai_models.main(args) == 2
+    assert "add --window 0" in capsys.readouterr().err

@@ -17,7 +17,15 @@ from workbench.errors import InputError, ModelError
 from workbench.methods import METHODS
 from workbench.models import OOD_MESSAGE, ClassPrediction, list_models, load_model, predict
 from workbench.render import encode_png, explanation_picture, with_axes
-from workbench.service import check_model_task, load_input, prepare_input, run_methods, target_for
+from workbench.service import (
+    check_model_task,
+    load_input,
+    load_truth,
+    prepare_input,
+    run_methods,
+    score_explanation,
+    target_for,
+)
 from workbench.tasks import TASKS, get_task
 
 
@@ -143,32 +151,46 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
                         help="segmentation: explain only this connected region of the target class "
                              "(0 = the largest); default: all of it")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--truth", default=None,
+                        help="ground truth to score each map against: a mask image, or for audio a .json file "
+                             '{"span": [start_s, end_s]} (seconds from the clip\'s start)')
     args = parser.parse_args(argv)
     try:
         if not args.out:
             raise InputError("--out is required.")
         params = _method_params(args.param)
-        task, model, raw, x, _windows = _setup(args)
+        task, model, raw, x, windows = _setup(args)
+        picture = task.picture(raw, model.info.input)
+        truth = None
+        if args.truth:
+            if windows is not None and windows.explained != 0:
+                raise InputError("ground truth is given from the clip's start, for its first window; this clip's "
+                                 f"explained window is {windows.explained}: add --window 0.")
+            truth = load_truth(task, args.truth).as_mask(model.info.input.size, picture.axes)
         target = target_for(model, predict(model, x), args.target, args.component)
         method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
         explanations = run_methods(task, model, x, method_ids, target, args.seed, params)
     except (InputError, ModelError) as err:
         return fail(str(err))
     out = Path(args.out)
-    picture = task.picture(raw, model.info.input)
+    records = [{**e.summary(), "scores": score_explanation(e, model, x, truth)} for e in explanations]
     try:  # only writing can fail from here on, and only for reasons of the output folder
         out.mkdir(parents=True, exist_ok=True)
         for e in explanations:
             np.save(out / f"{e.method}.npy", e.map)
-            (out / f"{e.method}.png").write_bytes(encode_png(with_axes(explanation_picture(picture, e.map)[0],
+            (out / f"{e.method}.png").write_bytes(encode_png(with_axes(explanation_picture(picture, e.map, truth)[0],
                                                                           picture.axes)))
-        (out / "explanations.json").write_text(json.dumps([e.summary() for e in explanations], indent=2))
+        (out / "explanations.json").write_text(json.dumps(records, indent=2))
     except OSError as err:
         return fail(f"cannot write to {args.out}: {err.strerror or err}.")
-    rows = [{"method": e.method, "seconds": round(e.seconds, 4), "passes": e.passes} for e in explanations]
+    rows = [{"method": r["method"], "seconds": r["seconds"], "passes": r["passes"], "scores": r["scores"]}
+            for r in records]
     if args.json:
         print(json.dumps(rows))
     else:
         for row in rows:
-            print(f"{row['method']}: {row['seconds']:.3f} s, {row['passes']} passes -> {out}/{row['method']}.png")
+            scores = "".join(f", {name} {value:.3f}" for name, value in row["scores"].items())
+            print(f"{row['method']}: {row['seconds']:.3f} s, {row['passes']} passes{scores} "
+                  f"-> {out}/{row['method']}.png")
     return 0
+

@@ -19,8 +19,9 @@ from workbench.errors import InputError
 from workbench.io.files import read_file
 from workbench.masks import components
 from workbench.methods import METHODS, Explanation, Method
+from workbench.metrics import METRICS
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, Target
-from workbench.tasks import AudioTask, Task
+from workbench.tasks import AudioTask, GroundTruth, Sample, Task
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,30 @@ def load_input(task: Task, path: str) -> tuple[np.ndarray, list[str]]:
     return task.read(read_file(path), Path(path).name)
 
 
+def load_truth(task: Task, path: str) -> GroundTruth:
+    """A ground-truth file given beside an input: a mask image, or (audio) `{"span": [start_s, end_s]}`
+    in a .json file, read as the task reads its samples' truth."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"ground truth file not found: {path}")
+    try:
+        truth = task.ground_truth(Sample(file.stem, file, truth_path=file))
+    except (ValueError, KeyError, TypeError, IndexError) as err:  # JSON errors are ValueErrors
+        raise InputError(f"cannot read the ground truth in {file.name}: a mask image or a .json file "
+                         f'{{"span": [start_s, end_s]}} is expected ({err}).') from None
+    if truth.span is not None and task.modality != "audio":
+        raise InputError("a time span is ground truth for audio; an image task takes a mask image.")
+    return truth
+
+
+def score_explanation(e: Explanation, model: ModelAdapter, x: np.ndarray,
+                      truth: np.ndarray | None = None) -> dict[str, float]:
+    """Every registered metric whose needs are met (the model always; the ground truth, a bool mask on
+    the map's grid, when known), by metric id."""
+    have = {"model"} | ({"ground_truth"} if truth is not None else set())
+    return {m.id: m.score(e, truth=truth, model=model, x=x) for m in METRICS.values() if m.needs <= have}
+
+
 @dataclass(frozen=True)
 class WindowScores:
     """A clip scored window by window, and the verdict for the whole clip."""
@@ -62,6 +87,7 @@ class WindowScores:
     probabilities: np.ndarray  # windows x classes
     label: str
     deciding: int  # the window that decided the verdict
+    explained: int  # the window `prepare_input` cut out to explain
 
     def to_json(self, labels: Sequence[str]) -> dict:
         return {"verdict": self.label, "deciding_window": self.deciding,
@@ -79,8 +105,8 @@ def prepare_input(task: Task, model: ModelAdapter, raw: np.ndarray,
         spec = model.info.input
         probabilities = model.predict(task.preprocess_windows(raw, spec))
         label, deciding = task.verdict(probabilities)
-        scores = WindowScores(task.windows(raw, spec), probabilities, label, deciding)
         k = deciding if window is None else window
+        scores = WindowScores(task.windows(raw, spec), probabilities, label, deciding, k)
         if not 0 <= k < len(scores.spans):
             raise InputError(f"window {k} does not exist; the clip has {len(scores.spans)} window(s), "
                              "numbered from 0.")

@@ -8,6 +8,7 @@ from views.sidebar import Selection
 from workbench.methods import METHODS, Explanation
 from workbench.metrics import METRICS
 from workbench.render import base_picture, colourbar, explanation_picture, with_axes
+from workbench.service import score_explanation
 
 PER_ROW = 4
 
@@ -21,7 +22,8 @@ def render(sel: Selection, results: list[Explanation]) -> None:
               "Input" + (" + ground truth" if sel.truth is not None else ""))]
     for e in results:
         picture, scale = explanation_picture(sel.picture, e.map, sel.truth)
-        scores = "".join(f" · {name} {arrow} {value:.2f}" for name, arrow, value in _scores(sel, e))
+        scores = "".join(f" · {METRICS[m].name} {'↑' if METRICS[m].higher_is_better else '↓'} {value:.2f}"
+                         for m, value in score_explanation(e, sel.model, sel.x, sel.truth).items())
         tiles.append((with_axes(picture, axes),
                       f"{METHODS[e.method].name} · {e.seconds:.2f} s · ±{scale:.3g}{scores}"))
     for start in range(0, len(tiles), PER_ROW):
@@ -32,10 +34,3 @@ def render(sel: Selection, results: list[Explanation]) -> None:
     if sel.truth is not None:
         st.caption("Green outline: ground truth. " + " ".join(
             f"{m.name}: {m.what_it_measures}" for m in METRICS.values() if "ground_truth" in m.needs))
-
-
-def _scores(sel: Selection, e: Explanation) -> list[tuple[str, str, float]]:
-    """(name, arrow toward better, value) of every metric whose needs this selection meets."""
-    have = {"model"} | ({"ground_truth"} if sel.truth is not None else set())
-    return [(m.name, "↑" if m.higher_is_better else "↓", m.score(e, truth=sel.truth, model=sel.model, x=sel.x))
-            for m in METRICS.values() if m.needs <= have]
