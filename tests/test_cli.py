@@ -175,6 +175,9 @@ def test_explain_scores_each_map_against_a_given_truth(tmp_path, samples_dir, ca
     assert scores["rank_accuracy"] == pytest.approx(truth.ravel()[top].mean())
     assert xai_models.main([a for a in args if a not in ("--truth", str(mask_file))]) == 0
     assert json.loads(capsys.readouterr().out)[0]["scores"] == {}, "no truth, nothing to score against"
+    Image.fromarray(np.zeros((128, 128), np.uint8)).save(tmp_path / "empty_mask.png")
+    assert xai_models.main([a if a != str(mask_file) else str(tmp_path / "empty_mask.png") for a in args]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["scores"] == {}, "an empty truth has nowhere to point"
 
 
 def test_explain_scores_a_partial_spoof_against_its_span(tmp_path, capsys):

@@ -193,4 +193,3 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
             print(f"{row['method']}: {row['seconds']:.3f} s, {row['passes']} passes{scores} "
                   f"-> {out}/{row['method']}.png")
     return 0
-

@@ -74,8 +74,8 @@ def load_truth(task: Task, path: str) -> GroundTruth:
 def score_explanation(e: Explanation, model: ModelAdapter, x: np.ndarray,
                       truth: np.ndarray | None = None) -> dict[str, float]:
     """Every registered metric whose needs are met (the model always; the ground truth, a bool mask on
-    the map's grid, when known), by metric id."""
-    have = {"model"} | ({"ground_truth"} if truth is not None else set())
+    the map's grid, when known and not empty: an empty truth has nowhere to point), by metric id."""
+    have = {"model"} | ({"ground_truth"} if truth is not None and truth.any() else set())
     return {m.id: m.score(e, truth=truth, model=model, x=x) for m in METRICS.values() if m.needs <= have}
 
 
