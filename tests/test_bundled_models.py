@@ -53,7 +53,7 @@ def test_all_bundled_models_fit_in_sixty_megabytes():
     assert size <= 60 * 1024 * 1024
 
 
-@pytest.mark.parametrize("model_id", [m for m in BUNDLED if load_model(m).info.step_scores is not None])
+@pytest.mark.parametrize("model_id", [m.id for m in list_models() if m.step_scores is not None])
 def test_an_audio_detectors_own_step_scores_find_the_span_of_held_out_partial_spoofs(model_id):
     """Each audio detector's head was trained to mark the spoofed span. On 12 held-out partial spoofs
     its step scores must point into the span on detected ones and rank it well above a span-blind map

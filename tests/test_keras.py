@@ -90,8 +90,8 @@ def test_step_scores_are_the_heads_own_scores_and_the_verdict_follows_from_them(
     np.testing.assert_allclose(out[0], a * steps.mean() + b * steps.max() + bias, rtol=1e-4, atol=1e-5)
 
     spoof = method.explain(keras_model, x[:1], Target(1))
-    t = len(steps)
-    columns = np.minimum(((np.arange(SPEC.width) + 0.5) * t / SPEC.width).astype(int), t - 1)
+    assert len(steps) == 6  # 48 frames: stem /2, strides 1/2/2/1 -> 6 steps of exactly 8 frames each
+    columns = np.repeat(np.arange(6), 8)
     np.testing.assert_allclose(spoof.map, np.broadcast_to(steps[columns], spoof.map.shape), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(spoof.meta["step_probabilities"], 1 / (1 + np.exp(-steps)), atol=1e-4)
     assert spoof.passes == 1 and spoof.signed

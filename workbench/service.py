@@ -21,7 +21,7 @@ from workbench.masks import components
 from workbench.methods import METHODS, Explanation, Method
 from workbench.metrics import METRICS
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, Target
-from workbench.tasks import AudioTask, GroundTruth, Sample, Task
+from workbench.tasks import AudioTask, GroundTruth, Task
 
 
 @dataclass(frozen=True)
@@ -56,19 +56,17 @@ def load_input(task: Task, path: str) -> tuple[np.ndarray, list[str]]:
 
 
 def load_truth(task: Task, path: str) -> GroundTruth:
-    """A ground-truth file given beside an input: a mask image, or (audio) `{"span": [start_s, end_s]}`
-    in a .json file, read as the task reads its samples' truth."""
+    """A ground-truth file given with an input (`Task.read_truth`); a malformed one is the user's error."""
     file = Path(path)
     if not file.is_file():
         raise InputError(f"ground truth file not found: {path}")
     try:
-        truth = task.ground_truth(Sample(file.stem, file, truth_path=file))
+        return task.read_truth(file)
+    except InputError:
+        raise
     except (ValueError, KeyError, TypeError, IndexError) as err:  # JSON errors are ValueErrors
         raise InputError(f"cannot read the ground truth in {file.name}: a mask image or a .json file "
                          f'{{"span": [start_s, end_s]}} is expected ({err}).') from None
-    if truth.span is not None and task.modality != "audio":
-        raise InputError("a time span is ground truth for audio; an image task takes a mask image.")
-    return truth
 
 
 def score_explanation(e: Explanation, model: ModelAdapter, x: np.ndarray,

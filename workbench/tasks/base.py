@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.arrays import resize
+from workbench.errors import InputError
 from workbench.paths import SAMPLES_DIR
 from workbench.specs import InputSpec
 
@@ -125,14 +126,19 @@ class Task(ABC):
         return out
 
     def ground_truth(self, sample: Sample) -> GroundTruth | None:
-        if sample.truth_path is None:
-            return None
-        if sample.truth_path.suffix == ".json":
-            span = json.loads(sample.truth_path.read_text())["span"]
+        return None if sample.truth_path is None else self.read_truth(sample.truth_path)
+
+    def read_truth(self, path: Path) -> GroundTruth:
+        """A truth file: a mask image, or (audio) a .json file `{"span": [start_s, end_s]}`. The
+        sample files' truth and a truth given with any input (the CLI's `--truth`) are read here."""
+        if path.suffix == ".json":
+            if self.modality != "audio":
+                raise InputError("a time span is ground truth for audio; an image task takes a mask image.")
+            span = json.loads(path.read_text())["span"]
             return GroundTruth(span=(float(span[0]), float(span[1])))
         from workbench.io.image import decode_image
 
-        mask = decode_image(sample.truth_path.read_bytes(), sample.truth_path.name)
+        mask = decode_image(path.read_bytes(), path.name)
         return GroundTruth(mask=(mask if mask.ndim == 2 else mask.mean(-1)) > 0.5)
 
     def assess(self, label_map: np.ndarray) -> dict[str, float | str]:
