@@ -2,6 +2,7 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+TSTAMP := $(VENV)/.installed-test
 PORT   ?= 8501
 
 .PHONY: run test lint install browser speech-tools train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
@@ -18,6 +19,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# Reference libraries the tests compare our methods with (pytorch-grad-cam), and pytest-xdist.
+$(TSTAMP): $(STAMP) requirements-test.txt
+	$(PY) -m pip install -q -r requirements-test.txt
+	touch $(TSTAMP)
+
 # Debian chromium for the browser test (Playwright drives it; no browser download).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
@@ -32,7 +38,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: $(STAMP) browser speech-tools lint
+test: $(TSTAMP) browser speech-tools lint
 	$(PY) -m pytest -q tests
 
 # One model: make train RECIPE=<id> (the recipes are in workbench/training/recipes.py); a family: train-lung etc.

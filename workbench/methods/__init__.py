@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from workbench.methods.base import FAMILIES, PARAM_KINDS, Cost, Explanation, Method, Param
-from workbench.methods.cam import GradCAM
-from workbench.methods.gradient import IntegratedGradients
+from workbench.methods.cam import GradCAM, GradCAMPlusPlus, NormGradOrder0, NormGradOrder1
+from workbench.methods.gradient import IntegratedGradients, Saliency, SmoothGrad
 from workbench.methods.intrinsic import StepScores
 from workbench.methods.perturbation import Occlusion
+from workbench.methods.surrogate import KernelShap, Lime
 from workbench.models import ModelAdapter
 from workbench.registry import Registry
 from workbench.tasks import Task
 
 METHODS: Registry[Method] = Registry("method")
 METHODS.register(GradCAM())
+METHODS.register(GradCAMPlusPlus())
+METHODS.register(NormGradOrder0())
+METHODS.register(NormGradOrder1())
+METHODS.register(Saliency())
 METHODS.register(IntegratedGradients())
+METHODS.register(SmoothGrad())
 METHODS.register(Occlusion())
+METHODS.register(Lime())
+METHODS.register(KernelShap())
 METHODS.register(StepScores())
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,7 +20,7 @@ from workbench.errors import InputError
 from workbench.models import ModelAdapter, PassCount, Target
 from workbench.tasks import Task
 
-PARAM_KINDS = ("int", "float", "choice", "bool", "layer")
+PARAM_KINDS = ("int", "float", "choice", "bool", "layer", "layers")
 FAMILIES = ("gradient", "cam", "perturbation", "intrinsic")
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
@@ -29,7 +30,7 @@ class Param:
     """One method parameter; the UI draws a widget from it and the CLI validates with it."""
 
     name: str
-    kind: str  # one of PARAM_KINDS; "layer" is a choice among the model's layers
+    kind: str  # one of PARAM_KINDS; "layer" is one of the model's layers, "layers" one or several
     default: Any
     help: str
     min: float | None = None
@@ -42,6 +43,13 @@ class Param:
 
     def validate(self, value: Any) -> Any:
         """Coerce and check a value; InputError with a readable message when it does not fit."""
+        if self.kind == "layers":  # a list, or from the CLI one string with the names joined by '+'
+            names = [n for n in value.split("+") if n] if isinstance(value, str) else list(value)
+            wrong = [n for n in names if n not in self.choices]
+            if not names or wrong:
+                raise InputError(f"{self.name} must be one or several of {list(self.choices)} "
+                                 f"(joined by '+'), not {value!r}.")
+            return list(dict.fromkeys(names))
         if self.kind in ("choice", "layer"):
             if value not in self.choices:
                 raise InputError(f"{self.name} must be one of {list(self.choices)}, not {value!r}.")
@@ -116,6 +124,7 @@ class Method(ABC):
     id: str
     name: str
     what_it_shows: str
+    watch_out: str  # the one pitfall a reader of this map should know
     family: str  # one of FAMILIES
     modalities: tuple[str, ...] = ("image", "audio")
     frameworks: tuple[str, ...] = ("pytorch", "keras")
@@ -154,13 +163,16 @@ class Method(ABC):
         merged = {name: p.default for name, p in spec.items()} | dict(params or {})
         return {name: spec[name].validate(value) for name, value in merged.items()}
 
-    def explain(self, model: ModelAdapter, x: np.ndarray, target: Target,
-                params: dict | None = None, seed: int = 0) -> Explanation:
-        """Explain `target` for the 1 x C x H x W input `x`."""
+    def explain(self, model: ModelAdapter, x: np.ndarray, target: Target, params: dict | None = None,
+                seed: int = 0, progress: Callable[[float], None] | None = None) -> Explanation:
+        """Explain `target` for the 1 x C x H x W input `x`. `progress` is called with the share of the
+        estimated passes run so far, as the adapter counts them: every method reports progress for free."""
         params = self.resolve_params(model, params)
         target = model.resolve_target(x, target)
         rng = np.random.default_rng(seed)
-        with model.counting() as counted:
+        budget = max(self.cost(model, x, params).passes, 1)
+        report = None if progress is None else (lambda count: progress(min(count.passes / budget, 1.0)))
+        with model.counting(report) as counted:
             start = time.perf_counter()
             heatmap, meta = self._compute(model, x, target, params, rng)
             seconds = time.perf_counter() - start

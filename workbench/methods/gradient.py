@@ -8,11 +8,63 @@ from workbench.methods.base import Cost, Method, Param
 from workbench.methods.common import baseline_for, baseline_param
 
 
+def magnitude(grads: np.ndarray) -> np.ndarray:
+    """|gradient|, the largest over the channels (Simonyan et al. 2014): one unsigned map per item."""
+    return np.abs(grads).max(axis=1)
+
+
+class Saliency(Method):
+    id = "saliency"
+    name = "Saliency"
+    what_it_shows = ("How strongly a tiny change of each pixel would change the class score: the magnitude "
+                     "of the score's gradient (Simonyan et al. 2014).")
+    watch_out = ("Noisy and unsigned: it says where the score is sensitive, not whether a pixel raises or "
+                 "lowers it, and sensitivity is not evidence.")
+    family = "gradient"
+    signed = False
+
+    def cost(self, model, x, params) -> Cost:
+        return Cost(forward=1, backward=1)
+
+    def _compute(self, model, x, target, params, rng):
+        return magnitude(model.input_gradients(x, target))[0], {}
+
+
+class SmoothGrad(Method):
+    id = "smoothgrad"
+    name = "SmoothGrad"
+    what_it_shows = ("The gradient averaged over noisy copies of the input, shown as its magnitude "
+                     "(Smilkov et al. 2017): the saliency map with the speckle averaged out.")
+    watch_out = ("Still a gradient: it smooths sensitivity, it does not make it evidence; at few samples "
+                 "it changes with the seed.")
+    family = "gradient"
+    signed = False
+
+    def params(self, model):
+        return [Param("samples", "int", 25, "Noisy copies averaged; more = smoother and slower.", 1, 500),
+                Param("noise", "float", 0.15, "Noise standard deviation as a fraction of the input's range "
+                      "(max - min); Smilkov et al. found 0.1-0.2 best.", 0.0, 1.0)]
+
+    def quick_params(self, model):
+        return {"samples": 3}
+
+    def cost(self, model, x, params) -> Cost:
+        return Cost(forward=params["samples"], backward=params["samples"])
+
+    def _compute(self, model, x, target, params, rng):
+        sigma = params["noise"] * float(x.max() - x.min())
+        noise = rng.normal(0.0, sigma, (params["samples"], *x.shape[1:])).astype(np.float32)
+        grads = model.input_gradients(x + noise, target)
+        return magnitude(grads.mean(axis=0, keepdims=True))[0], {"sigma": sigma}
+
+
 class IntegratedGradients(Method):
     id = "integrated_gradients"
     name = "Integrated Gradients"
     what_it_shows = ("How much each pixel, compared with a baseline input, adds to the class score; "
                      "the map sums to the score difference (completeness).")
+    watch_out = ("Depends on the baseline: what the baseline already shares with the input gets no credit "
+                 "(a black region in a black baseline scores zero).")
     family = "gradient"
 
     def params(self, model):

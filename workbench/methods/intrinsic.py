@@ -26,6 +26,7 @@ class StepScores(Method):
                      "scores' mean and maximum, and training fitted them to the spoofed span, so they "
                      "say when; they cannot say which frequencies. Offered for models whose config names "
                      "their step-score layer (the bundled audio detectors).")
+    watch_out = "Only as faithful as the training of its head; it cannot say which frequencies matter."
     family = "intrinsic"
     modalities = ("audio",)
     output_kinds = ("classification",)

@@ -30,6 +30,8 @@ class Occlusion(Method):
     name = "Occlusion"
     what_it_shows = ("How much the class score drops when a patch is covered with the baseline, "
                      "averaged over the patches covering each pixel.")
+    watch_out = ("Sees nothing smaller than its window, and a covered patch can be a shape the model never saw; "
+                 "cost grows with the number of positions.")
     family = "perturbation"
 
     def params(self, model):

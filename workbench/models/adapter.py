@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -28,6 +28,7 @@ class PassCount:
 
     forward: int = 0
     backward: int = 0
+    on_change: Callable[[PassCount], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def passes(self) -> int:
@@ -48,10 +49,11 @@ class ModelAdapter(ABC):
         return f"{self.info.id}@{self.info.revision}"
 
     @contextlib.contextmanager
-    def counting(self) -> Iterator[PassCount]:
-        """Count the passes this thread runs inside the block (blocks may nest)."""
+    def counting(self, on_change: Callable[[PassCount], None] | None = None) -> Iterator[PassCount]:
+        """Count the passes this thread runs inside the block (blocks may nest); `on_change` is called
+        after each batch is counted (progress bars)."""
         stack = self._counters.__dict__.setdefault("stack", [])
-        count = PassCount()
+        count = PassCount(on_change=on_change)
         stack.append(count)
         try:
             yield count
@@ -62,6 +64,8 @@ class ModelAdapter(ABC):
         for count in getattr(self._counters, "stack", ()):
             count.forward += forward
             count.backward += backward
+            if count.on_change is not None:
+                count.on_change(count)
 
     # -- what each framework implements -------------------------------------------------------
 
@@ -80,15 +84,21 @@ class ModelAdapter(ABC):
         """d score / d input, same shape as the batch."""
 
     @abstractmethod
-    def activations_and_gradients(self, batch: np.ndarray, target: Target,
-                                  layer: str) -> tuple[np.ndarray, np.ndarray]:
-        """Activations A at `layer` and d score / d A, both N x C' x h x w."""
+    def layer_gradients(self, batch: np.ndarray, target: Target,
+                        layers: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """For each of `layers`: its activations A and d score / d A, both N x C' x h x w, all from
+        one forward and one backward pass per chunk (NormGrad over several layers costs one pass)."""
 
     @abstractmethod
     def layers(self) -> list[str]:
         """Layer names usable as CAM targets, the config's `target_layer` first."""
 
     # -- written once on top ------------------------------------------------------------------
+
+    def activations_and_gradients(self, batch: np.ndarray, target: Target,
+                                  layer: str) -> tuple[np.ndarray, np.ndarray]:
+        """Activations A at `layer` and d score / d A, both N x C' x h x w."""
+        return self.layer_gradients(batch, target, [layer])[0]
 
     def outputs(self, batch: np.ndarray) -> np.ndarray:
         return self.outputs_and_activations(batch, ())[0]

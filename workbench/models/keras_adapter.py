@@ -27,6 +27,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # "double free", with or without torch loaded); the stock kernels are exact and deterministic.
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
+# The torch-before-TensorFlow guard: triton (loaded by torch._dynamo) must be in the process before
+# TensorFlow, or the two LLVMs collide and Python segfaults (environment.md). This is the only module
+# that imports TensorFlow or Keras, so the guard lives here, on the line before them.
+import torch._dynamo  # noqa: E402, F401
+
+# isort: split
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -143,22 +149,25 @@ class KerasAdapter(ModelAdapter):
                 grads.append(_nchw(tape.gradient(total, x)))
         return np.concatenate(grads)
 
-    def activations_and_gradients(self, batch: np.ndarray, target: Target,
-                                  layer: str) -> tuple[np.ndarray, np.ndarray]:
-        sub = self._submodel((layer,))
-        acts, grads = [], []
+    def layer_gradients(self, batch: np.ndarray, target: Target,
+                        layers: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        sub = self._submodel(layers)
+        acts: list[list[np.ndarray]] = [[] for _ in layers]
+        grads: list[list[np.ndarray]] = [[] for _ in layers]
         with self.lock:
             for chunk in self._chunks(batch):
                 x = _nhwc(chunk)
                 with tf.GradientTape() as tape:
                     tape.watch(x)  # records every op, frozen weights or not
-                    out, act = self._run(sub, x)
-                    tape.watch(act)
+                    out, *outs = self._run(sub, x)
+                    for a in outs:
+                        tape.watch(a)
                     total = tf.reduce_sum(self._score(out, target))
                 self._count(backward=len(chunk))
-                acts.append(_nchw(act))
-                grads.append(_nchw(tape.gradient(total, act)))
-        return np.concatenate(acts), np.concatenate(grads)
+                for store_a, store_g, a, g in zip(acts, grads, outs, tape.gradient(total, outs)):
+                    store_a.append(_nchw(a))
+                    store_g.append(_nchw(g))
+        return [(np.concatenate(a), np.concatenate(g)) for a, g in zip(acts, grads)]
 
     def layers(self) -> list[str]:
         """Layers whose output is a feature map (convolutions, activations, sums), config's first."""

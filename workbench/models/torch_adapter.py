@@ -116,16 +116,20 @@ class TorchAdapter(ModelAdapter):
             for handle in handles:
                 handle.remove()
 
-    def activations_and_gradients(self, batch: np.ndarray, target: Target,
-                                  layer: str) -> tuple[np.ndarray, np.ndarray]:
-        acts, grads = [], []
-        with self._prepared(), self._capture(layer) as captured:
+    def layer_gradients(self, batch: np.ndarray, target: Target,
+                        layers: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        acts: list[list[torch.Tensor]] = [[] for _ in layers]
+        grads: list[list[torch.Tensor]] = [[] for _ in layers]
+        with self._prepared(), self._capture(*layers) as captured:
             for x in self._chunks(batch):
-                x.requires_grad_(True)  # so the graph reaches the layer even with frozen weights
+                x.requires_grad_(True)  # so the graph reaches the layers even with frozen weights
                 score = self._score(x, target)
-                acts.append(captured[layer].detach())
-                grads.append(self._grad(score, captured[layer]))
-        return torch.cat(acts).numpy(), torch.cat(grads).numpy()
+                outs = [captured[name] for name in layers]
+                self._count(backward=len(score))
+                for store_a, store_g, out, grad in zip(acts, grads, outs, torch.autograd.grad(score.sum(), outs)):
+                    store_a.append(out.detach())
+                    store_g.append(grad)
+        return [(torch.cat(a).numpy(), torch.cat(g).numpy()) for a, g in zip(acts, grads)]
 
     def outputs_and_activations(self, batch: np.ndarray,
                                 layers: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
