@@ -225,3 +225,14 @@ def test_normgrad_over_several_layers_multiplies_the_maps_each_scaled_to_one(tin
     scaled = [(m - m.min()) / (m.max() - m.min()) for m in single]
     assert_same_map(both.map, scaled[0] * scaled[1])
     assert both.params["layers"] == ["layer1", "layer2"] and both.passes == 2
+
+
+def test_integrated_gradients_equals_captum_on_a_piecewise_linear_densenet(lung_task):
+    """The compact DenseNet (ReLU, max-pooling) once differed from Captum by 8e-4 of the map: a path built in
+    float64 rounds differently from Captum's float32 one, and at a kink the step's gradient jumps."""
+    from workbench.models import load_model
+
+    model = load_model("lung_xray-densenet121-compact")
+    sample = next(s for s in lung_task.samples() if s.truth_path is not None)
+    test_integrated_gradients_equals_captum((model, lung_task.preprocess(
+        lung_task.decode(sample.path.read_bytes()), model.info.input), 1))
