@@ -224,3 +224,34 @@ def test_a_span_for_a_later_window_is_refused(tmp_path, capsys):
             "--methods", "step_scores", "--truth", str(tmp_path / "span.json"), "--out", str(tmp_path / "maps")]
     assert xai_models.main(args) == 2
     assert "add --window 0" in capsys.readouterr().err
+
+
+ALL_METHODS = "gradcam,gradcam_pp,normgrad_o0,normgrad_o1,saliency,integrated_gradients,smoothgrad,occlusion,lime,kernel_shap"
+CHEAP = ["integrated_gradients.steps=4", "smoothgrad.samples=3", "occlusion.window_height=64",
+         "occlusion.window_width=64", "occlusion.stride_height=64", "occlusion.stride_width=64", "lime.samples=24",
+         "lime.superpixel_size=32", "kernel_shap.samples=24", "kernel_shap.superpixel_size=32"]
+
+
+@pytest.mark.parametrize("kind", ["lung", "audio"])
+def test_every_method_runs_from_the_cli_and_a_seed_repeats_its_maps(kind, tmp_path, samples_dir, audio_model_dir):
+    """The issue's 'done when', with cheap settings: every map finite and not constant; the same seed, the same maps;
+    NormGrad over two layers joined by '+'."""
+    if kind == "lung":
+        args = ["--task", "lung_xray", "--model", BUNDLED, "--input", str(samples_dir / "affected_01.png"),
+                "--param", "normgrad_o1.layers=layer3+layer4"]
+    else:
+        args = ["--task", "audio_deepfake", "--model", str(audio_model_dir), "--window", "0",
+                "--input", str(ROOT / "sample_files" / "audio_deepfake" / "spoof_tts_01.wav"),
+                "--param", "normgrad_o1.layers=layer3+layer4"]
+    for param in CHEAP:
+        args += ["--param", param]
+    outs = [tmp_path / "first", tmp_path / "second"]
+    for out in outs:
+        assert xai_models.main([*args, "--methods", ALL_METHODS, "--seed", "4", "--out", str(out), "--json"]) == 0
+    for method in ALL_METHODS.split(","):
+        first, second = (np.load(out / f"{method}.npy") for out in outs)
+        assert np.isfinite(first).all() and first.std() > 0, method
+        np.testing.assert_array_equal(first, second)
+    records = {r["method"]: r for r in json.loads((outs[0] / "explanations.json").read_text())}
+    assert records["normgrad_o1"]["params"]["layers"] == ["layer3", "layer4"]
+    assert records["lime"]["seed"] == 4 and records["kernel_shap"]["superpixels"] > 1

@@ -1,0 +1,139 @@
+"""Our methods beside the libraries' default usage, on the same model, input and target.
+
+  python benchmarks/bench_libraries.py [--model ID] [--repeats N] [--out FILE]
+
+Side by side, at equal settings: lime_image's default usage (quickshift, batches of 10, 1,000 samples)
+and our `lime` (lime's fit on our superpixels and batched scoring); shap's image usage (`shap.Explainer`
+with an inpainting Image masker, 1,000 evaluations) and our `kernel_shap` (shap.KernelExplainer, 1,000
+coalitions); Captum's Occlusion (8x8, stride 4, one perturbation per evaluation, its default),
+IntegratedGradients (50 steps) and NoiseTunnel SmoothGrad (10 samples) and ours. Then the targets: lime
+and kernel_shap at least 5x faster than the library usage, no method slower than Captum, normgrad_o1 at
+most 2x normgrad_o0. Prints a table, writes JSON (default benchmarks/results/libraries.json).
+"""
+
+from workbench.paths import ROOT  # first: the workbench's import order (torch before TensorFlow)
+
+# isort: split
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from workbench.methods import METHODS
+from workbench.models import Target, load_model, predict
+from workbench.service import prepare_input, target_for
+from workbench.tasks import TASKS
+
+
+def best_of(fn, repeats: int) -> float:
+    """Median seconds of `repeats` runs after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def library_runs(model, x: np.ndarray, c: int) -> dict:
+    """Each library's default usage, as a user of that library would write it."""
+    from captum.attr import IntegratedGradients, NoiseTunnel, Occlusion, Saliency
+    from lime import lime_image
+
+    spec = model.info.input
+    module = model.module.eval()
+    tx = torch.from_numpy(x)
+    black = float(spec.normalize(np.zeros((1, 1, 1)))[0, 0, 0])
+    image01 = (x[0, 0] * spec.std[0] + spec.mean[0]).astype(np.float64)  # what the user has: the picture
+
+    def probabilities(images: np.ndarray) -> np.ndarray:  # lime's classifier_fn: N x H x W x 3 in [0, 1]
+        batch = spec.normalize(images[..., :1].transpose(0, 3, 1, 2))
+        with torch.no_grad():
+            return torch.softmax(module(torch.from_numpy(batch)), 1).numpy()
+
+    def lime_default():
+        lime_image.LimeImageExplainer(random_state=0).explain_instance(image01, probabilities, num_samples=1000)
+
+    def shap_image():
+        import shap
+
+        rgb = np.repeat(image01[..., None], 3, axis=-1)
+        masker = shap.maskers.Image("inpaint_telea", rgb.shape)
+        explainer = shap.Explainer(lambda imgs: probabilities(np.asarray(imgs)), masker)
+        explainer(rgb[None], max_evals=1000, batch_size=50, outputs=shap.Explanation.argsort.flip[:1])
+
+    return {
+        "lime": lime_default,
+        "kernel_shap": shap_image,
+        "occlusion": lambda: Occlusion(module).attribute(tx, target=c, baselines=black, sliding_window_shapes=(1, 8, 8),
+                                                         strides=(1, 4, 4)),
+        "integrated_gradients": lambda: IntegratedGradients(module).attribute(tx, baselines=black, target=c,
+                                                                              n_steps=50),
+        "smoothgrad": lambda: NoiseTunnel(Saliency(module)).attribute(tx, nt_type="smoothgrad", nt_samples=10,
+                                                                      stdevs=0.15 * float(x.max() - x.min()),
+                                                                      target=c),
+    }
+
+
+# Our settings equal to the library usage above.
+OURS = {"lime": {"samples": 1000}, "kernel_shap": {"samples": 1000},
+        "occlusion": {"window_height": 8, "window_width": 8, "stride_height": 4, "stride_width": 4},
+        "integrated_gradients": {"steps": 50}, "smoothgrad": {"samples": 10, "noise": 0.15},
+        "normgrad_o0": {}, "normgrad_o1": {}}
+LIBRARY_NAMES = {"lime": "lime_image default (quickshift, batch 10)",
+                 "kernel_shap": "shap.Explainer, inpaint_telea Image masker",
+                 "occlusion": "Captum Occlusion (perturbations_per_eval=1)",
+                 "integrated_gradients": "Captum IntegratedGradients", "smoothgrad": "Captum NoiseTunnel(Saliency)"}
+FASTER = {"lime": 5.0, "kernel_shap": 5.0, "occlusion": 1.0, "integrated_gradients": 1.0, "smoothgrad": 1.0}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="lung_xray-resnet34-compact")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "libraries.json"))
+    args = parser.parse_args()
+    model = load_model(args.model)
+    task = TASKS[model.info.task]
+    sample = next(s for s in task.samples() if s.truth_path is not None)
+    x = prepare_input(task, model, task.decode(sample.path.read_bytes()))[1]
+    target = target_for(model, predict(model, x))
+    libraries = library_runs(model, x, target.class_index)
+    rows = []
+    for method_id, params in OURS.items():
+        method = METHODS[method_id]
+        ours = best_of(lambda m=method, p=params: m.explain(model, x, Target(target.class_index), p), args.repeats)
+        row = {"method": method_id, "params": method.resolve_params(model, params), "ours_seconds": round(ours, 4)}
+        if method_id in libraries:
+            theirs = best_of(libraries[method_id], args.repeats)
+            row |= {"library": LIBRARY_NAMES[method_id], "library_seconds": round(theirs, 4),
+                    "speedup": round(theirs / ours, 2), "target_speedup": FASTER[method_id],
+                    "meets_target": theirs / ours >= FASTER[method_id]}
+        rows.append(row)
+    o0, o1 = (next(r["ours_seconds"] for r in rows if r["method"] == m) for m in ("normgrad_o0", "normgrad_o1"))
+    result = {"model": args.model, "input": sample.name, "repeats": args.repeats,
+              "torch_threads": torch.get_num_threads(), "rows": rows,
+              "normgrad_o1_over_o0": round(o1 / o0, 2), "normgrad_target_met": o1 <= 2 * o0}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"{args.model} on {sample.name}, median of {args.repeats} after a warm-up")
+    print(f"{'method':22s} {'ours s':>8s} {'library s':>10s} {'speed-up':>9s} {'target':>7s}  library usage")
+    for r in rows:
+        if "library" in r:
+            flag = "met" if r["meets_target"] else "MISSED"
+            print(f"{r['method']:22s} {r['ours_seconds']:8.3f} {r['library_seconds']:10.3f} {r['speedup']:8.2f}x "
+                  f"{r['target_speedup']:5.0f}x {flag}  {r['library']}")
+        else:
+            print(f"{r['method']:22s} {r['ours_seconds']:8.3f}")
+    print(f"normgrad_o1 / normgrad_o0: {result['normgrad_o1_over_o0']} (target at most 2)")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
