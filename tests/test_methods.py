@@ -204,3 +204,15 @@ def test_every_method_works_on_every_bundled_model(model_id):
         assert e.map.shape == model.info.input.size and np.isfinite(e.map).all() and np.abs(e.map).max() > 0
         cost = method.cost(model, x, params)
         assert (e.counted.forward, e.counted.backward) == (cost.forward, cost.backward)
+
+
+def test_a_method_that_does_not_apply_says_why_in_one_line(tiny):
+    """The lung model has no step head: step scores are hidden with the reason; every other method applies."""
+    from workbench.methods import hidden_methods
+
+    hidden = hidden_methods(TASKS["lung_xray"], tiny)
+    assert list(hidden) == [METHODS["step_scores"].name]
+    assert "no per-step head" in hidden[METHODS["step_scores"].name] and "\n" not in hidden[METHODS["step_scores"].name]
+    stepped = tiny_adapter(step_scores=StepScores("layer2", "affected"))
+    assert "audio" in hidden_methods(TASKS["lung_xray"], stepped)[METHODS["step_scores"].name]
+    assert hidden_methods(TASKS["audio_deepfake"], stepped) == {}

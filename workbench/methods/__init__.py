@@ -30,4 +30,10 @@ def compatible_methods(task: Task, model: ModelAdapter) -> list[Method]:
     return [m for m in METHODS.values() if m.is_compatible(task, model)]
 
 
-__all__ = ["FAMILIES", "METHODS", "PARAM_KINDS", "Cost", "Explanation", "Method", "Param", "compatible_methods"]
+def hidden_methods(task: Task, model: ModelAdapter) -> dict[str, str]:
+    """Registered methods that do not apply here, each with its one-line reason (the app shows them)."""
+    return {m.name: reason for m in METHODS.values() if (reason := m.incompatibility(task, model)) is not None}
+
+
+__all__ = ["FAMILIES", "METHODS", "PARAM_KINDS", "Cost", "Explanation", "Method", "Param", "compatible_methods",
+           "hidden_methods"]

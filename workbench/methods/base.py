@@ -134,8 +134,18 @@ class Method(ABC):
     def supports_task(self, task: Task) -> bool:
         return task.modality in self.modalities and task.output_kind in self.output_kinds
 
+    def incompatibility(self, task: Task, model: ModelAdapter) -> str | None:
+        """Why the method does not apply to this task and model, in one line; None when it does."""
+        if task.modality not in self.modalities:
+            return f"works on {' and '.join(self.modalities)} inputs, not {task.modality}."
+        if task.output_kind not in self.output_kinds:
+            return f"explains {' and '.join(self.output_kinds)} models, not {task.output_kind}."
+        if model.info.framework not in self.frameworks:
+            return f"runs on {' and '.join(self.frameworks)} models, not {model.info.framework}."
+        return None
+
     def is_compatible(self, task: Task, model: ModelAdapter) -> bool:
-        return self.supports_task(task) and model.info.framework in self.frameworks
+        return self.incompatibility(task, model) is None
 
     def params(self, model: ModelAdapter) -> list[Param]:
         """Parameter spec (may depend on the model: its layers, its input size)."""

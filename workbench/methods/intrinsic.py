@@ -31,8 +31,10 @@ class StepScores(Method):
     modalities = ("audio",)
     output_kinds = ("classification",)
 
-    def is_compatible(self, task, model) -> bool:
-        return super().is_compatible(task, model) and model.info.step_scores is not None
+    def incompatibility(self, task, model) -> str | None:
+        if model.info.step_scores is None:
+            return "the model has no per-step head: its config names no step-score layer."
+        return super().incompatibility(task, model)
 
     def cost(self, model, x, params) -> Cost:
         return Cost(forward=1, backward=0)
