@@ -2,7 +2,8 @@
 
 A metric declares its category and direction as data (the comparison tab groups by category and
 draws an arrow for the direction) and what it needs beyond the explanation: the model and input
-(faithfulness), or a ground-truth mask on the map's grid (localisation).
+(faithfulness), or a ground-truth mask on the map's grid (localisation). Metrics that read only the
+map score a whole batch of maps at once (`MapMetric.score_maps`).
 """
 
 from __future__ import annotations
@@ -39,3 +40,23 @@ class Metric(ABC):
         missing = [name for name, value in given.items() if value is None]
         if missing:
             raise ValueError(f"metric {self.id} needs {', '.join(missing)}")
+
+
+class MapMetric(Metric):
+    """A metric of the map alone, or of the map and the ground truth: vectorised over a batch."""
+
+    needs = frozenset({"ground_truth"})
+
+    @abstractmethod
+    def score_maps(self, maps: np.ndarray, truths: np.ndarray | None) -> np.ndarray:
+        """One value per map: maps N x H x W float, truths N x H x W bool (None when not needed)."""
+
+    def score(self, explanation, *, truth=None, model=None, x=None) -> float:
+        if "ground_truth" in self.needs:
+            self._require(truth=truth)
+            if truth.shape != explanation.map.shape:
+                raise ValueError(f"truth is {truth.shape}, the map {explanation.map.shape}")
+            if not truth.any():
+                raise ValueError("the ground truth is empty: nothing to score against")
+        truths = None if truth is None else np.asarray(truth, bool)[None]
+        return float(self.score_maps(explanation.map[None], truths)[0])

@@ -1,14 +1,58 @@
-"""Localisation metrics: does the explanation point where the ground truth says the evidence is?"""
+"""Localisation metrics: does the explanation point where the ground truth says the evidence is?
+
+Each scores a batch of maps against a batch of truths (`score_maps`, N x H x W each); `score` is
+the one-explanation case. Overlap metrics binarise the map first: its top k% points (default 10%),
+or Otsu's threshold; `iou_sweep` gives the whole curve of IoU against k.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage
 
-from workbench.metrics.base import Metric
+from workbench import masks
+from workbench.metrics.base import MapMetric
+
+THRESHOLDS = ("top_k", "otsu")
 
 
-class PointingGame(Metric):
+def top_fraction(maps: np.ndarray, fraction: float) -> np.ndarray:
+    """Each map's round(fraction x H x W) highest points (at least one; ties: the first in row-major order)."""
+    n, size = len(maps), maps[0].size
+    k = min(size, max(1, int(round(fraction * size))))
+    order = np.argsort(-maps.reshape(n, size), axis=1, kind="stable")[:, :k]
+    out = np.zeros((n, size), bool)
+    np.put_along_axis(out, order, True, axis=1)
+    return out.reshape(maps.shape)
+
+
+def otsu(maps: np.ndarray) -> np.ndarray:
+    """Each map above its own Otsu threshold (a constant map: nothing)."""
+    from skimage.filters import threshold_otsu
+
+    return np.stack([m > threshold_otsu(m) if m.max() > m.min() else np.zeros(m.shape, bool) for m in maps])
+
+
+def binarise(maps: np.ndarray, threshold: str = "top_k", k_percent: float = 10.0) -> np.ndarray:
+    if threshold == "top_k":
+        return top_fraction(maps, k_percent / 100)
+    if threshold == "otsu":
+        return otsu(maps)
+    raise ValueError(f"threshold must be one of {THRESHOLDS}, not {threshold!r}")
+
+
+def iou_sweep(maps: np.ndarray, truths: np.ndarray, k_percents=tuple(range(1, 51))) -> np.ndarray:
+    """IoU of each map's top-k% against its truth, for every k (N x len(k_percents)), from one sort per map:
+    the top n points hold cumsum(truth in rank order)[n - 1] truth points."""
+    n, size = len(maps), maps[0].size
+    order = np.argsort(-maps.reshape(n, size), axis=1, kind="stable")
+    hits = np.cumsum(np.take_along_axis(truths.reshape(n, size), order, axis=1), axis=1)
+    counts = np.array([min(size, max(1, int(round(k / 100 * size)))) for k in k_percents])
+    inside = hits[:, counts - 1]
+    return inside / (counts[None, :] + truths.reshape(n, size).sum(1, keepdims=True) - inside)
+
+
+class PointingGame(MapMetric):
     """Zhang et al. (2018): a hit when the map's maximum falls on the truth, allowed a margin of
     `tolerance` pixels (a coarse CAM cell blurs a small lesion over about that much)."""
 
@@ -17,21 +61,19 @@ class PointingGame(Metric):
     what_it_measures = "1 when the map's strongest point lies on the ground truth, else 0."
     category = "localisation"
     higher_is_better = True
-    needs = frozenset({"ground_truth"})
 
     def __init__(self, tolerance: int = 4) -> None:
         self.tolerance = tolerance
 
-    def score(self, explanation, *, truth=None, model=None, x=None) -> float:
-        self._require(truth=truth)
-        if truth.shape != explanation.map.shape:
-            raise ValueError(f"truth is {truth.shape}, the map {explanation.map.shape}")
-        region = ndimage.binary_dilation(truth, iterations=self.tolerance) if self.tolerance else truth
-        peak = np.unravel_index(np.argmax(explanation.map), explanation.map.shape)
-        return float(region[peak])
+    def score_maps(self, maps, truths):
+        hits = []
+        for m, t in zip(maps, truths):
+            region = ndimage.binary_dilation(t, iterations=self.tolerance) if self.tolerance else t
+            hits.append(float(region[np.unravel_index(np.argmax(m), m.shape)]))
+        return np.array(hits)
 
 
-class RelevanceRankAccuracy(Metric):
+class RelevanceRankAccuracy(MapMetric):
     """Arras et al. (2022, CLEVR-XAI): of the K highest-ranked points of the map, K being the size
     of the ground truth, the fraction that lies on it. It needs no threshold, and unlike the pointing
     game it reads the whole map; a map that ignores the truth scores about the truth's share of the
@@ -43,14 +85,59 @@ class RelevanceRankAccuracy(Metric):
                         "size (1 = the map's strongest region is exactly the truth).")
     category = "localisation"
     higher_is_better = True
-    needs = frozenset({"ground_truth"})
 
-    def score(self, explanation, *, truth=None, model=None, x=None) -> float:
-        self._require(truth=truth)
-        if truth.shape != explanation.map.shape:
-            raise ValueError(f"truth is {truth.shape}, the map {explanation.map.shape}")
-        k = int(truth.sum())
-        if k == 0:
-            raise ValueError("the ground truth is empty: nothing to rank against")
-        top = np.argsort(-explanation.map.ravel(), kind="stable")[:k]  # ties: the first in row-major order
-        return float(truth.ravel()[top].mean())
+    def score_maps(self, maps, truths):
+        n = len(maps)
+        k = truths.reshape(n, -1).sum(1)
+        order = np.argsort(-maps.reshape(n, -1), axis=1, kind="stable")  # ties: the first in row-major order
+        on_truth = np.take_along_axis(truths.reshape(n, -1), order, axis=1)
+        return np.array([on_truth[i, :k[i]].mean() for i in range(n)])
+
+
+class EnergyPointingGame(MapMetric):
+    """Wang et al. (2020, Score-CAM): the share of the map's positive relevance that lies on the truth."""
+
+    id = "energy_pointing_game"
+    name = "Energy pointing game"
+    what_it_measures = "The share of the map's positive relevance inside the ground truth (1 = all of it)."
+    category = "localisation"
+    higher_is_better = True
+
+    def score_maps(self, maps, truths):
+        positive = np.maximum(maps, 0).reshape(len(maps), -1).astype(np.float64)
+        total = positive.sum(1)
+        inside = (positive * truths.reshape(len(maps), -1)).sum(1)
+        return np.divide(inside, total, out=np.zeros_like(total), where=total > 0)
+
+
+class ThresholdedOverlap(MapMetric):
+    """IoU, Dice or HD95 between the binarised map and the truth."""
+
+    category = "localisation"
+
+    def __init__(self, measure: str, threshold: str = "top_k", k_percent: float = 10.0) -> None:
+        self.measure, self.threshold, self.k_percent = measure, threshold, k_percent
+        self.id = measure if threshold == "top_k" else f"{measure}_{threshold}"
+        cut = f"its top {k_percent:g}%" if threshold == "top_k" else "Otsu's threshold"
+        self.name = f"{ {'iou': 'IoU', 'dice': 'Dice', 'hd95': 'HD95'}[measure]} ({cut.replace('its ', '')})"
+        self.higher_is_better = measure != "hd95"
+        self.what_it_measures = {
+            "iou": f"Overlap (intersection over union) of the map's {cut} with the ground truth.",
+            "dice": f"Dice overlap of the map's {cut} with the ground truth.",
+            "hd95": f"95th-percentile distance (px) between the contours of the map's {cut} and the ground truth.",
+        }[measure]
+
+    def score_maps(self, maps, truths):
+        fn = {"iou": masks.iou, "dice": masks.dice, "hd95": masks.hd95}[self.measure]
+        return np.array([fn(b, t) for b, t in zip(binarise(maps, self.threshold, self.k_percent), truths)])
+
+
+class BestIoU(MapMetric):
+    id = "best_iou"
+    name = "Best IoU (sweep)"
+    what_it_measures = "The highest IoU with the ground truth over the map's top 1%, 2%, ... 50%."
+    category = "localisation"
+    higher_is_better = True
+
+    def score_maps(self, maps, truths):
+        return iou_sweep(maps, truths).max(axis=1)
