@@ -186,3 +186,19 @@ def test_tensorflow_is_imported_only_for_keras_models():
             "load_model('lung_xray-resnet-compact'); print('tensorflow' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_randomised_keras_copy_changes_the_named_layers_trainable_weights_only(keras_model, x):
+    """The top weighted layer gets new weights; every other weight, and the shared model itself, stay as they were;
+    a batch norm's moving statistics are never randomised."""
+    before = keras_model.outputs(x)
+    top = keras_model.weighted_layers()[0]
+    copy = keras_model.randomised([top], seed=1)
+    for layer in keras_model.model.layers:
+        new = copy.model.get_layer(layer.name)
+        trainable = {id(v) for v in new.trainable_weights}
+        for old_w, new_v in zip(layer.get_weights(), new.weights):
+            changed = not np.array_equal(old_w, new_v.numpy())
+            assert changed == (layer.name == top and id(new_v) in trainable), layer.name
+    np.testing.assert_array_equal(keras_model.outputs(x), before)
+    assert copy.key != keras_model.key

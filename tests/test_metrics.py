@@ -1,9 +1,10 @@
-"""Metrics by contract, and the pointing game against hand-made maps."""
+"""Metrics by contract, each checked on small cases computed by hand."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from workbench.methods import METHODS
 from workbench.metrics import CATEGORIES, METRICS, NEEDS
@@ -168,3 +169,41 @@ def test_deletion_and_insertion_curves_follow_a_model_that_reads_one_pixel():
     assert METRICS["deletion_auc"].score(e, model=model, x=x) == pytest.approx(0.025 * (sigmoid(4.0) + 0.5) + 0.475)
     assert METRICS["insertion_auc"].score(e, model=model, x=x) == pytest.approx(0.025 * (sigmoid(4.0) + 0.5)
                                                                               + 0.95 * sigmoid(4.0))
+
+
+class InputItself(METHODS["saliency"].__class__):
+    """A 'method' that ignores the model and returns the input: the randomisation check must fail it."""
+
+    id = "input_itself"
+
+    def _compute(self, model, x, target, params, rng):
+        return x[0].sum(axis=0), {}
+
+
+def test_model_randomisation_passes_a_method_that_reads_the_model_and_fails_one_that_does_not(tiny, tiny_input):
+    """Grad-CAM on a randomised network changes; the input itself does not change (Spearman 1, SSIM 1). The
+    shared model keeps its weights bit for bit."""
+    from workbench.metrics.sanity import cascade_points, model_randomisation
+
+    before = tiny.outputs(tiny_input)
+    e = METHODS["gradcam"].explain(tiny, tiny_input, Target(1))
+    result = model_randomisation(tiny, tiny_input, e, steps=3)
+    assert [s["layers_randomised"] for s in result["steps"]] == cascade_points(len(tiny.weighted_layers()), 3)
+    assert result["steps"][-1]["layers_randomised"] == len(tiny.weighted_layers()) == result["layers"]
+    assert result["passed"] and abs(result["steps"][-1]["spearman"]) < 0.5
+    np.testing.assert_array_equal(tiny.outputs(tiny_input), before)
+
+    fake = InputItself()
+    same = model_randomisation(tiny, tiny_input, fake.explain(tiny, tiny_input, Target(1)), steps=3, method=fake)
+    assert not same["passed"]
+    assert all(s["spearman"] == pytest.approx(1.0) and s["ssim"] == pytest.approx(1.0) for s in same["steps"])
+
+
+def test_a_randomised_copy_has_new_weights_only_in_the_named_layers(tiny):
+    top = tiny.weighted_layers()[0]
+    copy = tiny.randomised([top], seed=1)
+    original = dict(tiny.module.named_parameters())
+    for name, p in copy.module.named_parameters():
+        changed = not torch.equal(p, original[name])
+        assert changed == name.startswith(f"{top}."), name
+    assert copy.info.revision != tiny.info.revision and copy.key != tiny.key

@@ -11,7 +11,7 @@ import contextlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -33,6 +33,18 @@ class PassCount:
     @property
     def passes(self) -> int:
         return self.forward + self.backward
+
+
+def random_like(rng: np.random.Generator, weights: np.ndarray) -> np.ndarray:
+    """Gaussian weights with the tensor's own spread (its standard deviation, or its mean magnitude when
+    all entries are equal, as a batch-norm scale of ones is): scale kept, everything learned gone."""
+    spread = float(weights.std()) or float(np.abs(weights).mean()) or 0.05
+    return rng.normal(0.0, spread, weights.shape).astype(weights.dtype)
+
+
+def randomised_revision(info: ModelInfo, layers: Sequence[str], seed: int) -> ModelInfo:
+    """The copy's identity: its own revision, so no cache ever mixes its maps with the model's."""
+    return replace(info, revision=f"{info.revision}+random{len(layers)}@{seed}")
 
 
 class ModelAdapter(ABC):
@@ -92,6 +104,16 @@ class ModelAdapter(ABC):
     @abstractmethod
     def layers(self) -> list[str]:
         """Layer names usable as CAM targets, the config's `target_layer` first."""
+
+    @abstractmethod
+    def weighted_layers(self) -> list[str]:
+        """Layers with trainable weights, from the output back to the input (the order in which the
+        model-randomisation check destroys them)."""
+
+    @abstractmethod
+    def randomised(self, layers: Sequence[str], seed: int) -> ModelAdapter:
+        """A copy of the model whose `layers` have random weights (see `random_like`). The copy is new:
+        this adapter, which other sessions may share through a cache, is left untouched."""
 
     # -- written once on top ------------------------------------------------------------------
 

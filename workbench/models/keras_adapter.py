@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from workbench.errors import ModelError
-from workbench.models.adapter import ModelAdapter
+from workbench.models.adapter import ModelAdapter, random_like, randomised_revision
 from workbench.models.config import ModelInfo
 from workbench.models.target import Target, target_score
 
@@ -176,3 +176,18 @@ class KerasAdapter(ModelAdapter):
         if self.info.target_layer in names:
             names.remove(self.info.target_layer)
         return [self.info.target_layer, *names]
+
+    def weighted_layers(self) -> list[str]:
+        return [la.name for la in self.model.layers if la.trainable_weights][::-1]
+
+    def randomised(self, layers: Sequence[str], seed: int) -> KerasAdapter:
+        """Only trainable weights change: a batch norm's moving statistics stay (a random variance could
+        be negative)."""
+        rng = np.random.default_rng(seed)
+        with self.lock:
+            clone = keras.models.clone_model(self.model)
+            clone.set_weights(self.model.get_weights())
+        for name in layers:
+            for variable in clone.get_layer(name).trainable_weights:
+                variable.assign(random_like(rng, np.asarray(variable.numpy())))
+        return KerasAdapter(clone, randomised_revision(self.info, layers, seed))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 import torch
 
 from workbench.errors import ModelError
-from workbench.models.adapter import ModelAdapter
+from workbench.models.adapter import ModelAdapter, random_like, randomised_revision
 from workbench.models.config import ModelInfo
 from workbench.models.target import Target, target_score
 
@@ -149,3 +150,16 @@ class TorchAdapter(ModelAdapter):
         if self.info.target_layer in names:
             names.remove(self.info.target_layer)
         return [self.info.target_layer, *names]
+
+    def weighted_layers(self) -> list[str]:
+        return [n for n, m in self.module.named_modules() if n and any(True for _ in m.parameters(recurse=False))][::-1]
+
+    def randomised(self, layers: Sequence[str], seed: int) -> TorchAdapter:
+        rng = np.random.default_rng(seed)
+        with self.lock:
+            module = copy.deepcopy(self.module)
+        with torch.no_grad():
+            for name in layers:
+                for p in dict(module.named_modules())[name].parameters(recurse=False):
+                    p.copy_(torch.from_numpy(random_like(rng, p.detach().numpy())))
+        return TorchAdapter(module, randomised_revision(self.info, layers, seed))
