@@ -259,3 +259,15 @@ def test_every_method_runs_from_the_cli_and_a_seed_repeats_its_maps(kind, tmp_pa
     records = {r["method"]: r for r in json.loads((outs[0] / "explanations.json").read_text())}
     assert records["normgrad_o1"]["params"]["layers"] == ["layer3", "layer4"]
     assert records["lime"]["seed"] == 4 and records["kernel_shap"]["superpixels"] > 1
+
+
+def test_explain_runs_the_randomisation_check_on_request(tmp_path, samples_dir, capsys):
+    args = ["--task", "lung_xray", "--model", BUNDLED, "--input", str(samples_dir / "affected_01.png"),
+            "--methods", "gradcam", "--sanity", "--out", str(tmp_path), "--json"]
+    assert xai_models.main(args) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    record = json.loads((tmp_path / "explanations.json").read_text())[0]
+    assert row["sanity_passed"] is record["sanity"]["passed"]
+    steps = record["sanity"]["steps"]
+    assert steps[-1]["layers_randomised"] == record["sanity"]["layers"] == len(load_model(BUNDLED).weighted_layers())
+    assert record["sanity"]["passed"] == (abs(steps[-1]["spearman"]) < 0.5)

@@ -154,6 +154,9 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--truth", default=None,
                         help="ground truth to score each map against: a mask image, or for audio a .json file "
                              '{"span": [start_s, end_s]} (seconds from the clip\'s start)')
+    parser.add_argument("--sanity", action="store_true",
+                        help="also run the model-randomisation check on each map (the method again on copies of "
+                             "the model with its layers randomised from the top; passes when the map changes)")
     args = parser.parse_args(argv)
     try:
         if not args.out:
@@ -174,6 +177,11 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
         return fail(str(err))
     out = Path(args.out)
     records = [{**e.summary(), "scores": score_explanation(e, model, x, truth)} for e in explanations]
+    if args.sanity:
+        from workbench.metrics.sanity import model_randomisation
+
+        for record, e in zip(records, explanations):
+            record["sanity"] = model_randomisation(model, x, e, seed=args.seed)
     try:  # only writing can fail from here on, and only for reasons of the output folder
         out.mkdir(parents=True, exist_ok=True)
         for e in explanations:
@@ -183,13 +191,15 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
         (out / "explanations.json").write_text(json.dumps(records, indent=2))
     except OSError as err:
         return fail(f"cannot write to {args.out}: {err.strerror or err}.")
-    rows = [{"method": r["method"], "seconds": r["seconds"], "passes": r["passes"], "scores": r["scores"]}
-            for r in records]
+    rows = [{"method": r["method"], "seconds": r["seconds"], "passes": r["passes"], "scores": r["scores"],
+             **({"sanity_passed": r["sanity"]["passed"]} if "sanity" in r else {})} for r in records]
     if args.json:
         print(json.dumps(rows))
     else:
         for row in rows:
             scores = "".join(f", {name} {value:.3f}" for name, value in row["scores"].items())
-            print(f"{row['method']}: {row['seconds']:.3f} s, {row['passes']} passes{scores} "
+            sanity = "" if "sanity_passed" not in row else (
+                ", randomisation check " + ("passed" if row["sanity_passed"] else "FAILED (the map ignores the model)"))
+            print(f"{row['method']}: {row['seconds']:.3f} s, {row['passes']} passes{scores}{sanity} "
                   f"-> {out}/{row['method']}.png")
     return 0
