@@ -2,6 +2,8 @@
 
   python xai_models.py --task lung_xray --model MODEL --input FILE \
       --methods gradcam,integrated_gradients,occlusion [--param occlusion.window_width=16] --out DIR [--json]
+  python xai_models.py evaluate --task lung_xray --model MODEL[,MODEL2] --methods gradcam,saliency --n 50 \
+      --csv OUT.csv [--sanity] [--json]
 
 The library is the `workbench` package; this file only re-exports its contracts and runs the CLI.
 """

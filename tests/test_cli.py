@@ -271,3 +271,52 @@ def test_explain_runs_the_randomisation_check_on_request(tmp_path, samples_dir, 
     steps = record["sanity"]["steps"]
     assert steps[-1]["layers_randomised"] == record["sanity"]["layers"] == len(load_model(BUNDLED).weighted_layers())
     assert record["sanity"]["passed"] == (abs(steps[-1]["spearman"]) < 0.5)
+
+
+def test_evaluate_scores_methods_x_models_on_generated_cases_and_resumes(tmp_path, capsys):
+    """Rows by hand for case 0; the shortcut model (which ignores the lesion) has every case excluded from
+    localisation; a stopped run resumes from its stored rows instead of recomputing them."""
+    from workbench.data import phantoms
+
+    out = tmp_path / "eval.csv"
+    args = ["evaluate", "--task", "lung_xray", "--model", f"{BUNDLED},lung_xray-resnet-shortcut", "--methods",
+            "gradcam", "--n", "3", "--csv", str(out), "--json"]
+    assert xai_models.main(args) == 0
+    table = json.loads(capsys.readouterr().out)
+    honest, shortcut = table
+    assert (honest["model"], shortcut["model"]) == (BUNDLED, "lung_xray-resnet-shortcut")
+    assert shortcut["excluded"] == shortcut["cases"] == 3 and shortcut["pointing_game"] is None
+    assert shortcut["deletion_auc"] is not None, "faithfulness does not need the model to rely on the lesion"
+    stored = tmp_path / "eval.csv.rows.jsonl"
+    rows = [json.loads(line) for line in stored.read_text().splitlines()]
+    assert len(rows) == 6
+    model = load_model(BUNDLED)
+    case = phantoms.make_phantom(0, "test", 0, label=1)
+    x = model.info.input.normalize(case.image[None])[None]
+    e = METHODS["gradcam"].explain(model, x, Target(1))
+    first = next(r for r in rows if r["model"] == BUNDLED and r["case"] == 0)
+    for metric in ("pointing_game", "rank_accuracy", "iou", "deletion_auc"):
+        assert first[metric] == pytest.approx(METRICS[metric].score(e, truth=case.mask, model=model, x=x)), metric
+    header = out.read_text().splitlines()[0].split(",")
+    assert header[:2] == ["model", "method"] and header[-3:] == ["cases", "excluded", "seconds_per_case"]
+    assert {"pointing_game", "iou", "hd95", "deletion_auc", "insertion_auc"} <= set(header)
+
+    # A stopped run: keep two rows, one of them altered; the rerun reads them and computes only the rest.
+    rows[0]["sparseness"] = 123.0
+    stored.write_text("".join(json.dumps(r) + "\n" for r in rows[:2]))
+    assert xai_models.main(args) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert len(stored.read_text().splitlines()) == 6
+    mine = [r for r in rows if r["model"] == rows[0]["model"]]
+    assert again[0 if rows[0]["model"] == BUNDLED else 1]["sparseness"] == pytest.approx(
+        np.mean([123.0, *[r["sparseness"] for r in mine[1:]]]), abs=1e-4)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--task", "iqa_segmentation", "--model", "iqa_segmentation-deeplabv3plus-compact"], "no generated cases"),
+    (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--methods", "nope"], "unknown method"),
+    (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--n", "0"], "--n must be at least 1")])
+def test_evaluate_refuses_bad_requests_with_one_line(tmp_path, capsys, args, message):
+    assert xai_models.main(["evaluate", *args, "--csv", str(tmp_path / "t.csv")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
