@@ -313,7 +313,7 @@ def test_evaluate_scores_methods_x_models_on_generated_cases_and_resumes(tmp_pat
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--task", "iqa_segmentation", "--model", "iqa_segmentation-deeplabv3plus-compact"], "no generated cases"),
+    (["--task", "lung_xray", "--model", "histopathology-resnet18-compact"], "is for task 'histopathology'"),
     (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--methods", "nope"], "unknown method"),
     (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--n", "0"], "--n must be at least 1")])
 def test_evaluate_refuses_bad_requests_with_one_line(tmp_path, capsys, args, message):

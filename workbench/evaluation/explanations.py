@@ -68,6 +68,20 @@ def histology_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
         yield EvalCase(i, patch.image, twin.image, histology.LABELS[k], _mask(patch.mask))
 
 
+def object_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
+    """Chests with one to four foreign objects; the class explained is the object class covering more pixels,
+    its truth those pixels, its region (what a segmentation target sums over) the same pixels."""
+    from workbench.data import foreign_objects
+
+    objects = [foreign_objects.LABELS.index(k) for k in ("object_over_lungs", "object_elsewhere")]
+    for i in range(n):
+        case = foreign_objects.make_case(seed, split, i, n_objects=1 + i % 4)
+        twin = foreign_objects.make_case(seed, split, i, n_objects=1 + i % 4, twin=True)
+        labels = case.label_map
+        k = max(objects, key=lambda c: int((labels == c).sum()))
+        yield EvalCase(i, case.image, twin.image, foreign_objects.LABELS[k], _mask(labels == k))
+
+
 def audio_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
     """Partial spoofs (a span re-synthesised) and their real twins."""
     from workbench.data import speech
@@ -78,7 +92,8 @@ def audio_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
 
 
 CASE_SOURCES: dict[str, Callable[[int, int, str], Iterator[EvalCase]]] = {
-    "lung_xray": lung_cases, "histopathology": histology_cases, "audio_deepfake": audio_cases}
+    "lung_xray": lung_cases, "histopathology": histology_cases, "iqa_segmentation": object_cases,
+    "audio_deepfake": audio_cases}
 
 
 def truth_mask(task, model: ModelAdapter, case: EvalCase) -> np.ndarray:
@@ -95,13 +110,18 @@ def evaluate_case(model: ModelAdapter, case: EvalCase, method_ids: Sequence[str]
     spec = model.info.input
     x, twin = task.preprocess(case.raw, spec), task.preprocess(case.twin, spec)
     c = model.info.labels.index(case.label)
-    p_case, p_twin = model.predict(np.concatenate([x, twin]))[:, c]
+    truth = truth_mask(task, model, case)
+    probabilities = model.predict(np.concatenate([x, twin]))[:, c]
+    if model.info.output_kind == "segmentation":  # the class's mean probability over the object, and its region
+        p_case, p_twin = probabilities[:, truth].mean(axis=1)
+        target = Target(c, truth)
+    else:
+        (p_case, p_twin), target = probabilities, Target(c)
     detected = bool(p_case > 0.5)
     relies = detected and bool(p_twin <= 0.5)  # the label flips when the object is left out
-    truth = truth_mask(task, model, case)
     rows = []
     for method_id in method_ids:
-        e = METHODS[method_id].explain(model, x, Target(c), params.get(method_id), seed)
+        e = METHODS[method_id].explain(model, x, target, params.get(method_id), seed)
         scores = {m: METRICS[m].score(e, truth=truth, model=model, x=x) for m in (*LOCALISATION, *OTHERS)}
         rows.append({"model": model.info.id, "revision": model.info.revision, "case": case.index,
                      "method": method_id, "params": e.params, "seed": seed, "detected": detected, "relies": relies,
@@ -179,7 +199,8 @@ def sanity_verdicts(models: Sequence[ModelAdapter], method_ids: Sequence[str], s
         case = next(CASE_SOURCES[model.info.task](1, seed, "test"))
         x = task.preprocess(case.raw, model.info.input)
         c = model.info.labels.index(case.label)
+        target = Target(c, truth_mask(task, model, case) if model.info.output_kind == "segmentation" else None)
         for m in method_ids:
-            e = METHODS[m].explain(model, x, Target(c), (params or {}).get(m), seed)
+            e = METHODS[m].explain(model, x, target, (params or {}).get(m), seed)
             out[(model.info.id, m)] = bool(model_randomisation(model, x, e, steps=3, seed=seed)["passed"])
     return out
