@@ -207,3 +207,25 @@ def test_a_randomised_copy_has_new_weights_only_in_the_named_layers(tiny):
         changed = not torch.equal(p, original[name])
         assert changed == name.startswith(f"{top}."), name
     assert copy.info.revision != tiny.info.revision and copy.key != tiny.key
+
+
+def test_the_layer_sweep_scores_every_layer_as_grad_cam_run_layer_by_layer(bundled):
+    """One pass capturing every layer gives, per layer, the scores of Grad-CAM run on that layer alone."""
+    from workbench.evaluation.explanations import CASE_SOURCES
+    from workbench.evaluation.layers import layer_sweep
+
+    layers = ["layer2", "layer3", "layer4"]
+    sweep = layer_sweep(bundled, n=3, split="val", layers=layers)
+    assert sweep["relied_on"] == 3
+    expected = {layer: {"pointing_game": [], "rank_accuracy": []} for layer in layers}
+    for case in CASE_SOURCES["lung_xray"](3, 0, "val"):
+        x = bundled.info.input.normalize(case.raw[None])[None]
+        for layer in layers:
+            e = METHODS["gradcam"].explain(bundled, x, Target(1), {"layer": layer})
+            for s in expected[layer]:
+                expected[layer][s].append(METRICS[s].score(e, truth=case.truth.mask))
+    for layer in layers:
+        for s, values in expected[layer].items():
+            assert sweep["layers"][layer][s] == pytest.approx(np.mean(values), abs=1e-4), (layer, s)
+    best = max(layers, key=lambda la: (np.mean(expected[la]["pointing_game"]), np.mean(expected[la]["rank_accuracy"])))
+    assert sweep["best"] == best

@@ -40,6 +40,7 @@ def main() -> None:
         "reliance": "case vs counterfactual twin: does the lung model rely on the lesion?",
         "evaluate-npz": "accuracy on a real MedMNIST .npz file (pathmnist, pneumoniamnist, chestmnist)",
         "spans": "held-out partial spoofs: do the audio model's explanations find the spoofed span?",
+        "layers": "Grad-CAM at every layer on held-out cases the model relies on; --write records the best",
     }
     for name, help_text in commands.items():
         p = sub.add_parser(name, help=help_text)
@@ -55,12 +56,29 @@ def main() -> None:
         else:
             p.add_argument("--model", required=True, help="model folder" if name in ("card", "ood") else
                            "bundled model id or model folder")
-            p.add_argument("--n", type=int, default={"evaluate": 1000, "reliance": 200, "spans": 100}.get(name, 300))
+            p.add_argument("--n", type=int, default={"evaluate": 1000, "reliance": 200, "spans": 100,
+                                                     "layers": 100}.get(name, 300))
         if name == "spans":
             p.add_argument("--methods", default="step_scores,gradcam,integrated_gradients",
                            help="comma-separated method ids, each explained with its default settings")
+        if name == "layers":
+            p.add_argument("--write", action="store_true", help="write the best layer into the model folder's "
+                           "config.json and card (a bundled model's folder under models/)")
     args = parser.parse_args()
     recipe = RECIPES[args.recipe]
+    if args.cmd == "layers":
+        from workbench.evaluation.layers import layer_sweep, write_default_layer
+
+        try:
+            model = load_model(args.model)
+        except (InputError, ModelError) as err:
+            raise SystemExit(fail(str(err))) from None
+        sweep = layer_sweep(model, n=args.n, seed=args.seed)
+        if args.write:
+            write_default_layer(model.info.path, sweep,
+                                f"python -m workbench.training layers --model {args.model} --n {args.n} --write")
+        print(json.dumps(sweep, indent=2))
+        return
     if args.cmd == "spans":
         try:
             model = load_model(args.model)
