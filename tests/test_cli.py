@@ -315,8 +315,40 @@ def test_evaluate_scores_methods_x_models_on_generated_cases_and_resumes(tmp_pat
 @pytest.mark.parametrize("args,message", [
     (["--task", "lung_xray", "--model", "histopathology-resnet18-compact"], "is for task 'histopathology'"),
     (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--methods", "nope"], "unknown method"),
-    (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--n", "0"], "--n must be at least 1")])
+    (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--n", "0"], "--n must be at least 1"),
+    (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--folder", "/nonexistent"], "folder not found")])
 def test_evaluate_refuses_bad_requests_with_one_line(tmp_path, capsys, args, message):
     assert xai_models.main(["evaluate", *args, "--csv", str(tmp_path / "t.csv")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_evaluate_on_a_folder_with_masks_and_on_a_medmnist_file(tmp_path, capsys):
+    """The lung samples folder: files with a mask are scored for localisation, none is excluded (no twins);
+    a pneumoniamnist-layout file (labels, no masks) gets faithfulness and complexity only."""
+    import io as _io
+
+    from workbench.data import phantoms
+
+    out = tmp_path / "folder.csv"
+    assert xai_models.main(["evaluate", "--task", "lung_xray", "--model", BUNDLED, "--methods", "gradcam",
+                            "--folder", str(ROOT / "sample_files" / "lung_xray"), "--n", "20", "--csv", str(out),
+                            "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    files = [p for p in (ROOT / "sample_files" / "lung_xray").glob("*.png") if not p.stem.endswith("_mask")]
+    assert row["cases"] == len(files) and row["excluded"] == 0 and row["pointing_game"] is not None
+    rows = [json.loads(line) for line in (tmp_path / "folder.csv.rows.jsonl").read_text().splitlines()]
+    with_mask = {p.stem for p in files if p.with_name(f"{p.stem}_mask.png").exists()}
+    assert sum(r["iou"] is not None for r in rows) == len(with_mask) > 0
+
+    images, _, labels = phantoms.make_dataset(6, seed=3, split="test")
+    buf = _io.BytesIO()
+    np.savez(buf, test_images=(images * 255).astype(np.uint8), test_labels=labels[:, None])
+    (tmp_path / "pneumoniamnist_128.npz").write_bytes(buf.getvalue())
+    assert xai_models.main(["evaluate", "--task", "lung_xray", "--model", BUNDLED, "--methods", "gradcam", "--npz",
+                            str(tmp_path / "pneumoniamnist_128.npz"), "--csv", str(tmp_path / "npz.csv"),
+                            "--json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    assert row["cases"] == 6 and row["pointing_game"] is None and row["deletion_auc"] is not None
+    rows = [json.loads(line) for line in (tmp_path / "npz.csv.rows.jsonl").read_text().splitlines()]
+    assert [r["label"] for r in rows] == [phantoms.LABELS[k] for k in labels]

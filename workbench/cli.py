@@ -144,7 +144,16 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     """`xai_models.py evaluate`: methods x models scored on generated cases whose truth is known."""
     import csv
 
-    from workbench.evaluation.explanations import LOCALISATION, OTHERS, evaluate, sanity_verdicts, summarise
+    from workbench.evaluation.explanations import (
+        LOCALISATION,
+        OTHERS,
+        evaluate,
+        from_folder,
+        from_npz,
+        generated,
+        sanity_verdicts,
+        summarise,
+    )
 
     parser = argparse.ArgumentParser(prog="xai_models.py evaluate", description=(
         "Score methods on N generated cases of a task (known truth and counterfactual twins): one row per model x "
@@ -154,7 +163,11 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--model", required=True, help="model id(s), comma-separated")
     parser.add_argument("--methods", default="gradcam,integrated_gradients", help="comma-separated method ids")
     parser.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE")
-    parser.add_argument("--n", type=int, default=50, help="number of generated cases")
+    parser.add_argument("--n", type=int, default=50, help="number of cases (at most)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--folder", help="a folder of the task's files, each with <name>_mask.png (or <name>.json, a "
+                                         "span) beside it when its truth is known; default: generated cases")
+    source.add_argument("--npz", help="a MedMNIST .npz file (labels, no masks: faithfulness and complexity only)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--sanity", action="store_true", help="add each model x method's randomisation check")
     parser.add_argument("--csv", required=True, help="output CSV; its rows so far are kept in CSV.rows.jsonl, so "
@@ -172,14 +185,16 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         for model in models:
             check_methods(task, model, method_ids)
         params = _method_params(args.param)
+        cases = (from_folder(task.id, args.folder, args.n) if args.folder else from_npz(task.id, args.npz, args.n)
+                 if args.npz else generated(task.id, args.n, args.seed))
         out = Path(args.csv)
         if not out.parent.is_dir():
             raise InputError(f"cannot write to {args.csv}: its folder does not exist.")
-        rows = evaluate(models, method_ids, args.n, args.seed, params=params,
+        rows = evaluate(models, method_ids, cases, args.seed, params=params,
                         rows_path=out.with_name(out.name + ".rows.jsonl"),
                         progress=lambda k, total: print(f"\rcase {k}/{total}", end="", file=sys.stderr))
         print(file=sys.stderr)
-        table = summarise(rows, sanity_verdicts(models, method_ids, args.seed, params) if args.sanity else None)
+        table = summarise(rows, sanity_verdicts(models, method_ids, cases, args.seed, params) if args.sanity else None)
     except (InputError, ModelError) as err:
         return fail(str(err))
     columns = ["model", "method", *LOCALISATION, *OTHERS, "sanity", "cases", "excluded", "seconds_per_case"]

@@ -33,13 +33,14 @@ OTHERS = ("deletion_auc", "insertion_auc", "sparseness")
 
 @dataclass(frozen=True)
 class EvalCase:
-    """One generated case: raw input and its twin (task.preprocess reads both), the class to explain, the truth."""
+    """One case: the raw input (as task.preprocess reads it), the class to explain, and when known its
+    counterfactual twin (the same input without the object) and its ground truth."""
 
     index: int
     raw: np.ndarray
-    twin: np.ndarray
-    label: str
-    truth: GroundTruth
+    label: str | None  # None: the class the model predicts
+    truth: GroundTruth | None
+    twin: np.ndarray | None = None
 
 
 def _mask(mask: np.ndarray) -> GroundTruth:
@@ -52,7 +53,7 @@ def lung_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
     for i in range(n):
         case = phantoms.make_phantom(seed, split, i, label=1)
         twin = phantoms.make_phantom(seed, split, i, label=1, twin=True)
-        yield EvalCase(i, case.image, twin.image, phantoms.LABELS[1], _mask(case.mask))
+        yield EvalCase(i, case.image, phantoms.LABELS[1], _mask(case.mask), twin.image)
 
 
 def histology_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
@@ -65,7 +66,7 @@ def histology_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
         k = with_structure[i % len(with_structure)]
         patch = histology.make_patch(seed, split, i, label=k)
         twin = histology.make_patch(seed, split, i, label=k, twin=True)
-        yield EvalCase(i, patch.image, twin.image, histology.LABELS[k], _mask(patch.mask))
+        yield EvalCase(i, patch.image, histology.LABELS[k], _mask(patch.mask), twin.image)
 
 
 def object_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
@@ -79,7 +80,7 @@ def object_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
         twin = foreign_objects.make_case(seed, split, i, n_objects=1 + i % 4, twin=True)
         labels = case.label_map
         k = max(objects, key=lambda c: int((labels == c).sum()))
-        yield EvalCase(i, case.image, twin.image, foreign_objects.LABELS[k], _mask(labels == k))
+        yield EvalCase(i, case.image, foreign_objects.LABELS[k], _mask(labels == k), twin.image)
 
 
 def audio_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
@@ -88,7 +89,37 @@ def audio_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
 
     for i in range(n):
         window, twin, _, _, span = speech.make_window(seed, split, 2 * i + 1, "partial")
-        yield EvalCase(i, window, twin, speech.LABELS[1], GroundTruth(span=span))
+        yield EvalCase(i, window, speech.LABELS[1], GroundTruth(span=span), twin)
+
+
+def folder_cases(task, folder: Path, n: int) -> Iterator[EvalCase]:
+    """The task's files in a folder, each with its truth when `<name>_mask.png` (or `<name>.json`, a span) is
+    beside it; the class explained is the file name's first word when it is a label, else the predicted one.
+    No twins: reliance is unknown, so no case is excluded."""
+    files = sorted(p for p in folder.iterdir() if p.suffix.lower().lstrip(".") in task.file_types
+                   and not p.stem.endswith("_mask"))
+    if not files:
+        raise InputError(f"no {', '.join(task.file_types)} files in {folder}.")
+    for i, path in enumerate(files[:n]):
+        truth_path = next((p for p in (path.with_name(f"{path.stem}_mask.png"), path.with_suffix(".json"))
+                           if p.exists()), None)
+        label = path.stem.split("_")[0]
+        yield EvalCase(i, task.read(path.read_bytes(), path.name)[0], label if label in task.labels else None,
+                       None if truth_path is None else task.read_truth(truth_path))
+
+
+def npz_cases(task, path: Path, n: int, split: str = "test") -> Iterator[EvalCase]:
+    """Images of a MedMNIST file with their labels; no masks, so only faithfulness and complexity are scored."""
+    from workbench.data import medmnist
+    from workbench.io.files import read_file
+
+    dataset = medmnist.dataset_name(path.name)
+    if medmnist.DATASETS[dataset].task != task.id:
+        raise InputError(f"{path.name} is for task '{medmnist.DATASETS[dataset].task}', not '{task.id}'.")
+    images, labels = medmnist.read_split(read_file(str(path)), path.name, split)
+    classes = medmnist.task_classes(dataset, labels[:n], len(task.labels))
+    for i, (image, k) in enumerate(zip(images[:n], classes)):
+        yield EvalCase(i, image.astype(np.float32) / 255, task.labels[int(k)], None)
 
 
 CASE_SOURCES: dict[str, Callable[[int, int, str], Iterator[EvalCase]]] = {
@@ -96,45 +127,99 @@ CASE_SOURCES: dict[str, Callable[[int, int, str], Iterator[EvalCase]]] = {
     "audio_deepfake": audio_cases}
 
 
-def truth_mask(task, model: ModelAdapter, case: EvalCase) -> np.ndarray:
+def truth_mask(task, model: ModelAdapter, case: EvalCase) -> np.ndarray | None:
     spec = model.info.input
+    if case.truth is None:
+        return None
     if case.truth.mask is not None:
         return resize(case.truth.mask.astype(np.float32), spec.size) > 0.5
     return case.truth.as_mask(spec.size, task.picture(case.raw, spec).axes)
 
 
+def predicted_class(probabilities: np.ndarray) -> int:
+    """A classifier's predicted class; for a segmentation (K x H x W), the class predicted on most pixels
+    after the first (by convention the background), or the first when nothing else is predicted."""
+    if probabilities.ndim == 1:
+        return int(probabilities.argmax())
+    counts = np.bincount(probabilities.argmax(0).ravel(), minlength=len(probabilities))
+    return int(counts[1:].argmax()) + 1 if counts[1:].any() else 0
+
+
 def evaluate_case(model: ModelAdapter, case: EvalCase, method_ids: Sequence[str], params: dict[str, dict],
-                  seed: int) -> list[dict]:
-    """One row per method for this case (the reliance fields repeated on each)."""
+                  seed: int, source: str) -> list[dict]:
+    """One row per method for this case (the reliance fields repeated on each). Without a twin, reliance is
+    unknown (None); without a truth, the localisation metrics are None."""
     task = TASKS[model.info.task]
     spec = model.info.input
-    x, twin = task.preprocess(case.raw, spec), task.preprocess(case.twin, spec)
-    c = model.info.labels.index(case.label)
+    x = task.preprocess(case.raw, spec)
+    batch = x if case.twin is None else np.concatenate([x, task.preprocess(case.twin, spec)])
+    probabilities = model.predict(batch)
+    segmentation = model.info.output_kind == "segmentation"
+    c = model.info.labels.index(case.label) if case.label is not None else predicted_class(probabilities[0])
     truth = truth_mask(task, model, case)
-    probabilities = model.predict(np.concatenate([x, twin]))[:, c]
-    if model.info.output_kind == "segmentation":  # the class's mean probability over the object, and its region
-        p_case, p_twin = probabilities[:, truth].mean(axis=1)
-        target = Target(c, truth)
+    region = truth if segmentation and truth is not None and truth.any() else None
+    if segmentation:  # the class's mean probability over the object; without a truth, its predicted region
+        p = None if region is None else probabilities[:, c][:, region].mean(axis=1)
     else:
-        (p_case, p_twin), target = probabilities, Target(c)
-    detected = bool(p_case > 0.5)
-    relies = detected and bool(p_twin <= 0.5)  # the label flips when the object is left out
+        p = probabilities[:, c]
+    detected = None if p is None else bool(p[0] > 0.5)
+    relies = None if case.twin is None or p is None else bool(detected and p[1] <= 0.5)  # flips without it
+    metrics = [*(LOCALISATION if truth is not None and truth.any() else ()), *OTHERS]
     rows = []
     for method_id in method_ids:
-        e = METHODS[method_id].explain(model, x, target, params.get(method_id), seed)
-        scores = {m: METRICS[m].score(e, truth=truth, model=model, x=x) for m in (*LOCALISATION, *OTHERS)}
-        rows.append({"model": model.info.id, "revision": model.info.revision, "case": case.index,
-                     "method": method_id, "params": e.params, "seed": seed, "detected": detected, "relies": relies,
-                     "probability_drop": float(p_case - p_twin), "seconds": e.seconds, **scores})
+        e = METHODS[method_id].explain(model, x, Target(c, region), params.get(method_id), seed)
+        scores = {m: METRICS[m].score(e, truth=truth, model=model, x=x) for m in metrics}
+        rows.append({"model": model.info.id, "revision": model.info.revision, "source": source, "case": case.index,
+                     "method": method_id, "params": e.params, "seed": seed, "label": model.info.labels[c],
+                     "detected": detected, "relies": relies,
+                     "probability_drop": None if relies is None else float(p[0] - p[1]), "seconds": e.seconds,
+                     **{m: scores.get(m) for m in (*LOCALISATION, *OTHERS)}})
     return rows
 
 
-def row_key(model: str, revision: str, case: int, method: str, params: dict, seed: int) -> str:
+@dataclass(frozen=True)
+class CaseSource:
+    """Where cases come from: `name` (part of every row's key, so rows of two sources never mix) and `cases`."""
+
+    name: str
+    cases: Callable[[], Iterator[EvalCase]]
+    n: int
+
+
+def generated(task_id: str, n: int, seed: int = 0, split: str = "test") -> CaseSource:
+    if task_id not in CASE_SOURCES:
+        raise InputError(f"no generated cases with known truth for '{task_id}'; they exist for "
+                         f"{', '.join(CASE_SOURCES)}.")
+    return CaseSource(f"generated:{task_id}:{split}:{seed}", lambda: CASE_SOURCES[task_id](n, seed, split), n)
+
+
+def from_folder(task_id: str, folder: str, n: int) -> CaseSource:
+    path = Path(folder)
+    if not path.is_dir():
+        raise InputError(f"folder not found: {folder}")
+    task = TASKS[task_id]
+    count = min(n, len(list(folder_cases(task, path, n))))
+    return CaseSource(f"folder:{path.resolve()}", lambda: folder_cases(task, path, n), count)
+
+
+def from_npz(task_id: str, file: str, n: int) -> CaseSource:
+    path = Path(file)
+    if not path.is_file():
+        raise InputError(f"file not found: {file}")
+    task = TASKS[task_id]
+    count = len(list(npz_cases(task, path, n)))
+    return CaseSource(f"npz:{path.resolve()}", lambda: npz_cases(task, path, n), count)
+
+
+def row_key(model: str, revision: str, source: str, case: int, method: str, params: dict, seed: int) -> str:
     """What a row is a function of: a row with the same key is the same row."""
-    return json.dumps([model, revision, case, method, params, seed], sort_keys=True)
+    return json.dumps([model, revision, source, case, method, params, seed], sort_keys=True)
 
 
-def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], n: int, seed: int = 0, split: str = "test",
+KEY_FIELDS = ("model", "revision", "source", "case", "method", "params", "seed")
+
+
+def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: CaseSource, seed: int = 0,
              params: dict[str, dict] | None = None, rows_path: Path | None = None,
              progress: Callable[[int, int], None] | None = None) -> list[dict]:
     """Every model x case x method row; rows already in `rows_path` (JSONL) are read, not recomputed."""
@@ -142,24 +227,20 @@ def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], n: int, 
     tasks = {m.info.task for m in models}
     if len(tasks) != 1:
         raise InputError(f"the models are for different tasks: {sorted(tasks)}.")
-    task_id = tasks.pop()
-    if task_id not in CASE_SOURCES:
-        raise InputError(f"no generated cases with known truth for '{task_id}'; "
-                         f"evaluation runs on {', '.join(CASE_SOURCES)}.")
     done = {}
     if rows_path is not None and rows_path.exists():
         for line in rows_path.read_text().splitlines():
             if line.strip():
                 row = json.loads(line)
-                done[row_key(*(row[k] for k in ("model", "revision", "case", "method", "params", "seed")))] = row
-    rows, total, count = [], n * len(models), 0
+                done[row_key(*(row[k] for k in KEY_FIELDS))] = row
+    rows, total, count = [], source.n * len(models), 0
     for model in models:
         resolved = {m: METHODS[m].resolve_params(model, params.get(m)) for m in method_ids}
-        for case in CASE_SOURCES[task_id](n, seed, split):
-            keys = {m: row_key(model.info.id, model.info.revision, case.index, m, resolved[m], seed)
+        for case in source.cases():
+            keys = {m: row_key(model.info.id, model.info.revision, source.name, case.index, m, resolved[m], seed)
                     for m in method_ids}
             missing = [m for m in method_ids if keys[m] not in done]
-            fresh = evaluate_case(model, case, missing, resolved, seed) if missing else []
+            fresh = evaluate_case(model, case, missing, resolved, seed, source.name) if missing else []
             if rows_path is not None and fresh:
                 with rows_path.open("a") as f:
                     f.writelines(json.dumps(r) + "\n" for r in fresh)
@@ -171,36 +252,40 @@ def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], n: int, 
     return rows
 
 
+def _mean(values: list) -> float | None:
+    defined = [v for v in values if v is not None and not np.isnan(v)]
+    return round(float(np.mean(defined)), 4) if defined else None
+
+
 def summarise(rows: list[dict], sanity: dict[tuple[str, str], bool] | None = None) -> list[dict]:
-    """One row per model x method: localisation means over relied-on cases, the rest over all cases."""
+    """One row per model x method: localisation means over the cases not shown to be ignored by the model
+    (its answer did not flip without the object: excluded), the rest over all cases."""
     out = []
     for model, method in dict.fromkeys((r["model"], r["method"]) for r in rows):
         group = [r for r in rows if r["model"] == model and r["method"] == method]
-        relied = [r for r in group if r["relies"]]
+        kept = [r for r in group if r["relies"] is not False]
         row = {"model": model, "method": method}
-        for m in LOCALISATION:
-            values = [r[m] for r in relied if not np.isnan(r[m])]
-            row[m] = round(float(np.mean(values)), 4) if values else None
-        for m in OTHERS:
-            row[m] = round(float(np.mean([r[m] for r in group])), 4)
+        row |= {m: _mean([r[m] for r in kept]) for m in LOCALISATION}
+        row |= {m: _mean([r[m] for r in group]) for m in OTHERS}
         row["sanity"] = None if sanity is None else sanity.get((model, method))
-        row |= {"cases": len(group), "excluded": len(group) - len(relied),
-                "seconds_per_case": round(float(np.mean([r["seconds"] for r in group])), 4)}
+        row |= {"cases": len(group), "excluded": len(group) - len(kept),
+                "seconds_per_case": _mean([r["seconds"] for r in group])}
         out.append(row)
     return out
 
 
-def sanity_verdicts(models: Sequence[ModelAdapter], method_ids: Sequence[str], seed: int = 0,
+def sanity_verdicts(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: CaseSource, seed: int = 0,
                     params: dict[str, dict] | None = None) -> dict[tuple[str, str], bool]:
-    """The model-randomisation check of each model x method, on the task's first generated case."""
+    """The model-randomisation check of each model x method, on the source's first case."""
     out = {}
     for model in models:
-        task = TASKS[model.info.task]
-        case = next(CASE_SOURCES[model.info.task](1, seed, "test"))
-        x = task.preprocess(case.raw, model.info.input)
-        c = model.info.labels.index(case.label)
-        target = Target(c, truth_mask(task, model, case) if model.info.output_kind == "segmentation" else None)
+        case = next(source.cases())
+        rows_x = TASKS[model.info.task].preprocess(case.raw, model.info.input)
+        probabilities = model.predict(rows_x)[0]
+        c = model.info.labels.index(case.label) if case.label is not None else predicted_class(probabilities)
+        truth = truth_mask(TASKS[model.info.task], model, case)
+        region = truth if model.info.output_kind == "segmentation" and truth is not None and truth.any() else None
         for m in method_ids:
-            e = METHODS[m].explain(model, x, target, (params or {}).get(m), seed)
-            out[(model.info.id, m)] = bool(model_randomisation(model, x, e, steps=3, seed=seed)["passed"])
+            e = METHODS[m].explain(model, rows_x, Target(c, region), (params or {}).get(m), seed)
+            out[(model.info.id, m)] = bool(model_randomisation(model, rows_x, e, steps=3, seed=seed)["passed"])
     return out
