@@ -58,6 +58,7 @@ def library_runs(model, x: np.ndarray, c: int) -> dict:
 
     def lime_default():
         lime_image.LimeImageExplainer(random_state=0).explain_instance(image01, probabilities, num_samples=1000)
+        # (its default progress bar is on; our `lime` turns it off, which is part of what is compared)
 
     def shap_image():
         import shap
@@ -65,7 +66,7 @@ def library_runs(model, x: np.ndarray, c: int) -> dict:
         rgb = np.repeat(image01[..., None], 3, axis=-1)
         masker = shap.maskers.Image("inpaint_telea", rgb.shape)
         explainer = shap.Explainer(lambda imgs: probabilities(np.asarray(imgs)), masker)
-        explainer(rgb[None], max_evals=1000, batch_size=50, outputs=shap.Explanation.argsort.flip[:1])
+        explainer(rgb[None], max_evals=1000, batch_size=50, outputs=shap.Explanation.argsort.flip[:1], silent=True)
 
     return {
         "lime": lime_default,
