@@ -58,7 +58,6 @@ def library_runs(model, x: np.ndarray, c: int) -> dict:
 
     def lime_default():
         lime_image.LimeImageExplainer(random_state=0).explain_instance(image01, probabilities, num_samples=1000)
-        # (its default progress bar is on; our `lime` turns it off, which is part of what is compared)
 
     def shap_image():
         import shap
