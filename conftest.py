@@ -1,3 +1,2 @@
-"""Root conftest: the workbench package first (it imports torch and triton before TensorFlow can load)."""
-
-import workbench  # noqa: F401
+"""Root conftest: nothing to order any more. The torch-before-TensorFlow guard lives in the one module that
+imports TensorFlow (workbench/models/keras_adapter.py), so any import order is safe."""

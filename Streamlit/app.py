@@ -4,11 +4,8 @@ Layout and session state only: each tab is a module in views/, computation lives
 `workbench` library behind the caches in views/services.py.
 """
 
-import workbench  # noqa: F401  (first: torch before anything that may load TensorFlow)
-
-# isort: split
 import streamlit as st
-from views import comparison, explanations, prediction, sidebar
+from views import sidebar
 
 st.set_page_config(page_title="XAI Workbench", page_icon="🔬", layout="wide")
 st.title("XAI Workbench")
@@ -16,6 +13,10 @@ st.title("XAI Workbench")
 selection = sidebar.render()
 if selection is None:
     st.stop()
+
+# Imported once the sidebar is drawn: it appears without waiting for what only the tabs use (pandas,
+# matplotlib, scipy); benchmarks/bench_startup.py measures that wait.
+from views import comparison, explanations, prediction  # noqa: E402
 
 if selection.model.info.notice:
     st.warning(selection.model.info.notice)
@@ -29,3 +30,4 @@ with tab_expl:
     explanations.render(selection, results)
 with tab_cmp:
     comparison.render(selection, results)
+sidebar.show_costs(selection)  # last: it times a model pass the first time

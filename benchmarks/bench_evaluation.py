@@ -9,9 +9,6 @@ the whole evaluation of Grad-CAM on 200 phantoms within 60 s. Prints a table, wr
 benchmarks/results/evaluation.json).
 """
 
-from workbench.paths import ROOT  # first: the workbench's import order (torch before TensorFlow)
-
-# isort: split
 import argparse
 import json
 import time
@@ -23,6 +20,7 @@ from workbench.evaluation.explanations import LOCALISATION, evaluate, generated,
 from workbench.methods import METHODS
 from workbench.metrics import METRICS
 from workbench.models import Target, load_model
+from workbench.paths import ROOT
 from workbench.tasks import TASKS
 
 

@@ -11,9 +11,6 @@ and kernel_shap at least 5x faster than the library usage, no method slower than
 most 2x normgrad_o0. Prints a table, writes JSON (default benchmarks/results/libraries.json).
 """
 
-from workbench.paths import ROOT  # first: the workbench's import order (torch before TensorFlow)
-
-# isort: split
 import argparse
 import json
 import statistics
@@ -25,6 +22,7 @@ import torch
 
 from workbench.methods import METHODS
 from workbench.models import Target, load_model, predict
+from workbench.paths import ROOT
 from workbench.service import prepare_input, target_for
 from workbench.tasks import TASKS
 

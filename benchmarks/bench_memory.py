@@ -8,14 +8,13 @@ benchmarks/results/memory.json). Before perturbations were chunked, all 3,025 co
 once: 3,025 x 602 kB = 1.8 GB.
 """
 
-from workbench.paths import ROOT  # first: the workbench imports torch before anything loads TensorFlow
-
-# isort: split
 import argparse
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from workbench.paths import ROOT
 
 CHILD = """
 import resource, sys, json

@@ -12,9 +12,6 @@ from the file's bytes to the prediction: decode, (audio: every window's spectrog
 preprocess, predict with the OOD score.
 """
 
-from workbench.paths import ROOT  # first: the workbench imports torch before anything loads TensorFlow
-
-# isort: split
 import argparse
 import json
 import platform
@@ -27,6 +24,7 @@ import torch
 
 from workbench.methods import METHODS
 from workbench.models import list_models, load_model, predict
+from workbench.paths import ROOT
 from workbench.service import prepare_input, run_methods, target_for
 from workbench.tasks import TASKS
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
+
+from workbench.methods import METHODS
 
 from .conftest import ROOT
 from .test_bad_input import BAD_FILES, bad_file
@@ -50,7 +53,7 @@ def test_sidebar_is_built_from_the_registries(ran):
     assert {"Task", "Model", "Sample", "Explain"} <= set(sidebar_labels)
     methods = next(m for m in ran.sidebar.multiselect if m.label == "XAI methods")
     assert set(methods.options) >= {"Grad-CAM", "Integrated Gradients", "Occlusion"}
-    assert methods.value == ["gradcam", "integrated_gradients"]
+    assert methods.value == ["gradcam", "integrated_gradients", "saliency"], "the lung X-ray task's defaults"
     # widgets from each selected method's parameter spec
     numbers = {w.label for w in ran.sidebar.number_input}
     assert "steps" in numbers
@@ -65,9 +68,35 @@ def test_prediction_tab_shows_probabilities(ran):
 
 def test_explanations_tab_shows_each_method_with_its_time(ran):
     expl = tab(ran, "Explanations")
-    assert images(expl) == ["Grad-CAM", "Integrated Gradients"]
+    assert images(expl) == ["Grad-CAM", "Integrated Gradients", "Saliency"]
     text = " ".join(m.value for m in expl.markdown)
     assert " s**" in text and "passes" in text
+
+
+def test_each_result_and_each_settings_panel_says_what_the_method_shows_and_what_to_watch_out_for(ran):
+    expl = tab(ran, "Explanations")
+    shown = [m.value for m in expl.markdown]
+    sidebar = [c.value for c in ran.sidebar.caption]
+    for mid in ("gradcam", "integrated_gradients", "saliency"):
+        method = METHODS[mid]
+        assert method.what_it_shows in shown and f"**Watch out:** {method.watch_out}" in shown, mid
+        assert method.what_it_shows in sidebar and f"Watch out: {method.watch_out}" in sidebar, mid
+
+
+def test_the_cost_before_a_run_is_the_passes_then_counted_and_seconds_from_the_measured_pass_time(ran):
+    """The settings panel's estimate (passes, and seconds = passes x the pass time measured on this model)
+    against what the adapter counted when the method ran."""
+    panel = next(e for e in ran.sidebar.expander if e.label == "Integrated Gradients settings")
+    caption = next(c.value for c in panel.caption if c.value.startswith("Cost: "))
+    found = re.fullmatch(r"Cost: (\d+) forward \+ (\d+) backward passes, about ([\d.]+) s here "
+                         r"\(([\d.]+) ms a pass, measured on this model\)\.", caption)
+    assert found, caption
+    forward, backward, seconds, per_pass_ms = int(found[1]), int(found[2]), float(found[3]), float(found[4])
+    counted = next(json.loads(j.proto.body) for j in tab(ran, "Explanations").get("json")
+                   if json.loads(j.proto.body)["method"] == "integrated_gradients")
+    assert (forward, backward) == (counted["forward"], counted["backward"])
+    assert per_pass_ms > 0
+    assert abs(seconds - (forward + backward) * per_pass_ms / 1000) <= 0.005 + 0.0005 * (forward + backward)
 
 
 def test_comparison_tab_puts_methods_side_by_side(ran):
@@ -84,7 +113,7 @@ def test_rerun_with_same_request_is_served_from_cache(ran):
     ran.run()
     press_run(ran)
     assert services.COMPUTED["explanations"] == before
-    assert images(tab(ran, "Explanations")) == ["Grad-CAM", "Integrated Gradients"]
+    assert images(tab(ran, "Explanations")) == ["Grad-CAM", "Integrated Gradients", "Saliency"]
 
 
 def test_changing_a_parameter_recomputes_only_that_method_and_not_the_prediction(ran):
@@ -156,7 +185,7 @@ def test_hub_model_that_cannot_be_fetched_is_explained(monkeypatch):
 
 def test_explanations_can_be_downloaded_as_raw_maps(ran):
     labels = [b.label for b in tab(ran, "Explanations").get("download_button")]
-    assert labels.count("Raw map (.npy)") == 2 and labels.count("Overlay (.png)") == 2
+    assert labels.count("Raw map (.npy)") == 3 and labels.count("Overlay (.png)") == 3
 
 
 def test_upload_accepts_every_listed_type_and_a_dicom_film_works():
@@ -178,11 +207,13 @@ def test_histopathology_task_runs_end_to_end_with_its_ground_truth():
     assert not at.exception
     model = next(s for s in at.sidebar.selectbox if s.label == "Model")
     assert model.value == "histopathology-resnet18-compact"
+    methods = next(m for m in at.sidebar.multiselect if m.label == "XAI methods")
+    assert methods.value == ["gradcam", "integrated_gradients", "saliency"], "the task's defaults"
     next(s for s in at.sidebar.selectbox if s.label == "Sample").set_value("LYM_01").run()
     press_run(at)
     assert tab(at, "Prediction").get("metric")[0].proto.body == "LYM"
     assert images(tab(at, "Comparison"))[0] == "Input + ground truth"
-    assert images(tab(at, "Explanations")) == ["Grad-CAM", "Integrated Gradients"]
+    assert images(tab(at, "Explanations")) == ["Grad-CAM", "Integrated Gradients", "Saliency"]
 
 
 def test_iqa_segmentation_shows_mask_quality_and_explains_one_region():
@@ -197,7 +228,9 @@ def test_iqa_segmentation_shows_mask_quality_and_explains_one_region():
     region = next(s for s in at.sidebar.selectbox if s.label == "Region")
     assert region.options[0].startswith("all predicted 'object_over_lungs' pixels")
     assert len(region.options) >= 3, "chest_04 has two separate objects over the lungs"
-    next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["gradcam"]).run()
+    methods = next(m for m in at.sidebar.multiselect if m.label == "XAI methods")
+    assert methods.value == ["gradcam", "integrated_gradients"], "the segmentation task's defaults"
+    methods.set_value(["gradcam"]).run()
     press_run(at)
     whole = json.loads(tab(at, "Explanations").get("json")[0].proto.body)["target"]
     assert whole["label"] == "object_over_lungs"
@@ -280,7 +313,7 @@ def test_a_generated_partial_spoof_shows_its_span_and_every_map_is_scored_agains
     assert not at.exception and any("nothing is saved" in c.value for c in at.sidebar.caption)
     assert any("green: the spoofed span" in c for c in images(tab(at, "Prediction")))
     methods = next(m for m in at.sidebar.multiselect if m.label == "XAI methods")
-    assert methods.value == ["gradcam", "integrated_gradients", "step_scores"]
+    assert methods.value == ["step_scores", "gradcam", "integrated_gradients"], "the audio task's defaults"
     methods.set_value(["gradcam", "step_scores"]).run()
     press_run(at)
     captions = images(tab(at, "Comparison"))
@@ -288,4 +321,43 @@ def test_a_generated_partial_spoof_shows_its_span_and_every_map_is_scored_agains
     assert set(scored) == {"Grad-CAM", "Step scores (the model's own)"}
     assert all("Pointing game ↑" in c and "Rank accuracy ↑" in c for c in scored.values())
     steps = scored["Step scores (the model's own)"]
-    assert float(steps.split("Rank accuracy ↑ ")[1]) >= 0.75 and "Pointing game ↑ 1.00" in steps
+    assert float(steps.split("Rank accuracy ↑ ")[1].split(" · ")[0]) >= 0.75 and "Pointing game ↑ 1.00" in steps
+
+
+def test_several_layers_are_chosen_in_a_multiselect_and_explained_together():
+    """NormGrad's "layers" parameter: a multiselect of the model's layers, its default preselected; the run
+    combines the chosen ones (the explanation's record), and another model offers its own layers."""
+    at = new_app()
+    next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["normgrad_o0"]).run()
+    layers = next(m for m in at.sidebar.multiselect if m.label == "layers")
+    model = next(s for s in at.sidebar.selectbox if s.label == "Model").value
+    from workbench.models import load_model
+
+    names = load_model(model).layers()
+    assert layers.options == names and layers.value == [names[0]]
+    layers.set_value(names[:2]).run()
+    press_run(at)
+    record = json.loads(tab(at, "Explanations").get("json")[0].proto.body)
+    assert record["params"]["layers"] == names[:2] and record["combined_layers"] == 2
+    next(s for s in at.sidebar.selectbox if s.label == "Model").set_value("lung_xray-resnet-compact").run()
+    layers = next(m for m in at.sidebar.multiselect if m.label == "layers")
+    assert layers.value == [load_model("lung_xray-resnet-compact").layers()[0]]
+
+
+def test_a_slow_method_runs_with_its_progress_bar_and_a_cache_hit_replays_cleanly():
+    """Occlusion at stride 3 (41 x 41 positions) is estimated at seconds: the run's status holds the progress bar,
+    drawn inside the cached computation and emptied when it ends. Streamlit replays it on the next, cached
+    rerun: no error, nothing recomputed, nothing left over."""
+    at = new_app()
+    next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["occlusion"]).run()
+    for name in ("stride_height", "stride_width"):
+        next(w for w in at.sidebar.number_input if w.label == name).set_value(3).run()
+    services = sys.modules["views.services"]
+    before = services.COMPUTED["explanations"]
+    for _ in range(2):
+        press_run(at)
+        status = next(n for n in at.main.children.values() if n.type == "status")
+        assert status.proto.label == "1 explanation(s) ready"
+        assert [c.type for c in status.children.values()] == ["empty"], "the bar, emptied"
+        assert images(tab(at, "Explanations")) == ["Occlusion"]
+    assert services.COMPUTED["explanations"] == before + 1

@@ -1,5 +1,6 @@
-"""End to end in a real browser: `streamlit run`, pick a sample, run two methods, and find both
-pictures in the Comparison tab. Debian's chromium driven by Playwright (no browser download)."""
+"""End to end in a real browser: `streamlit run`, pick a sample, run the task's default methods, and find
+their pictures in the Comparison tab; a slow method shows its progress while it runs. Debian's chromium
+driven by Playwright (no browser download)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path):
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("server")
     port = free_port()
     log = open(tmp_path / "streamlit.log", "w")
     proc = subprocess.Popen(
@@ -53,7 +55,8 @@ def server(tmp_path):
         log.close()
 
 
-def test_two_methods_side_by_side_in_a_real_browser(server, tmp_path):
+@pytest.fixture
+def page(server):
     chromium = shutil.which("chromium")
     assert chromium, "Debian chromium is missing: `make test` installs it"
     with sync_playwright() as p:
@@ -61,22 +64,50 @@ def test_two_methods_side_by_side_in_a_real_browser(server, tmp_path):
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.set_default_timeout(120_000)
         page.goto(server)
-        try:
-            sidebar = page.get_by_test_id("stSidebar")
-            sidebar.get_by_test_id("stSelectbox").filter(has_text="Sample").click()
-            page.get_by_role("option", name="affected_02").click()
-            sidebar.get_by_text("Grad-CAM", exact=True).wait_for()
-            sidebar.get_by_text("Integrated Gradients", exact=True).wait_for()
-            page.get_by_test_id("stStatusWidget").wait_for(state="hidden")  # the rerun is over
-            sidebar.get_by_role("button", name="Run").click()
-            page.get_by_text("2 explanation(s) ready").wait_for()
-            assert page.get_by_role("button", name="Deploy").count() == 0
-            page.get_by_role("tab", name="Comparison").click()
-            panel = page.get_by_role("tabpanel").filter(has_text="Shared scale")
-            for name in ("Grad-CAM ·", "Integrated Gradients ·"):
-                img = panel.get_by_test_id("stImage").filter(has_text=name).locator("img")
-                img.wait_for()
-                assert img.evaluate("img => img.complete && img.naturalWidth") >= 128
-        finally:
-            page.screenshot(path=str(tmp_path / "comparison.png"), full_page=True)
+        yield page
         browser.close()
+
+
+def test_the_default_methods_side_by_side_in_a_real_browser(page, tmp_path):
+    try:
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_test_id("stSelectbox").filter(has_text="Sample").click()
+        page.get_by_role("option", name="affected_02").click()
+        for name in ("Grad-CAM", "Integrated Gradients", "Saliency"):
+            sidebar.get_by_text(name, exact=True).wait_for()
+        page.get_by_test_id("stStatusWidget").wait_for(state="hidden")  # the rerun is over
+        sidebar.get_by_role("button", name="Run").click()
+        page.get_by_text("3 explanation(s) ready").wait_for()
+        assert page.get_by_role("button", name="Deploy").count() == 0
+        page.get_by_role("tab", name="Comparison").click()
+        panel = page.get_by_role("tabpanel").filter(has_text="Shared scale")
+        for name in ("Grad-CAM ·", "Integrated Gradients ·", "Saliency ·"):
+            img = panel.get_by_test_id("stImage").filter(has_text=name).locator("img")
+            img.wait_for()
+            assert img.evaluate("img => img.complete && img.naturalWidth") >= 128
+    finally:
+        page.screenshot(path=str(tmp_path / "comparison.png"), full_page=True)
+
+
+def test_a_slow_method_shows_its_progress_while_it_runs(page, tmp_path):
+    """Occlusion at stride 3 (41 x 41 positions, estimated at seconds): a progress bar while it runs, gone
+    when it is done."""
+    try:
+        sidebar = page.get_by_test_id("stSidebar")
+        methods = sidebar.get_by_test_id("stMultiSelect").filter(has_text="XAI methods").locator("input")
+        methods.click()
+        methods.fill("Occlusion")
+        page.get_by_role("option", name="Occlusion").click()
+        page.keyboard.press("Escape")
+        sidebar.get_by_text("Occlusion settings").click()
+        for name in ("stride_height", "stride_width"):
+            field = sidebar.get_by_test_id("stNumberInput").filter(has_text=name).locator("input")
+            field.fill("3")
+            field.press("Enter")
+            page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+        sidebar.get_by_role("button", name="Run").click()
+        page.get_by_test_id("stProgress").filter(has_text="Occlusion").wait_for()
+        page.get_by_text("4 explanation(s) ready").wait_for()
+        assert page.get_by_test_id("stProgress").count() == 0
+    finally:
+        page.screenshot(path=str(tmp_path / "progress.png"), full_page=True)

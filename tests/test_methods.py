@@ -216,3 +216,15 @@ def test_a_method_that_does_not_apply_says_why_in_one_line(tiny):
     stepped = tiny_adapter(step_scores=StepScores("layer2", "affected"))
     assert "audio" in hidden_methods(TASKS["lung_xray"], stepped)[METHODS["step_scores"].name]
     assert hidden_methods(TASKS["audio_deepfake"], stepped) == {}
+
+
+def test_progress_follows_the_counted_passes_and_the_record_keeps_no_callback(tiny, tiny_input):
+    """Occlusion with 9 patches + 1 reference pass in chunks: progress rises to 1 with the counted passes, and the
+    explanation pickles (the app caches it) because the callback is not kept."""
+    import pickle
+
+    seen = []
+    params = {"window_height": 16, "window_width": 16, "stride_height": 8, "stride_width": 8}
+    e = METHODS["occlusion"].explain(tiny, tiny_input, Target(1), params, progress=seen.append)
+    assert seen == sorted(seen) and seen[-1] == 1.0 and e.passes == 10
+    assert pickle.loads(pickle.dumps(e)).counted.on_change is None

@@ -8,7 +8,8 @@ by hash).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +18,11 @@ import numpy as np
 from workbench.arrays import content_hash
 from workbench.errors import InputError
 from workbench.io.files import read_file
-from workbench.masks import components
-from workbench.methods import METHODS, Explanation, Method
-from workbench.metrics import METRICS
+from workbench.methods import METHODS, Cost, Explanation, Method
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, Target
 from workbench.tasks import AudioTask, GroundTruth, Task
+
+TIMING_BATCH = 8  # copies of the input in the one forward+backward pass that `pass_seconds` times
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,8 @@ def score_explanation(e: Explanation, model: ModelAdapter, x: np.ndarray,
                       truth: np.ndarray | None = None) -> dict[str, float]:
     """Every registered metric whose needs are met (the model always; the ground truth, a bool mask on
     the map's grid, when known and not empty: an empty truth has nowhere to point), by metric id."""
+    from workbench.metrics import METRICS  # scipy.ndimage: loaded when a map is scored, not at app start
+
     have = {"model"} | ({"ground_truth"} if truth is not None and truth.any() else set())
     return {m.id: m.score(e, truth=truth, model=model, x=x) for m in METRICS.values() if m.needs <= have}
 
@@ -123,6 +126,8 @@ def target_for(model: ModelAdapter, prediction: Prediction, label: str | None = 
     index = prediction.class_index if label is None else model.info.labels.index(label)
     if component is None:
         return Target(index)
+    from workbench.masks import components  # scipy.ndimage: loaded when a region is picked, not at app start
+
     if not isinstance(prediction, SegmentationPrediction):
         raise InputError("a connected component can only be picked in a segmentation.")
     parts = components(prediction.mask == index)
@@ -155,7 +160,34 @@ def explain_request(model: ModelAdapter, x: np.ndarray, method_id: str, target: 
 
 def explain(model: ModelAdapter, x: np.ndarray, request: ExplainRequest, target: Target) -> Explanation:
     """Compute what a request asks for (the app caches around this call)."""
-    return METHODS[request.method].explain(model, x, target, json.loads(request.params_json), request.seed)
+    return explain_with_progress(model, x, request, target, None)
+
+
+def explain_with_progress(model: ModelAdapter, x: np.ndarray, request: ExplainRequest, target: Target,
+                          progress: Callable[[float], None] | None) -> Explanation:
+    """`explain`, calling `progress` with the share of the estimated passes done (the app's progress bar)."""
+    return METHODS[request.method].explain(model, x, target, json.loads(request.params_json), request.seed, progress)
+
+
+def estimated_cost(model: ModelAdapter, x: np.ndarray, method_id: str, params: dict | None = None) -> Cost:
+    """The passes a method is expected to run with these parameters (validated, defaults filled in)."""
+    method = METHODS[method_id]
+    return method.cost(model, x, method.resolve_params(model, params))
+
+
+def pass_seconds(model: ModelAdapter, x: np.ndarray) -> float:
+    """Seconds per counted pass on inputs like `x`: one forward+backward pass over a batch of copies,
+    timed after a warm-up one on the input alone (a model's first backward pass pays one-off set-up).
+    A cost in passes times this is an estimate in seconds measured on this model and machine, which differ
+    by orders of magnitude from one model to the next."""
+    grid = model.outputs(x[:1]).shape[-2:]  # a segmentation target's region covers the whole output
+    target = Target(0, np.ones(grid, bool) if model.info.output_kind == "segmentation" else None)
+    model.input_gradients(x[:1], target)
+    with model.counting() as counted:
+        start = time.perf_counter()
+        model.input_gradients(np.repeat(x[:1], TIMING_BATCH, axis=0), target)
+        seconds = time.perf_counter() - start
+    return seconds / counted.passes
 
 
 def run_methods(task: Task, model: ModelAdapter, x: np.ndarray, method_ids: Sequence[str], target: Target,

@@ -1,19 +1,20 @@
-"""Explanations tab: each method's overlay, with its time and the passes it ran."""
+"""Explanations tab: each method's overlay, with what it shows, its pitfall, its time and the passes it ran."""
 
 from __future__ import annotations
 
 import io
-import json
 
 import numpy as np
 import streamlit as st
 
-from views.services import get_explanation
-from views.sidebar import PREDICTED, Selection
+from views.services import get_explanation, get_pass_seconds
+from views.sidebar import PREDICTED, Selection, seconds_text
 from workbench.methods import METHODS, Explanation
 from workbench.render import encode_png, explanation_picture, with_axes
-from workbench.service import explain_request, target_for
+from workbench.service import estimated_cost, explain_request, target_for
 from workbench.tasks.audio import listen
+
+SLOW_SECONDS = 1.0  # a method estimated to take longer shows a progress bar while it runs
 
 
 def results_for(sel: Selection) -> list[Explanation]:
@@ -22,16 +23,21 @@ def results_for(sel: Selection) -> list[Explanation]:
         return []
     label = None if sel.request.target == PREDICTED else sel.request.target
     target = target_for(sel.model, sel.prediction, label, sel.request.component)
-    requests = [explain_request(sel.model, sel.x, m, target, params, sel.request.seed)
-                for m, params in sel.request.methods]
-    cost = sum(METHODS[r.method].cost(sel.model, sel.x, json.loads(r.params_json)).passes for r in requests)
+    per_pass = get_pass_seconds(sel.model_id, sel.revision, sel.model.key, sel.x)
+    runs = [(explain_request(sel.model, sel.x, m, target, params, sel.request.seed),
+             estimated_cost(sel.model, sel.x, m, params).passes) for m, params in sel.request.methods]
+    passes = sum(p for _, p in runs)
+    slow = any(p * per_pass > SLOW_SECONDS for _, p in runs)
     out = []
-    with st.status(f"Explaining with {len(requests)} method(s), about {cost} model passes…",
-                   expanded=False) as status:
-        for request in requests:
-            status.update(label=f"{METHODS[request.method].name}…")
-            out.append(get_explanation(sel.model_id, sel.revision, request.key, request, sel.x, target))
-        status.update(label=f"{len(out)} explanation(s) ready", state="complete")
+    with st.status(f"Explaining with {len(runs)} method(s), {passes:,} model passes, "
+                   f"{seconds_text(passes * per_pass)}…", expanded=slow) as status:
+        for request, method_passes in runs:
+            name, seconds = METHODS[request.method].name, method_passes * per_pass
+            # `expanded` again: an update without it folds a fresh status away, progress bar and all
+            status.update(label=f"{name}: {method_passes:,} passes, {seconds_text(seconds)}…", expanded=slow)
+            label = f"{name}: {method_passes:,} passes, {seconds_text(seconds)};" if seconds > SLOW_SECONDS else None
+            out.append(get_explanation(sel.model_id, sel.revision, request.key, request, sel.x, target, label))
+        status.update(label=f"{len(out)} explanation(s) ready", state="complete", expanded=False)
     return out
 
 
@@ -56,6 +62,7 @@ def render(sel: Selection, results: list[Explanation]) -> None:
         with right:
             st.subheader(method.name)
             st.write(method.what_it_shows)
+            st.markdown(f"**Watch out:** {method.watch_out}")
             st.write(f"**{e.seconds:.3f} s**, {e.passes} passes ({e.counted.forward} forward, "
                      f"{e.counted.backward} backward); colour scale ±{scale:.3g}.")
             if fraction is not None:

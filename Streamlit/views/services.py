@@ -8,7 +8,7 @@ import streamlit as st
 from workbench.data import generated_cases
 from workbench.methods import Explanation
 from workbench.models import ModelAdapter, Prediction, Target, load_model, predict
-from workbench.service import ExplainRequest, WindowScores, explain, prepare_input
+from workbench.service import ExplainRequest, WindowScores, explain_with_progress, pass_seconds, prepare_input
 from workbench.tasks import TASKS, GroundTruth
 
 COMPUTED = {"explanations": 0, "predictions": 0}  # computed, not served from a cache
@@ -41,10 +41,37 @@ def get_prepared(model_id: str, revision: str | None, model_key: str, task_id: s
     return prepare_input(TASKS[task_id], get_model(model_id, revision), _clip)
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def get_pass_seconds(model_id: str, revision: str | None, model_key: str, _x: np.ndarray) -> float:
+    """Measured once per model revision: what turns a method's passes into an estimate in seconds."""
+    return pass_seconds(get_model(model_id, revision), _x)
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
 def get_explanation(model_id: str, revision: str | None, request_key: str, _request: ExplainRequest,
-                    _x: np.ndarray, _target: Target) -> Explanation:
+                    _x: np.ndarray, _target: Target, _progress_label: str | None = None) -> Explanation:
     """Keyed by the request (model revision, input hash, method, parameters, seed, target with its
-    region hash): the same request is served from the cache instead of recomputed."""
+    region hash): the same request is served from the cache instead of recomputed.
+
+    With a label, a progress bar follows the passes run. The bar is made in here, not by the caller:
+    Streamlit replays what a cached function drew on a cache hit, and can only replay elements made
+    inside it (updating one made outside fails on the next hit). It is emptied at the end, so a replay
+    leaves nothing behind."""
     COMPUTED["explanations"] += 1
-    return explain(get_model(model_id, revision), _x, _request, _target)
+    model = get_model(model_id, revision)
+    if _progress_label is None:
+        return explain_with_progress(model, _x, _request, _target, None)
+    bar = st.progress(0, text=_progress_label)
+    shown = 0
+
+    def progress(share: float) -> None:
+        nonlocal shown
+        percent = int(share * 100) // 5 * 5  # a step every 5%: a handful of messages, each replayed on a hit
+        if percent > shown:
+            shown = percent
+            bar.progress(percent, text=f"{_progress_label} {percent}%")
+
+    try:
+        return explain_with_progress(model, _x, _request, _target, progress)
+    finally:
+        bar.empty()

@@ -7,16 +7,23 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from views.services import get_case, get_model, get_prediction, get_prepared
+from views.services import get_case, get_model, get_pass_seconds, get_prediction, get_prepared
 from workbench.data import generated_cases
 from workbench.errors import InputError, ModelError
-from workbench.masks import components
 from workbench.methods import Method, Param, compatible_methods
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, list_models
-from workbench.service import WindowScores, check_model_task, input_hash
+from workbench.service import WindowScores, check_model_task, estimated_cost, input_hash
 from workbench.tasks import TASKS, GroundTruth, Picture, Task
 
-DEFAULT_METHODS = ("gradcam", "integrated_gradients", "step_scores")  # each where it applies
+# Preselected per task, cheap on each task's first bundled model (a few seconds together): a CAM, a path
+# gradient and a one-pass gradient, or the audio model's own step scores. Ids not registered are skipped.
+DEFAULT_METHODS = {
+    "lung_xray": ("gradcam", "integrated_gradients", "saliency"),
+    "histopathology": ("gradcam", "integrated_gradients", "saliency"),
+    "iqa_segmentation": ("gradcam", "integrated_gradients"),
+    "audio_deepfake": ("step_scores", "gradcam", "integrated_gradients"),
+}
+OTHER_DEFAULTS = ("gradcam", "integrated_gradients")  # a task without its own list
 PREDICTED = "predicted class"
 CASE_NOTE = "Generated here, in memory, from data the bundled models never trained on; nothing is saved."
 
@@ -50,6 +57,7 @@ class Selection:
     notes: tuple[str, ...] = ()  # what decoding changed to make the file usable
     windows: WindowScores | None = None  # audio: every window's scores; `raw` is the window explained
     window: int = 0
+    costs: tuple = ()  # (place, Cost) per chosen method, then (place, total passes): see show_costs
 
 
 def _pick_model(task: Task) -> tuple[ModelAdapter, str, str | None] | None:
@@ -118,8 +126,18 @@ def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[s
         return None
 
 
-def _param_widget(method: Method, p: Param):
-    key = f"param:{method.id}:{p.name}"
+def seconds_text(seconds: float) -> str:
+    if seconds < 0.01:
+        return "under 0.01 s"
+    return f"about {seconds:.2f} s" if seconds < 1 else f"about {seconds:.1f} s"
+
+
+def _param_widget(model: ModelAdapter, method: Method, p: Param):
+    # layer names are the model's own: another model starts from its own default layers
+    scope = f"{model.key}:" if p.kind in ("layer", "layers") else ""
+    key = f"param:{scope}{method.id}:{p.name}"
+    if p.kind == "layers":
+        return st.multiselect(p.name, p.choices, default=p.default, key=key, help=p.help)
     if p.kind in ("choice", "layer"):
         return st.selectbox(p.name, p.choices, index=p.choices.index(p.default), key=key, help=p.help)
     if p.kind == "bool":
@@ -129,28 +147,50 @@ def _param_widget(method: Method, p: Param):
     return st.number_input(p.name, float(p.min), float(p.max), float(p.default), key=key, help=p.help)
 
 
-def _pick_methods(task: Task, model: ModelAdapter, x: np.ndarray) -> list[tuple[str, dict]]:
+def _pick_methods(task: Task, model: ModelAdapter, x: np.ndarray) -> tuple[list[tuple[str, dict]], list[tuple]]:
+    """The chosen methods with their widget values, and where each one's cost goes with the cost in
+    passes (the last place for their total). A method whose settings do not validate is left out of the run."""
     methods = {m.id: m for m in compatible_methods(task, model)}
     chosen = st.sidebar.multiselect(
-        "XAI methods", list(methods), default=[m for m in DEFAULT_METHODS if m in methods],
+        "XAI methods", list(methods), default=[m for m in DEFAULT_METHODS.get(task.id, OTHER_DEFAULTS) if m in methods],
         format_func=lambda mid: methods[mid].name)
-    picked = []
+    picked, costs = [], []
     for mid in chosen:
         method = methods[mid]
         with st.sidebar.expander(f"{method.name} settings"):
             st.caption(method.what_it_shows)
-            params = {p.name: _param_widget(method, p) for p in method.params(model)}
+            st.caption(f"Watch out: {method.watch_out}")
+            params = {p.name: _param_widget(model, method, p) for p in method.params(model)}
             try:
-                cost = method.cost(model, x, method.resolve_params(model, params))
-                st.caption(f"Cost: about {cost.forward} forward + {cost.backward} backward passes")
+                cost = estimated_cost(model, x, mid, params)
             except InputError as err:
-                st.warning(str(err))
+                st.warning(f"{err} {method.name} is left out of the run until this is fixed.")
+                continue
+            costs.append((st.empty(), cost))
         picked.append((mid, params))
-    return picked
+    if picked:
+        costs.append((st.sidebar.empty(), sum(c.passes for _, c in costs)))
+    return picked, costs
+
+
+def show_costs(sel: Selection) -> None:
+    """Each chosen method's cost in passes and seconds, then their total, in the places the sidebar kept.
+    Drawn last: the pass time is measured on the model (once), and the page can be used meanwhile."""
+    if not sel.costs:
+        return
+    per_pass = get_pass_seconds(sel.model_id, sel.revision, sel.model.key, sel.x)
+    *each, (total_place, total) = sel.costs
+    for place, cost in each:
+        place.caption(f"Cost: {cost.forward:,} forward + {cost.backward:,} backward passes, "
+                      f"{seconds_text(cost.passes * per_pass)} here ({per_pass * 1000:.1f} ms a pass, "
+                      "measured on this model).")
+    total_place.caption(f"Together: {total:,} passes, {seconds_text(total * per_pass)}.")
 
 
 def _pick_component(model: ModelAdapter, pred: SegmentationPrediction, target: str) -> int | None:
     """All predicted pixels of the target class, or one of its connected regions (largest first)."""
+    from workbench.masks import components  # scipy.ndimage: loaded for segmentation only
+
     index = pred.class_index if target == PREDICTED else model.info.labels.index(target)
     sizes = [int(part.sum()) for part in components(pred.mask == index)]
     options = [None, *range(len(sizes))]
@@ -191,7 +231,7 @@ def render() -> Selection | None:
 
     pred = get_prediction(model_id, revision, model.key, x_hash, x)
     st.sidebar.header("4. Methods")
-    methods = _pick_methods(task, model, x)
+    methods, costs = _pick_methods(task, model, x)
     target = st.sidebar.selectbox("Explain", [PREDICTED, *model.info.labels])
     component = _pick_component(model, pred, target) if isinstance(pred, SegmentationPrediction) else None
     seed = int(st.sidebar.number_input("Seed", 0, 2**31 - 1, 0, help="Same seed, same maps."))
@@ -203,4 +243,4 @@ def render() -> Selection | None:
     picture = task.picture(raw, model.info.input)
     truth_mask = None if truth is None else truth.as_mask(model.info.input.size, picture.axes)
     return Selection(task, model, model_id, revision, name, raw, x, x_hash, picture, pred, truth_mask, request,
-                     tuple(notes), windows, window)
+                     tuple(notes), windows, window, tuple(costs))

@@ -186,6 +186,7 @@ class Method(ABC):
             start = time.perf_counter()
             heatmap, meta = self._compute(model, x, target, params, rng)
             seconds = time.perf_counter() - start
+        counted.on_change = None  # the record keeps the counts, not the caller's progress callback
         heatmap = np.asarray(heatmap, dtype=np.float32)
         if heatmap.shape != x.shape[-2:]:
             raise RuntimeError(f"{self.id} returned a {heatmap.shape} map for a {x.shape[-2:]} input")

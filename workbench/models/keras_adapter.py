@@ -1,9 +1,9 @@
 """A Keras 3 model (TensorFlow backend) behind the adapter interface.
 
 This module imports TensorFlow, so nothing imports it until a Keras model is loaded (models/__init__
-registers a loader that imports it on first use), and `workbench` has imported torch first
-(environment.md: TensorFlow before triton segfaults). Batches arrive N x C x H x W like every
-adapter's; Keras layers are channels-last, so the adapter moves the channel axis in and out.
+registers a loader that imports it on first use); it imports torch._dynamo (which loads triton) on
+the line before TensorFlow (environment.md: TensorFlow before triton segfaults). Batches arrive
+N x C x H x W like every adapter's; Keras layers are channels-last, so the adapter moves the channel axis in and out.
 Gradients come from `tf.GradientTape`; activations and their gradients from a functional
 sub-model that returns the layer's output beside the head's.
 """

@@ -12,16 +12,36 @@ from torch import nn
 
 from workbench.models.nets.alexnet import CompactAlexNet
 from workbench.models.nets.resnet import CompactResNet
-from workbench.models.nets.segmentation import deeplabv3plus
-from workbench.models.nets.torchvision_nets import CompactDenseNet, CompactEfficientNet
 from workbench.registry import Registry
 
 ARCHITECTURES: Registry[Callable[..., nn.Module]] = Registry("architecture")
 ARCHITECTURES.register(CompactResNet, key="compact_resnet")
 ARCHITECTURES.register(CompactAlexNet, key="compact_alexnet")
-ARCHITECTURES.register(CompactDenseNet, key="compact_densenet")
-ARCHITECTURES.register(CompactEfficientNet, key="compact_efficientnet")
-ARCHITECTURES.register(deeplabv3plus, key="deeplabv3plus")
+
+
+# torchvision (and smp) are imported when such a network is built: torchvision imports torch._dynamo,
+# some 1.5 s that a compact ResNet or AlexNet never needs.
+def _densenet(**kwargs) -> nn.Module:
+    from workbench.models.nets.torchvision_nets import CompactDenseNet
+
+    return CompactDenseNet(**kwargs)
+
+
+def _efficientnet(**kwargs) -> nn.Module:
+    from workbench.models.nets.torchvision_nets import CompactEfficientNet
+
+    return CompactEfficientNet(**kwargs)
+
+
+def _deeplabv3plus(**kwargs) -> nn.Module:
+    from workbench.models.nets.segmentation import deeplabv3plus
+
+    return deeplabv3plus(**kwargs)
+
+
+ARCHITECTURES.register(_densenet, key="compact_densenet")
+ARCHITECTURES.register(_efficientnet, key="compact_efficientnet")
+ARCHITECTURES.register(_deeplabv3plus, key="deeplabv3plus")
 
 
 def build(architecture: str, **kwargs) -> nn.Module:
