@@ -57,6 +57,10 @@ def test_sidebar_is_built_from_the_registries(ran):
     # widgets from each selected method's parameter spec
     numbers = {w.label for w in ran.sidebar.number_input}
     assert "steps" in numbers
+    assert set(methods.options) == {m.name for m in METHODS.values() if m.id != "step_scores"}
+    not_offered = [c.value for c in ran.sidebar.caption if c.value.startswith("Not offered:")]
+    assert not_offered == [f"Not offered: {METHODS['step_scores'].name}: the model has no per-step head: its config "
+                           "names no step-score layer."], "a hidden method says why, in one line"
 
 
 def test_prediction_tab_shows_probabilities(ran):

@@ -10,7 +10,7 @@ import streamlit as st
 from views.services import get_case, get_model, get_pass_seconds, get_prediction, get_prepared
 from workbench.data import generated_cases
 from workbench.errors import InputError, ModelError
-from workbench.methods import Method, Param, compatible_methods
+from workbench.methods import Method, Param, compatible_methods, hidden_methods
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, list_models
 from workbench.service import WindowScores, check_model_task, estimated_cost, input_hash
 from workbench.tasks import TASKS, GroundTruth, Picture, Task
@@ -154,6 +154,8 @@ def _pick_methods(task: Task, model: ModelAdapter, x: np.ndarray) -> tuple[list[
     chosen = st.sidebar.multiselect(
         "XAI methods", list(methods), default=[m for m in DEFAULT_METHODS.get(task.id, OTHER_DEFAULTS) if m in methods],
         format_func=lambda mid: methods[mid].name)
+    for name, reason in hidden_methods(task, model).items():
+        st.sidebar.caption(f"Not offered: {name}: {reason}")
     picked, costs = [], []
     for mid in chosen:
         method = methods[mid]
