@@ -113,11 +113,14 @@ def test_comparison_tab_puts_methods_side_by_side(ran):
 
 def test_rerun_with_same_request_is_served_from_cache(ran):
     services = sys.modules["views.services"]
-    before = services.COMPUTED["explanations"]
+    before = dict(services.COMPUTED)
     ran.run()
     press_run(ran)
-    assert services.COMPUTED["explanations"] == before
+    assert services.COMPUTED["explanations"] == before["explanations"]
+    assert services.COMPUTED["scores"] == before["scores"], "the maps' scores (deletion, insertion...) are cached too"
     assert images(tab(ran, "Explanations")) == ["Grad-CAM", "Integrated Gradients", "Saliency"]
+    captions = images(tab(ran, "Comparison"))
+    assert all("Deletion AUC ↓" in c and "Insertion AUC ↑" in c for c in captions[1:4])
 
 
 def test_changing_a_parameter_recomputes_only_that_method_and_not_the_prediction(ran):

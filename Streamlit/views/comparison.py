@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import streamlit as st
 
+from views.services import get_scores
 from views.sidebar import Selection
+from workbench.arrays import content_hash
 from workbench.methods import METHODS, Explanation
 from workbench.metrics import METRICS
 from workbench.render import base_picture, colourbar, explanation_picture, with_axes
-from workbench.service import score_explanation
+from workbench.service import explain_request
 
 PER_ROW = 4
 
@@ -23,7 +25,8 @@ def render(sel: Selection, results: list[Explanation]) -> None:
     for e in results:
         picture, scale = explanation_picture(sel.picture, e.map, sel.truth)
         scores = "".join(f" · {METRICS[m].name} {'↑' if METRICS[m].higher_is_better else '↓'} {value:.2f}"
-                         for m, value in score_explanation(e, sel.model, sel.x, sel.truth).items())
+                         for m, value in get_scores(sel.model_id, sel.revision, _request_key(sel, e),
+                                                    content_hash(sel.truth), e, sel.x, sel.truth).items())
         tiles.append((with_axes(picture, axes),
                       f"{METHODS[e.method].name} · {e.seconds:.2f} s · ±{scale:.3g}{scores}"))
     for start in range(0, len(tiles), PER_ROW):
@@ -34,3 +37,8 @@ def render(sel: Selection, results: list[Explanation]) -> None:
     if sel.truth is not None:
         st.caption("Green outline: ground truth. " + " ".join(
             f"{m.name}: {m.what_it_measures}" for m in METRICS.values() if "ground_truth" in m.needs))
+
+
+def _request_key(sel: Selection, e: Explanation) -> str:
+    """The explanation's own cache key: what made it (model revision, input, method, parameters, seed, target)."""
+    return explain_request(sel.model, sel.x, e.method, e.target, e.params, e.seed).key

@@ -8,10 +8,17 @@ import streamlit as st
 from workbench.data import generated_cases
 from workbench.methods import Explanation
 from workbench.models import ModelAdapter, Prediction, Target, load_model, predict
-from workbench.service import ExplainRequest, WindowScores, explain_with_progress, pass_seconds, prepare_input
+from workbench.service import (
+    ExplainRequest,
+    WindowScores,
+    explain_with_progress,
+    pass_seconds,
+    prepare_input,
+    score_explanation,
+)
 from workbench.tasks import TASKS, GroundTruth
 
-COMPUTED = {"explanations": 0, "predictions": 0}  # computed, not served from a cache
+COMPUTED = {"explanations": 0, "predictions": 0, "scores": 0}  # computed, not served from a cache
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=8)
@@ -75,3 +82,12 @@ def get_explanation(model_id: str, revision: str | None, request_key: str, _requ
         return explain_with_progress(model, _x, _request, _target, progress)
     finally:
         bar.empty()
+
+
+@st.cache_data(show_spinner="Scoring the maps…", max_entries=512)
+def get_scores(model_id: str, revision: str | None, request_key: str, truth_hash: str, _e: Explanation,
+               _x: np.ndarray, _truth: np.ndarray | None) -> dict[str, float]:
+    """Every metric the selection allows for one explanation, keyed by its request and the truth's hash:
+    deletion and insertion run the model some forty times a map, so a rerun must not repeat them."""
+    COMPUTED["scores"] += 1
+    return score_explanation(_e, get_model(model_id, revision), _x, _truth)
