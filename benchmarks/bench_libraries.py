@@ -13,29 +13,17 @@ most 2x normgrad_o0. Prints a table, writes JSON (default benchmarks/results/lib
 
 import argparse
 import json
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from bench_methods import median_seconds  # the same timing rule: the median after a warm-up
 
 from workbench.methods import METHODS
 from workbench.models import Target, load_model, predict
 from workbench.paths import ROOT
 from workbench.service import prepare_input, target_for
 from workbench.tasks import TASKS
-
-
-def best_of(fn, repeats: int) -> float:
-    """Median seconds of `repeats` runs after one warm-up run."""
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def library_runs(model, x: np.ndarray, c: int) -> dict:
@@ -105,10 +93,11 @@ def main() -> None:
     rows = []
     for method_id, params in OURS.items():
         method = METHODS[method_id]
-        ours = best_of(lambda m=method, p=params: m.explain(model, x, Target(target.class_index), p), args.repeats)
+        ours = median_seconds(lambda m=method, p=params: m.explain(model, x, Target(target.class_index), p),
+                              args.repeats)
         row = {"method": method_id, "params": method.resolve_params(model, params), "ours_seconds": round(ours, 4)}
         if method_id in libraries:
-            theirs = best_of(libraries[method_id], args.repeats)
+            theirs = median_seconds(libraries[method_id], args.repeats)
             row |= {"library": LIBRARY_NAMES[method_id], "library_seconds": round(theirs, 4),
                     "speedup": round(theirs / ours, 2), "target_speedup": FASTER[method_id],
                     "meets_target": theirs / ours >= FASTER[method_id]}
