@@ -16,12 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.evaluation.explanations import LOCALISATION, evaluate, generated, truth_mask
+from workbench.evaluation.explanations import LOCALISATION, evaluate, generated, prepare
 from workbench.methods import METHODS
 from workbench.metrics import METRICS
-from workbench.models import Target, load_model
+from workbench.models import load_model
 from workbench.paths import ROOT
-from workbench.tasks import TASKS
 
 
 def seconds(fn) -> float:
@@ -38,18 +37,15 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "evaluation.json"))
     args = parser.parse_args()
     model = load_model(args.model)
-    task = TASKS[model.info.task]
-    source = generated(task.id, args.n)
-    cases = list(source.cases())
-    xs = [task.preprocess(c.raw, model.info.input) for c in cases]
-    target = Target(model.info.labels.index(cases[0].label))
+    source = generated(model.info.task, args.n)
     total = seconds(lambda: evaluate([model], [args.method], source))
+    cases = [prepare(model, c) for c in source.cases()]
     explanations = []
-    explain = seconds(lambda: explanations.extend(METHODS[args.method].explain(model, x, target) for x in xs))
+    explain = seconds(lambda: explanations.extend(METHODS[args.method].explain(model, c.x, c.target) for c in cases))
     maps = np.stack([e.map for e in explanations])
-    truths = np.stack([truth_mask(task, model, c) for c in cases])
+    truths = np.stack([c.truth for c in cases])
     localisation = seconds(lambda: [METRICS[m].score_maps(maps, truths) for m in (*LOCALISATION, "sparseness")])
-    faithfulness = seconds(lambda: [METRICS[m].score(e, model=model, x=x) for e, x in zip(explanations, xs)
+    faithfulness = seconds(lambda: [METRICS[m].score(e, model=model, x=c.x) for e, c in zip(explanations, cases)
                                     for m in ("deletion_auc", "insertion_auc")])
     result = {"model": args.model, "method": args.method, "n": args.n, "evaluate_seconds": round(total, 2),
               "explanations_seconds": round(explain, 2), "localisation_and_complexity_seconds": round(localisation, 2),

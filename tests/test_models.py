@@ -334,3 +334,11 @@ def test_one_forward_pass_gives_the_prediction_and_its_ood_score(bundled, lung_t
     stats = bundled.feature_stats
     assert pred.ood_score == pytest.approx(float(stats.scores(bundled.features(x, stats.layers))[0]))
     np.testing.assert_allclose(list(pred.probabilities.values()), bundled.predict(x)[0], rtol=1e-6)
+
+
+def test_a_layer_named_twice_gives_its_activations_twice_not_a_doubled_batch(tiny, tiny_input):
+    batch = np.concatenate([tiny_input, -tiny_input])
+    _, (once,) = tiny.outputs_and_activations(batch, ["layer2"])
+    _, (first, second) = tiny.outputs_and_activations(batch, ["layer2", "layer2"])
+    assert first.shape == once.shape == second.shape and first.shape[0] == 2
+    np.testing.assert_array_equal(first, once)

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.arrays import resize
 from workbench.errors import InputError
 from workbench.methods import METHODS
 from workbench.metrics import METRICS
@@ -92,15 +91,20 @@ def audio_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
         yield EvalCase(i, window, speech.LABELS[1], GroundTruth(span=span), twin)
 
 
-def folder_cases(task, folder: Path, n: int) -> Iterator[EvalCase]:
-    """The task's files in a folder, each with its truth when `<name>_mask.png` (or `<name>.json`, a span) is
-    beside it; the class explained is the file name's first word when it is a label, else the predicted one.
-    No twins: reliance is unknown, so no case is excluded."""
+def task_files(task, folder: Path) -> list[Path]:
+    """The task's input files in a folder (masks left out), in name order."""
     files = sorted(p for p in folder.iterdir() if p.suffix.lower().lstrip(".") in task.file_types
                    and not p.stem.endswith("_mask"))
     if not files:
         raise InputError(f"no {', '.join(task.file_types)} files in {folder}.")
-    for i, path in enumerate(files[:n]):
+    return files
+
+
+def folder_cases(task, folder: Path, n: int) -> Iterator[EvalCase]:
+    """The task's files in a folder, each with its truth when `<name>_mask.png` (or `<name>.json`, a span) is
+    beside it; the class explained is the file name's first word when it is a label, else the predicted one.
+    No twins: reliance is unknown, so no case is excluded."""
+    for i, path in enumerate(task_files(task, folder)[:n]):
         truth_path = next((p for p in (path.with_name(f"{path.stem}_mask.png"), path.with_suffix(".json"))
                            if p.exists()), None)
         label = path.stem.split("_")[0]
@@ -128,12 +132,13 @@ CASE_SOURCES: dict[str, Callable[[int, int, str], Iterator[EvalCase]]] = {
 
 
 def truth_mask(task, model: ModelAdapter, case: EvalCase) -> np.ndarray | None:
-    spec = model.info.input
+    """The case's truth on the model's input grid, by the one rule that draws and scores truths
+    (`GroundTruth.as_mask`); a span needs the picture's time axis, a mask does not."""
     if case.truth is None:
         return None
-    if case.truth.mask is not None:
-        return resize(case.truth.mask.astype(np.float32), spec.size) > 0.5
-    return case.truth.as_mask(spec.size, task.picture(case.raw, spec).axes)
+    spec = model.info.input
+    axes = task.picture(case.raw, spec).axes if case.truth.mask is None else None
+    return case.truth.as_mask(spec.size, axes)
 
 
 def predicted_class(probabilities: np.ndarray) -> int:
@@ -145,35 +150,54 @@ def predicted_class(probabilities: np.ndarray) -> int:
     return int(counts[1:].argmax()) + 1 if counts[1:].any() else 0
 
 
-def evaluate_case(model: ModelAdapter, case: EvalCase, method_ids: Sequence[str], params: dict[str, dict],
-                  seed: int, source: str) -> list[dict]:
-    """One row per method for this case (the reliance fields repeated on each). Without a twin, reliance is
-    unknown (None); without a truth, the localisation metrics are None."""
+@dataclass(frozen=True)
+class Prepared:
+    """A case as a model sees it: its input, the target explained, the truth on the model's grid, and the
+    model's reliance on the object (None where unknown: no twin, or a segmentation without truth)."""
+
+    x: np.ndarray
+    target: Target
+    truth: np.ndarray | None
+    detected: bool | None
+    relies: bool | None
+    probability_drop: float | None
+
+
+def prepare(model: ModelAdapter, case: EvalCase) -> Prepared:
+    """The case and its twin through the model once: the class (the case's, or the predicted one), for a
+    segmentation the region (the truth), and whether the answer flips without the object."""
     task = TASKS[model.info.task]
     spec = model.info.input
     x = task.preprocess(case.raw, spec)
     batch = x if case.twin is None else np.concatenate([x, task.preprocess(case.twin, spec)])
     probabilities = model.predict(batch)
-    segmentation = model.info.output_kind == "segmentation"
     c = model.info.labels.index(case.label) if case.label is not None else predicted_class(probabilities[0])
     truth = truth_mask(task, model, case)
-    region = truth if segmentation and truth is not None and truth.any() else None
-    if segmentation:  # the class's mean probability over the object; without a truth, its predicted region
+    if model.info.output_kind == "segmentation":  # the class's mean probability over the object
+        region = truth if truth is not None and truth.any() else None
         p = None if region is None else probabilities[:, c][:, region].mean(axis=1)
     else:
-        p = probabilities[:, c]
+        region, p = None, probabilities[:, c]
     detected = None if p is None else bool(p[0] > 0.5)
-    relies = None if case.twin is None or p is None else bool(detected and p[1] <= 0.5)  # flips without it
-    metrics = [*(LOCALISATION if truth is not None and truth.any() else ()), *OTHERS]
+    relies = None if case.twin is None or p is None else bool(detected and p[1] <= 0.5)
+    return Prepared(x, Target(c, region), truth, detected, relies, None if relies is None else float(p[0] - p[1]))
+
+
+def evaluate_case(model: ModelAdapter, case: EvalCase, method_ids: Sequence[str], params: dict[str, dict],
+                  seed: int, source: str) -> list[dict]:
+    """One row per method for this case (the reliance fields repeated on each); without a truth, the
+    localisation metrics are None."""
+    ready = prepare(model, case)
+    has_truth = ready.truth is not None and ready.truth.any()
+    metrics = [*(LOCALISATION if has_truth else ()), *OTHERS]
     rows = []
     for method_id in method_ids:
-        e = METHODS[method_id].explain(model, x, Target(c, region), params.get(method_id), seed)
-        scores = {m: METRICS[m].score(e, truth=truth, model=model, x=x) for m in metrics}
+        e = METHODS[method_id].explain(model, ready.x, ready.target, params.get(method_id), seed)
+        scores = {m: METRICS[m].score(e, truth=ready.truth, model=model, x=ready.x) for m in metrics}
         rows.append({"model": model.info.id, "revision": model.info.revision, "source": source, "case": case.index,
-                     "method": method_id, "params": e.params, "seed": seed, "label": model.info.labels[c],
-                     "detected": detected, "relies": relies,
-                     "probability_drop": None if relies is None else float(p[0] - p[1]), "seconds": e.seconds,
-                     **{m: scores.get(m) for m in (*LOCALISATION, *OTHERS)}})
+                     "method": method_id, "params": e.params, "seed": seed, "label": e.target_label,
+                     "detected": ready.detected, "relies": ready.relies, "probability_drop": ready.probability_drop,
+                     "seconds": e.seconds, **{m: scores.get(m) for m in (*LOCALISATION, *OTHERS)}})
     return rows
 
 
@@ -198,7 +222,7 @@ def from_folder(task_id: str, folder: str, n: int) -> CaseSource:
     if not path.is_dir():
         raise InputError(f"folder not found: {folder}")
     task = TASKS[task_id]
-    count = min(n, len(list(folder_cases(task, path, n))))
+    count = len(task_files(task, path)[:n])
     return CaseSource(f"folder:{path.resolve()}", lambda: folder_cases(task, path, n), count)
 
 
@@ -206,9 +230,8 @@ def from_npz(task_id: str, file: str, n: int) -> CaseSource:
     path = Path(file)
     if not path.is_file():
         raise InputError(f"file not found: {file}")
-    task = TASKS[task_id]
-    count = len(list(npz_cases(task, path, n)))
-    return CaseSource(f"npz:{path.resolve()}", lambda: npz_cases(task, path, n), count)
+    cases = list(npz_cases(TASKS[task_id], path, n))  # read once; small images, at most n of them
+    return CaseSource(f"npz:{path.resolve()}", lambda: iter(cases), len(cases))
 
 
 def row_key(model: str, revision: str, source: str, case: int, method: str, params: dict, seed: int) -> str:
@@ -279,13 +302,8 @@ def sanity_verdicts(models: Sequence[ModelAdapter], method_ids: Sequence[str], s
     """The model-randomisation check of each model x method, on the source's first case."""
     out = {}
     for model in models:
-        case = next(source.cases())
-        rows_x = TASKS[model.info.task].preprocess(case.raw, model.info.input)
-        probabilities = model.predict(rows_x)[0]
-        c = model.info.labels.index(case.label) if case.label is not None else predicted_class(probabilities)
-        truth = truth_mask(TASKS[model.info.task], model, case)
-        region = truth if model.info.output_kind == "segmentation" and truth is not None and truth.any() else None
+        ready = prepare(model, next(source.cases()))
         for m in method_ids:
-            e = METHODS[m].explain(model, rows_x, Target(c, region), (params or {}).get(m), seed)
-            out[(model.info.id, m)] = bool(model_randomisation(model, rows_x, e, steps=3, seed=seed)["passed"])
+            e = METHODS[m].explain(model, ready.x, ready.target, (params or {}).get(m), seed)
+            out[(model.info.id, m)] = bool(model_randomisation(model, ready.x, e, steps=3, seed=seed)["passed"])
     return out

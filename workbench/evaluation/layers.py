@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.evaluation.explanations import CASE_SOURCES, truth_mask
+from workbench.evaluation.explanations import CASE_SOURCES, prepare
 from workbench.methods.cam import weighted_cam
 from workbench.metrics import METRICS
-from workbench.models import ModelAdapter, Target
-from workbench.tasks import TASKS
+from workbench.models import ModelAdapter
 
 SCORES = ("pointing_game", "rank_accuracy")
 
@@ -27,26 +26,18 @@ def layer_sweep(model: ModelAdapter, n: int = 100, seed: int = 0, split: str = "
                 layers: Sequence[str] | None = None) -> dict:
     """Per layer, Grad-CAM's mean pointing game and rank accuracy over the relied-on cases; the best layer
     (pointing game first, rank accuracy to break ties)."""
-    task = TASKS[model.info.task]
     layers = list(layers or model.layers())
-    spec = model.info.input
     scores = {layer: {s: [] for s in SCORES} for layer in layers}
     relied = 0
-    for case in CASE_SOURCES[task.id](n, seed, split):
-        x, twin = task.preprocess(case.raw, spec), task.preprocess(case.twin, spec)
-        c = model.info.labels.index(case.label)
-        truth = truth_mask(task, model, case)
-        probabilities = model.predict(np.concatenate([x, twin]))[:, c]
-        segmentation = model.info.output_kind == "segmentation"
-        p_case, p_twin = probabilities[:, truth].mean(axis=1) if segmentation else probabilities
-        if not (p_case > 0.5 and p_twin <= 0.5):
+    for case in CASE_SOURCES[model.info.task](n, seed, split):
+        ready = prepare(model, case)
+        if not ready.relies:
             continue
         relied += 1
-        target = Target(c, truth if segmentation else None)
-        for layer, (acts, grads) in zip(layers, model.layer_gradients(x, target, layers)):
-            cam = weighted_cam(acts, grads.mean(axis=(2, 3)), x.shape[-2:])
+        for layer, (acts, grads) in zip(layers, model.layer_gradients(ready.x, ready.target, layers)):
+            cam = weighted_cam(acts, grads.mean(axis=(2, 3)), ready.x.shape[-2:])
             for s in SCORES:
-                scores[layer][s].append(METRICS[s].score_maps(cam[None], truth[None])[0])
+                scores[layer][s].append(METRICS[s].score_maps(cam[None], ready.truth[None])[0])
     table = {layer: {s: round(float(np.mean(v)), 4) if v else None for s, v in by.items()}
              for layer, by in scores.items()}
     ranked = sorted((la for la in layers if table[la]["pointing_game"] is not None),

@@ -180,8 +180,10 @@ class Method(ABC):
         params = self.resolve_params(model, params)
         target = model.resolve_target(x, target)
         rng = np.random.default_rng(seed)
-        budget = max(self.cost(model, x, params).passes, 1)
-        report = None if progress is None else (lambda count: progress(min(count.passes / budget, 1.0)))
+        report = None
+        if progress is not None:  # the cost estimate can cost something itself (Kernel SHAP segments the input)
+            budget = max(self.cost(model, x, params).passes, 1)
+            report = lambda count: progress(min(count.passes / budget, 1.0))  # noqa: E731
         with model.counting(report) as counted:
             start = time.perf_counter()
             heatmap, meta = self._compute(model, x, target, params, rng)

@@ -14,6 +14,7 @@ from workbench import masks
 from workbench.metrics.base import MapMetric
 
 THRESHOLDS = ("top_k", "otsu")
+MEASURE_NAMES = {"iou": "IoU", "dice": "Dice", "hd95": "HD95"}
 
 
 def top_fraction(maps: np.ndarray, fraction: float) -> np.ndarray:
@@ -118,8 +119,9 @@ class ThresholdedOverlap(MapMetric):
     def __init__(self, measure: str, threshold: str = "top_k", k_percent: float = 10.0) -> None:
         self.measure, self.threshold, self.k_percent = measure, threshold, k_percent
         self.id = measure if threshold == "top_k" else f"{measure}_{threshold}"
-        cut = f"its top {k_percent:g}%" if threshold == "top_k" else "Otsu's threshold"
-        self.name = f"{ {'iou': 'IoU', 'dice': 'Dice', 'hd95': 'HD95'}[measure]} ({cut.replace('its ', '')})"
+        top = f"top {k_percent:g}%"
+        self.name = f"{MEASURE_NAMES[measure]} ({top if threshold == 'top_k' else 'Otsu'})"
+        cut = top if threshold == "top_k" else "part above Otsu's threshold"
         self.higher_is_better = measure != "hd95"
         self.what_it_measures = {
             "iou": f"Overlap (intersection over union) of the map's {cut} with the ground truth.",

@@ -135,11 +135,11 @@ class TorchAdapter(ModelAdapter):
     def outputs_and_activations(self, batch: np.ndarray,
                                 layers: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
         outputs: list[torch.Tensor] = []
-        acts: dict[str, list[torch.Tensor]] = {name: [] for name in layers}
-        with self._prepared(), torch.no_grad(), self._capture(*layers) as captured:
+        acts: dict[str, list[torch.Tensor]] = {name: [] for name in layers}  # a layer named twice: one entry
+        with self._prepared(), torch.no_grad(), self._capture(*acts) as captured:
             for x in self._chunks(batch):
                 outputs.append(self._forward(x))
-                for name in layers:
+                for name in acts:
                     acts[name].append(captured[name])
         return torch.cat(outputs).numpy(), [torch.cat(acts[name]).numpy() for name in layers]
 
