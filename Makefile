@@ -39,7 +39,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 test: $(TSTAMP) browser speech-tools lint
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n 2 --dist worksteal tests
 
 # One model: make train RECIPE=<id> (the recipes are in workbench/training/recipes.py); a family: train-lung etc.
 RECIPE ?= lung_xray-resnet-compact
