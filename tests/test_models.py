@@ -221,6 +221,16 @@ def test_layers_lists_the_default_cam_layer_first(bundled):
     assert bundled.layers()[0] == "layer4" and "layer3" in bundled.layers()
 
 
+def test_layer_choices_are_feature_maps_not_the_classifier_head():
+    """AlexNet's `classifier` is a Sequential of Linear layers: a CAM cannot read it, so it is not offered."""
+    alexnet = load_model("lung_xray-alexnet-compact")
+    names = alexnet.layers()
+    assert "classifier" not in names and {"conv5", "conv4.0"} <= set(names)
+    x = np.zeros((1, 1, *alexnet.info.input.size), np.float32)
+    for name, (acts, _grads) in zip(names, alexnet.layer_gradients(x, Target(0), names)):
+        assert acts.ndim == 4, name
+
+
 # -- targets and the score operator ---------------------------------------------------------------
 
 def test_target_equality_and_keys_include_the_region():

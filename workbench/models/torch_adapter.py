@@ -144,9 +144,16 @@ class TorchAdapter(ModelAdapter):
         return torch.cat(outputs).numpy(), [torch.cat(acts[name]).numpy() for name in layers]
 
     def layers(self) -> list[str]:
-        """Convolutional stages and blocks (modules whose output is a feature map)."""
-        names = [n for n, m in self.module.named_modules()
-                 if n and isinstance(m, torch.nn.Sequential | torch.nn.Conv2d) and "shortcut" not in n]
+        """Convolutional stages and blocks (modules whose output is a feature map): a convolution, or a
+        sequence of modules with a convolution and no flattening or fully connected layer (a classifier head)."""
+        def feature_map(m: torch.nn.Module) -> bool:
+            if isinstance(m, torch.nn.Conv2d):
+                return True
+            inner = [type(c) for c in m.modules()]
+            return (isinstance(m, torch.nn.Sequential) and torch.nn.Conv2d in inner
+                    and not {torch.nn.Linear, torch.nn.Flatten} & set(inner))
+
+        names = [n for n, m in self.module.named_modules() if n and feature_map(m) and "shortcut" not in n]
         if self.info.target_layer in names:
             names.remove(self.info.target_layer)
         return [self.info.target_layer, *names]
