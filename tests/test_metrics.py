@@ -229,3 +229,33 @@ def test_the_layer_sweep_scores_every_layer_as_grad_cam_run_layer_by_layer(bundl
             assert sweep["layers"][layer][s] == pytest.approx(np.mean(values), abs=1e-4), (layer, s)
     best = max(layers, key=lambda la: (np.mean(expected[la]["pointing_game"]), np.mean(expected[la]["rank_accuracy"])))
     assert sweep["best"] == best
+
+
+def test_resolution_ceiling_by_hand():
+    """16x16 truths, a 2x2 grid (cells of 8 px). A CAM cell upsampled bilinearly with half-pixel centres is
+    flat over the 4x4 pixels nearest the image corner, so the argmax is pixel (0, 0). A one-pixel truth at
+    (2, 2) is 4 px away (city-block) from it: a hit within the 4 px tolerance; at (7, 7), 14 px: a miss."""
+    from workbench.evaluation.layers import resolution_ceiling
+
+    truths = np.zeros((2, 16, 16), bool)
+    truths[0, 2, 2] = truths[1, 7, 7] = True
+    assert resolution_ceiling(truths, (2, 2)) == 0.5
+    assert resolution_ceiling(truths, (16, 16)) == 1.0  # at full resolution the truth points at itself
+
+
+def test_classification_report_specificity_support_and_confusion_by_hand():
+    """Six cases of three classes. Confusion (rows: truth) [[2, 1, 0], [0, 1, 1], [0, 0, 1]]. Specificity of a
+    class: of the cases of the other classes, the share not called this class: a 3/3 (nothing else is called
+    a), b 3/4 (one a is called b), c 4/5 (one b is called c)."""
+    from workbench.evaluation.classification import classification_report
+
+    report = classification_report(np.array([0, 0, 0, 1, 1, 2]), np.array([0, 1, 0, 1, 2, 2]), ("a", "b", "c"))
+    assert report["confusion"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+    per_class = report["per_class"]
+    assert [per_class[k]["specificity"] for k in "abc"] == pytest.approx([1.0, 0.75, 0.8])
+    assert [per_class[k]["support"] for k in "abc"] == [3, 2, 1]
+    assert [per_class[k]["precision"] for k in "abc"] == pytest.approx([1.0, 0.5, 0.5])
+    assert [per_class[k]["recall"] for k in "abc"] == pytest.approx([2 / 3, 0.5, 1.0])
+    assert report["accuracy"] == pytest.approx(4 / 6)
+    only_a = classification_report(np.array([0, 0]), np.array([0, 1]), ("a", "b"))
+    assert only_a["per_class"]["a"]["specificity"] == 0.0, "no case of another class: undefined, reported as 0"

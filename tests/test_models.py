@@ -231,6 +231,12 @@ def test_layer_choices_are_feature_maps_not_the_classifier_head():
         assert acts.ndim == 4, name
 
 
+def test_a_segmentation_head_is_no_cam_layer():
+    """The head's output is the model's: a CAM of it would only show the prediction back."""
+    names = load_model("iqa_segmentation-deeplabv3plus-compact").layers()
+    assert "segmentation_head" not in names and {"decoder.block2", "segmentation_head.0"} <= set(names)
+
+
 # -- targets and the score operator ---------------------------------------------------------------
 
 def test_target_equality_and_keys_include_the_region():

@@ -34,6 +34,7 @@ class TorchAdapter(ModelAdapter):
     def __init__(self, module: torch.nn.Module, info: ModelInfo) -> None:
         super().__init__(info)
         self.module = module.eval()
+        self._feature_layers: list[str] | None = None
 
     @classmethod
     def from_folder(cls, info: ModelInfo) -> TorchAdapter:
@@ -144,19 +145,20 @@ class TorchAdapter(ModelAdapter):
         return torch.cat(outputs).numpy(), [torch.cat(acts[name]).numpy() for name in layers]
 
     def layers(self) -> list[str]:
-        """Convolutional stages and blocks (modules whose output is a feature map): a convolution, or a
-        sequence of modules with a convolution and no flattening or fully connected layer (a classifier head)."""
-        def feature_map(m: torch.nn.Module) -> bool:
-            if isinstance(m, torch.nn.Conv2d):
-                return True
-            inner = [type(c) for c in m.modules()]
-            return (isinstance(m, torch.nn.Sequential) and torch.nn.Conv2d in inner
-                    and not {torch.nn.Linear, torch.nn.Flatten} & set(inner))
-
-        names = [n for n, m in self.module.named_modules() if n and feature_map(m) and "shortcut" not in n]
-        if self.info.target_layer in names:
-            names.remove(self.info.target_layer)
-        return [self.info.target_layer, *names]
+        """Convolutions and stages whose output is a feature map, config's first. Found by running the model
+        once on a blank input: a stage never called in the forward pass, or one that ends in a flattening or
+        fully connected head, has no map a CAM can read; a stage whose output is the model's (a segmentation
+        head) would only show the prediction back."""
+        if self._feature_layers is None:
+            candidates = [n for n, m in self.module.named_modules()
+                          if n and isinstance(m, torch.nn.Sequential | torch.nn.Conv2d) and "shortcut" not in n]
+            spec = self.info.input
+            with self._prepared(), torch.no_grad(), self._capture(*candidates) as captured:
+                out = self.module(torch.zeros(1, spec.channels, *spec.size))
+                found = [n for n in candidates if isinstance(captured.get(n), torch.Tensor)
+                         and captured[n].ndim == 4 and captured[n] is not out]
+            self._feature_layers = [self.info.target_layer, *(n for n in found if n != self.info.target_layer)]
+        return list(self._feature_layers)
 
     def weighted_layers(self) -> list[str]:
         return [n for n, m in self.module.named_modules() if n and any(True for _ in m.parameters(recurse=False))][::-1]

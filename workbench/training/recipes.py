@@ -30,7 +30,7 @@ class Recipe:
     make_dataset: Callable[..., Dataset]  # (n, seed=, split=) -> Dataset, balanced
     # "lr_flip" (a mirrored chest is still a chest), "dihedral" (tissue has no orientation) or "none"
     augment: str
-    target_layer: str
+    target_layer: str  # the default CAM layer, measured: `python -m workbench.training layers --model ID --write`
     feature_layers: tuple[str, ...]
     n_train: int
     n_val: int
@@ -99,7 +99,7 @@ RECIPES.register(Recipe(
     spec=InputSpec(64, 64, 3, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25)), architecture="compact_resnet",
     arch={"in_channels": 3, "num_classes": 9, "widths": [16, 32, 64, 128], "blocks": [2, 2, 2, 2],
           "strides": [1, 2, 2, 1]},
-    make_dataset=histology.make_dataset, augment="dihedral", target_layer="layer4", feature_layers=STAGES,
+    make_dataset=histology.make_dataset, augment="dihedral", target_layer="layer1.0.conv1", feature_layers=STAGES,
     n_train=4500, n_val=450, epochs=6, batch_size=64, lr=2e-3, case_word="patches",
     title="compact ResNet-18 for synthetic H&E tissue patches (PathMNIST classes)",
     tags="histopathology, pathmnist", notebook="training_notebooks/train_histopathology.ipynb",
@@ -134,7 +134,7 @@ RECIPES.register(Recipe(
     id="lung_xray-alexnet-compact", title="compact AlexNet for synthetic chest X-ray phantoms",
     architecture="compact_alexnet",
     arch={"in_channels": 1, "num_classes": 2, "widths": [24, 64, 96, 96, 64], "hidden": 256, "pooled": 4},
-    target_layer="conv5", feature_layers=("stem", "conv2", "conv3", "conv4", "conv5"),
+    target_layer="conv5.0", feature_layers=("stem", "conv2", "conv3", "conv4", "conv5"),
     model_text="A compact AlexNet (our `compact_alexnet`, not torchvision's) that keeps AlexNet's layout: an "
                "11x11 stem, a 5x5 convolution, three 3x3 convolutions, overlapping 3x3/2 max pooling after the "
                "first two, no shortcuts, and a three-layer fully connected head with dropout 0.5. Reduced: "
@@ -149,7 +149,7 @@ RECIPES.register(Recipe(
     architecture="compact_densenet",
     arch={"in_channels": 1, "num_classes": 2, "growth_rate": 8, "block_config": [6, 12, 24, 16],
           "num_init_features": 16, "bn_size": 4, "stem_pool": True, "unpooled_transitions": [3]},
-    target_layer="features.denseblock4",
+    target_layer="features.denseblock2.denselayer12.conv1",
     feature_layers=("features.pool0", "features.denseblock1", "features.denseblock2", "features.denseblock3",
                     "features.denseblock4"),
     model_text="torchvision's `DenseNet` class with DenseNet-121's structure: four dense blocks of 6, 12, 24 "
@@ -164,7 +164,7 @@ RECIPES.register(Recipe(
     architecture="compact_resnet",
     arch={"in_channels": 1, "num_classes": 2, "widths": [16, 32, 64, 128], "blocks": [3, 4, 6, 3],
           "strides": [1, 2, 2, 2]},
-    target_layer="layer4", feature_layers=STAGES,
+    target_layer="layer3.1.conv2", feature_layers=STAGES,
     model_text="A compact ResNet-34 (our `compact_resnet`, not torchvision's) with ResNet-34's 3, 4, 6 and 3 "
                "basic blocks in four stages and its strides (1/2/2/2). Reduced: widths 16/32/64/128 instead "
                "of 64/128/256/512, and a 3x3 stride-2 stem convolution instead of the 7x7 convolution and "
@@ -176,7 +176,7 @@ RECIPES.register(Recipe(
     architecture="compact_efficientnet",
     arch={"in_channels": 1, "num_classes": 2, "stages": _B0_STAGES, "last_channel": 320, "dropout": 0.1,
           "stochastic_depth": 0.0},
-    target_layer="features.8",
+    target_layer="features.4.0.block.0",
     feature_layers=("features.1", "features.2", "features.3", "features.5", "features.8"),
     model_text="torchvision's `EfficientNet` class with EfficientNet-B0's seven MBConv stages (inverted "
                "residuals with expansion 1, then 6; depthwise kernels 3/3/5/3/5/5/3; squeeze-excitation) "
