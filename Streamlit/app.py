@@ -16,18 +16,23 @@ if selection is None:
 
 # Imported once the sidebar is drawn: it appears without waiting for what only the tabs use (pandas,
 # matplotlib, scipy); benchmarks/bench_startup.py measures that wait.
-from views import comparison, explanations, prediction  # noqa: E402
+from views import comparison, evaluation, explanations, performance, prediction  # noqa: E402
 
 if selection.model.info.notice:
     st.warning(selection.model.info.notice)
 for note in selection.notes:
     st.info(f"Input changed to fit the model: {note}")
 results = explanations.results_for(selection)
-tab_pred, tab_expl, tab_cmp = st.tabs(["Prediction", "Explanations", "Comparison"])
+tab_pred, tab_expl, tab_cmp, tab_eval, tab_perf = st.tabs(
+    ["Prediction", "Explanations", "Comparison", "Evaluation", "Model performance"])
 with tab_pred:
     prediction.render(selection)
 with tab_expl:
     explanations.render(selection, results)
 with tab_cmp:
     comparison.render(selection, results)
+with tab_eval:
+    evaluation.render(selection)
+with tab_perf:
+    performance.render(selection)
 sidebar.show_costs(selection)  # last: it times a model pass the first time

@@ -108,7 +108,7 @@ def test_comparison_tab_puts_methods_side_by_side(ran):
     assert captions[0].startswith("Input")
     assert any(c.startswith("Grad-CAM ·") for c in captions)
     assert any(c.startswith("Integrated Gradients ·") for c in captions)
-    assert any("Shared scale" in c for c in captions)
+    assert any("One scale per method" in c for c in captions)  # the default
 
 
 def test_rerun_with_same_request_is_served_from_cache(ran):
@@ -176,7 +176,7 @@ def test_bad_upload_shows_a_message_and_the_app_keeps_running(kind, samples_dir)
     Image.new("L", (200, 180), 90).save(buf, "PNG")
     at.file_uploader[0].set_value(("good.png", buf.getvalue(), "image/png")).run()
     assert not at.error
-    assert [t.label for t in at.tabs] == ["Prediction", "Explanations", "Comparison"]
+    assert [t.label for t in at.tabs] == ["Prediction", "Explanations", "Comparison", "Evaluation", "Model performance"]
 
 
 def test_hub_model_that_cannot_be_fetched_is_explained(monkeypatch):

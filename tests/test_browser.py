@@ -80,7 +80,7 @@ def test_the_default_methods_side_by_side_in_a_real_browser(page, tmp_path):
         page.get_by_text("3 explanation(s) ready").wait_for()
         assert page.get_by_role("button", name="Deploy").count() == 0
         page.get_by_role("tab", name="Comparison").click()
-        panel = page.get_by_role("tabpanel").filter(has_text="Shared scale")
+        panel = page.get_by_role("tabpanel").filter(has_text="One scale per method")
         for name in ("Grad-CAM ·", "Integrated Gradients ·", "Saliency ·"):
             img = panel.get_by_test_id("stImage").filter(has_text=name).locator("img")
             img.wait_for()

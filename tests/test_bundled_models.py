@@ -63,3 +63,11 @@ def test_an_audio_detectors_own_step_scores_find_the_span_of_held_out_partial_sp
     assert result["detected"] >= 0.75
     assert steps["pointing_game"] >= 0.8 and steps["pointing_game"] > blind["pointing_game"]
     assert steps["rank_accuracy"] >= blind["rank_accuracy"] + 0.25
+
+
+def test_every_bundled_card_has_the_held_out_section_the_performance_tab_shows_beside_its_numbers():
+    from workbench.evaluation.performance import card_section, has_recipe
+
+    for info in list_models():
+        section = card_section(info.card)
+        assert has_recipe(info) and section and "\n## " not in section, info.id

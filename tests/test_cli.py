@@ -355,3 +355,31 @@ def test_evaluate_on_a_folder_with_masks_and_on_a_medmnist_file(tmp_path, capsys
     assert row["cases"] == 6 and row["pointing_game"] is None and row["deletion_auc"] is not None
     rows = [json.loads(line) for line in (tmp_path / "npz.csv.rows.jsonl").read_text().splitlines()]
     assert [r["label"] for r in rows] == [phantoms.LABELS[k] for k in labels]
+
+
+def test_evaluate_resumes_from_rows_kept_in_memory_and_counts_each_models_reliance(monkeypatch):
+    """The app keeps the rows in its session (`done`): a second call with more cases scores only the new ones
+    and serves the old ones as they are. Each model's excluded cases are those `reliance_counts` gives a reason
+    for. Two tiny random models on the 32 px grid: fast, and their reliance is whatever it happens to be."""
+    from workbench.evaluation import explanations
+    from workbench.evaluation.explanations import COLUMNS, evaluate, generated, reliance_counts, summarise, table_csv
+
+    from .conftest import tiny_adapter
+
+    models = [tiny_adapter(0), tiny_adapter(1, id="tiny-b")]
+    done: dict = {}
+    first = evaluate(models, ["gradcam"], generated("lung_xray", 1), done=done)
+    scored = []
+    real = explanations.evaluate_case
+    monkeypatch.setattr(explanations, "evaluate_case", lambda model, case, *a: scored.append(case.index) or
+                        real(model, case, *a))
+    rows = evaluate(models, ["gradcam"], generated("lung_xray", 2), done=done)
+    assert scored == [1, 1] and len(done) == 4
+    assert [r for r in rows if r["case"] == 0] == first and rows[0] is first[0], "served, not recomputed"
+    counts = reliance_counts(rows)
+    assert list(counts) == ["tiny", "tiny-b"]
+    assert all(sum(c[k] for k in ("relies", "not_detected", "not_flipped", "unknown")) == c["cases"] == 2
+               for c in counts.values())
+    table = summarise(rows)
+    assert [r["excluded"] for r in table] == [c["not_detected"] + c["not_flipped"] for c in counts.values()]
+    assert table_csv(table).splitlines()[0] == ",".join(COLUMNS)

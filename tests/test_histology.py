@@ -114,3 +114,23 @@ def test_medmnist_names_and_files():
     with pytest.raises(InputError, match="not a readable .npz"):
         medmnist.read_split(b"not a zip", "x.npz", "test")
     assert (ROOT / "sample_files" / "histopathology").is_dir()
+
+
+def test_an_npz_in_memory_gives_the_cases_of_the_same_file_on_disk(tmp_path):
+    """An upload is read from its bytes, never written; its rows are keyed by its content, not a path."""
+    from workbench.evaluation.explanations import from_npz, from_npz_bytes
+
+    images, _, labels = histology.make_dataset(4, seed=3, split="test")
+    data = _npz(test_images=(images * 255).astype(np.uint8), test_labels=labels[:, None])
+    (tmp_path / "pathmnist_64.npz").write_bytes(data)
+    on_disk = from_npz("histopathology", str(tmp_path / "pathmnist_64.npz"), 3)
+    in_memory = from_npz_bytes("histopathology", data, "pathmnist_64.npz", 3)
+    assert on_disk.n == in_memory.n == 3 and in_memory.name != on_disk.name
+    assert in_memory.name == from_npz_bytes("histopathology", data, "pathmnist_64.npz", 3).name
+    for a, b in zip(on_disk.cases(), in_memory.cases()):
+        assert a.label == b.label and np.array_equal(a.raw, b.raw)
+    with pytest.raises(InputError, match="is for task 'histopathology', not 'lung_xray'"):
+        from_npz_bytes("lung_xray", data, "pathmnist_64.npz", 3)
+    with pytest.raises(InputError, match="has no images"):
+        from_npz_bytes("histopathology", _npz(test_images=np.zeros((0, 8, 8), np.uint8),
+                                              test_labels=np.zeros((0, 1), np.int64)), "pathmnist_64.npz", 3)

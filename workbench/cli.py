@@ -142,17 +142,15 @@ def _method_params(pairs: Sequence[str]) -> dict[str, dict]:
 
 def evaluate_main(argv: Sequence[str] | None = None) -> int:
     """`xai_models.py evaluate`: methods x models scored on generated cases whose truth is known."""
-    import csv
-
     from workbench.evaluation.explanations import (
-        LOCALISATION,
-        OTHERS,
+        COLUMNS,
         evaluate,
         from_folder,
         from_npz,
         generated,
         sanity_verdicts,
         summarise,
+        table_csv,
     )
 
     parser = argparse.ArgumentParser(prog="xai_models.py evaluate", description=(
@@ -197,17 +195,13 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         table = summarise(rows, sanity_verdicts(models, method_ids, cases, args.seed, params) if args.sanity else None)
     except (InputError, ModelError) as err:
         return fail(str(err))
-    columns = ["model", "method", *LOCALISATION, *OTHERS, "sanity", "cases", "excluded", "seconds_per_case"]
-    with out.open("w", newline="") as f:
-        writer = csv.DictWriter(f, columns)
-        writer.writeheader()
-        writer.writerows(table)
+    out.write_text(table_csv(table), newline="")
     if args.json:
         print(json.dumps(table))
     else:
-        print(" ".join(f"{c:>14s}" for c in columns[1:]))
+        print(" ".join(f"{c:>14s}" for c in COLUMNS[1:]))
         for row in table:
-            print(" ".join(f"{'-' if row[c] is None else row[c]:>14}" for c in columns[1:]) + f"  {row['model']}")
+            print(" ".join(f"{'-' if row[c] is None else row[c]:>14}" for c in COLUMNS[1:]) + f"  {row['model']}")
         print(f"-> {out}")
     return 0
 

@@ -23,6 +23,7 @@ from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, T
 from workbench.tasks import AudioTask, GroundTruth, Task
 
 TIMING_BATCH = 8  # copies of the input in the one forward+backward pass that `pass_seconds` times
+Curve = tuple[np.ndarray, np.ndarray]  # (share of the input changed, the target's probability at each)
 
 
 @dataclass(frozen=True)
@@ -70,14 +71,25 @@ def load_truth(task: Task, path: str) -> GroundTruth:
                          f'{{"span": [start_s, end_s]}} is expected ({err}).') from None
 
 
-def score_explanation(e: Explanation, model: ModelAdapter, x: np.ndarray,
-                      truth: np.ndarray | None = None) -> dict[str, float]:
+def faithfulness_curves(e: Explanation, model: ModelAdapter, x: np.ndarray) -> dict[str, Curve]:
+    """The curve of every metric that is an area under one (deletion, insertion), by metric id. Each costs
+    some twenty model passes, so the app computes them once, draws them and scores from them."""
+    from workbench.metrics import METRICS, PerturbationAUC  # scipy: loaded when a map is scored
+
+    return {m.id: m.curve(e, model, x) for m in METRICS.values() if isinstance(m, PerturbationAUC)}
+
+
+def score_explanation(e: Explanation, model: ModelAdapter, x: np.ndarray, truth: np.ndarray | None = None,
+                      curves: dict[str, Curve] | None = None) -> dict[str, float]:
     """Every registered metric whose needs are met (the model always; the ground truth, a bool mask on
-    the map's grid, when known and not empty: an empty truth has nowhere to point), by metric id."""
-    from workbench.metrics import METRICS  # scipy.ndimage: loaded when a map is scored, not at app start
+    the map's grid, when known and not empty: an empty truth has nowhere to point), by metric id.
+    The areas are taken from `curves` (`faithfulness_curves`) when given, else computed here."""
+    from workbench.metrics import METRICS, PerturbationAUC  # scipy.ndimage: loaded when a map is scored
 
     have = {"model"} | ({"ground_truth"} if truth is not None and truth.any() else set())
-    return {m.id: m.score(e, truth=truth, model=model, x=x) for m in METRICS.values() if m.needs <= have}
+    curves = faithfulness_curves(e, model, x) if curves is None else curves
+    return {m.id: m.score_curve(curves[m.id]) if isinstance(m, PerturbationAUC)
+            else m.score(e, truth=truth, model=model, x=x) for m in METRICS.values() if m.needs <= have}
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 
 import numpy as np
 import streamlit as st
 
 from views.services import get_explanation, get_pass_seconds
-from views.sidebar import PREDICTED, Selection, seconds_text
+from views.sidebar import Selection, seconds_text
 from workbench.methods import METHODS, Explanation
+from workbench.models import ModelAdapter, Target
 from workbench.render import encode_png, explanation_picture, with_axes
 from workbench.service import estimated_cost, explain_request, target_for
 from workbench.tasks.audio import listen
@@ -21,23 +23,29 @@ def results_for(sel: Selection) -> list[Explanation]:
     """Explanations for the last Run (from the cache when the same request was made before)."""
     if sel.request is None:
         return []
-    label = None if sel.request.target == PREDICTED else sel.request.target
-    target = target_for(sel.model, sel.prediction, label, sel.request.component)
-    per_pass = get_pass_seconds(sel.model_id, sel.revision, sel.model.key, sel.x)
-    runs = [(explain_request(sel.model, sel.x, m, target, params, sel.request.seed),
-             estimated_cost(sel.model, sel.x, m, params).passes) for m, params in sel.request.methods]
+    target = target_for(sel.model, sel.prediction, sel.request.label, sel.request.component)
+    return explain_all(sel.model_id, sel.revision, sel.model, sel.x, target, sel.request.methods, sel.request.seed)
+
+
+def explain_all(model_id: str, revision: str | None, model: ModelAdapter, x: np.ndarray, target: Target,
+                methods: Sequence[tuple[str, dict]], seed: int, who: str = "") -> list[Explanation]:
+    """Each (method, parameters) through the explanation cache, inside a status that says the passes and seconds
+    expected; a slow method shows a progress bar. `who` names a model other than the sidebar's."""
+    per_pass = get_pass_seconds(model_id, revision, model.key, x)
+    runs = [(explain_request(model, x, m, target, params, seed), estimated_cost(model, x, m, params).passes)
+            for m, params in methods]
     passes = sum(p for _, p in runs)
     slow = any(p * per_pass > SLOW_SECONDS for _, p in runs)
     out = []
-    with st.status(f"Explaining with {len(runs)} method(s), {passes:,} model passes, "
+    with st.status(f"{who}Explaining with {len(runs)} method(s), {passes:,} model passes, "
                    f"{seconds_text(passes * per_pass)}…", expanded=slow) as status:
         for request, method_passes in runs:
             name, seconds = METHODS[request.method].name, method_passes * per_pass
             # `expanded` again: an update without it folds a fresh status away, progress bar and all
-            status.update(label=f"{name}: {method_passes:,} passes, {seconds_text(seconds)}…", expanded=slow)
+            status.update(label=f"{who}{name}: {method_passes:,} passes, {seconds_text(seconds)}…", expanded=slow)
             label = f"{name}: {method_passes:,} passes, {seconds_text(seconds)};" if seconds > SLOW_SECONDS else None
-            out.append(get_explanation(sel.model_id, sel.revision, request.key, request, sel.x, target, label))
-        status.update(label=f"{len(out)} explanation(s) ready", state="complete", expanded=False)
+            out.append(get_explanation(model_id, revision, request.key, request, x, target, label))
+        status.update(label=f"{who}{len(out)} explanation(s) ready", state="complete", expanded=False)
     return out
 
 

@@ -9,16 +9,20 @@ from workbench.data import generated_cases
 from workbench.methods import Explanation
 from workbench.models import ModelAdapter, Prediction, Target, load_model, predict
 from workbench.service import (
+    Curve,
     ExplainRequest,
     WindowScores,
     explain_with_progress,
+    faithfulness_curves,
     pass_seconds,
     prepare_input,
     score_explanation,
 )
-from workbench.tasks import TASKS, GroundTruth
+from workbench.tasks import TASKS, GroundTruth, Task
 
-COMPUTED = {"explanations": 0, "predictions": 0, "scores": 0}  # computed, not served from a cache
+SANITY_STEPS = 4  # damaged copies per check: the top layer, ..., every layer
+# computed, not served from a cache
+COMPUTED = {"explanations": 0, "predictions": 0, "scores": 0, "curves": 0, "sanity": 0}
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=8)
@@ -46,6 +50,17 @@ def get_prepared(model_id: str, revision: str | None, model_key: str, task_id: s
     """The model input (and, for audio, every window's scores with the deciding window cut out), keyed
     by (model revision, task, input hash): a long clip is scored once, not on every widget change."""
     return prepare_input(TASKS[task_id], get_model(model_id, revision), _clip)
+
+
+def get_window(task: Task, model_id: str, revision: str | None, model: ModelAdapter, clip: np.ndarray,
+               clip_hash: str, window: int | None) -> tuple[np.ndarray, np.ndarray, WindowScores | None]:
+    """`get_prepared` for one window of a clip (None: the one that decided the verdict; images have none).
+    The clip is scored once; another window is only cut out and preprocessed."""
+    raw, x, windows = get_prepared(model_id, revision, model.key, task.id, clip_hash, clip)
+    if windows is not None and window is not None and window != windows.explained:
+        raw = task.window(clip, model.info.input, window)
+        x = task.preprocess(raw, model.info.input)
+    return raw, x, windows
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -84,10 +99,50 @@ def get_explanation(model_id: str, revision: str | None, request_key: str, _requ
         bar.empty()
 
 
+@st.cache_data(show_spinner="Deleting and inserting the most relevant points…", max_entries=512)
+def get_curves(model_id: str, revision: str | None, request_key: str, _e: Explanation,
+               _x: np.ndarray) -> dict[str, Curve]:
+    """One explanation's deletion and insertion curves, keyed by its request: some forty model passes a map,
+    made once, then drawn and scored (`get_scores`) from here."""
+    COMPUTED["curves"] += 1
+    return faithfulness_curves(_e, get_model(model_id, revision), _x)
+
+
 @st.cache_data(show_spinner="Scoring the maps…", max_entries=512)
 def get_scores(model_id: str, revision: str | None, request_key: str, truth_hash: str, _e: Explanation,
                _x: np.ndarray, _truth: np.ndarray | None) -> dict[str, float]:
-    """Every metric the selection allows for one explanation, keyed by its request and the truth's hash:
-    deletion and insertion run the model some forty times a map, so a rerun must not repeat them."""
+    """Every metric the selection allows for one explanation, keyed by its request and the truth's hash; the
+    areas under the deletion and insertion curves are those of the cached curves."""
     COMPUTED["scores"] += 1
-    return score_explanation(_e, get_model(model_id, revision), _x, _truth)
+    curves = get_curves(model_id, revision, request_key, _e, _x)
+    return score_explanation(_e, get_model(model_id, revision), _x, _truth, curves)
+
+
+@st.cache_data(show_spinner="Evaluating on held-out data…", max_entries=32)
+def get_performance(model_id: str, revision: str | None, model_key: str, n: int) -> dict:
+    """The model's held-out report on `n` cases, keyed by (model revision, n): made once, then shown on every
+    rerun and in every session."""
+    from workbench.evaluation.performance import held_out_report
+
+    return held_out_report(get_model(model_id, revision), n)
+
+
+@st.cache_data(show_spinner="Running the randomisation check…", max_entries=64)
+def get_sanity(model_keys: tuple[str, ...], method_ids: tuple[str, ...], source_name: str, seed: int,
+               _models: list[ModelAdapter], _source) -> dict[tuple[str, str], bool]:
+    """Each model x method's model-randomisation verdict on the source's first case, keyed by what it is a
+    function of: the models' revisions, the methods, the cases and the seed."""
+    from workbench.evaluation.explanations import sanity_verdicts
+
+    return sanity_verdicts(_models, method_ids, _source, seed)
+
+
+@st.cache_data(show_spinner="Randomising the model's layers, top down, and explaining again…", max_entries=256)
+def get_randomisation(model_id: str, revision: str | None, request_key: str, _e: Explanation,
+                      _x: np.ndarray) -> dict:
+    """One explanation's model-randomisation check (Adebayo et al. 2018), keyed by its request: the method runs
+    again on each damaged copy (the shared model is never touched), so it costs a few times the method."""
+    from workbench.metrics.sanity import model_randomisation
+
+    COMPUTED["sanity"] += 1
+    return model_randomisation(get_model(model_id, revision), _x, _e, steps=SANITY_STEPS, seed=_e.seed)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from views.services import get_case, get_model, get_pass_seconds, get_prediction, get_prepared
+from views.services import get_case, get_model, get_pass_seconds, get_prediction, get_window
 from workbench.data import generated_cases
 from workbench.errors import InputError, ModelError
 from workbench.methods import Method, Param, compatible_methods, hidden_methods
@@ -38,6 +38,12 @@ class RunRequest:
     seed: int
     target: str
     component: int | None = None  # segmentation: one connected region of the target class (largest first)
+    compare: tuple[str, ...] = ()  # other bundled models of the task, explained alike (the Comparison tab)
+
+    @property
+    def label(self) -> str | None:
+        """The class asked for; None for each model's predicted class."""
+        return None if self.target == PREDICTED else self.target
 
 
 @dataclass
@@ -58,12 +64,14 @@ class Selection:
     windows: WindowScores | None = None  # audio: every window's scores; `raw` is the window explained
     window: int = 0
     costs: tuple = ()  # (place, Cost) per chosen method, then (place, total passes): see show_costs
+    clip: np.ndarray | None = None  # the input as decoded (audio: the whole clip), for other models
+    clip_hash: str = ""
+    ground_truth: GroundTruth | None = None  # in the input's own units, for other models' grids
 
 
-def _pick_model(task: Task) -> tuple[ModelAdapter, str, str | None] | None:
+def _pick_model(task: Task, bundled: list[str]) -> tuple[ModelAdapter, str, str | None] | None:
     source = st.sidebar.radio("Model source", ["Bundled", "Hugging Face Hub"], horizontal=True)
     if source == "Bundled":
-        bundled = [m.id for m in list_models(task.id)]
         if not bundled:
             st.sidebar.warning(f"No bundled model for {task.name} yet: choose 'Hugging Face Hub' and enter a "
                                "repo id or a model folder.")
@@ -86,6 +94,17 @@ def _pick_model(task: Task) -> tuple[ModelAdapter, str, str | None] | None:
         st.error(str(err))
         return None
     return model, model_id, revision
+
+
+def _pick_others(bundled: list[str], model_id: str) -> tuple[str, ...]:
+    """Other bundled models of the task, for the Comparison tab's columns (none by default)."""
+    others = [m for m in bundled if m != model_id]
+    if not others:
+        return ()
+    return tuple(st.sidebar.multiselect(
+        "Compare with", others, help="Each model gets the same input, methods, seed and target, with its own "
+        "layers; the Comparison tab shows one column per model from the next Run. Each one runs the methods at its "
+        "own cost."))
 
 
 def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[str]] | None:
@@ -208,7 +227,9 @@ def render() -> Selection | None:
     task = TASKS[st.sidebar.selectbox("Task", TASKS.ids(), format_func=lambda t: TASKS[t].name)]
     st.sidebar.caption(task.description)
     st.sidebar.header("2. Model")
-    picked_model = _pick_model(task)
+    bundled = [m.id for m in list_models(task.id)]
+    picked_model = _pick_model(task, bundled)
+    compare = () if picked_model is None else _pick_others(bundled, picked_model[1])
     st.sidebar.header("3. Input")
     picked_input = _pick_input(task)
     if picked_model is None or picked_input is None:
@@ -216,7 +237,7 @@ def render() -> Selection | None:
     model, model_id, revision = picked_model
     name, clip, truth, notes = picked_input
     clip_hash = input_hash(clip)
-    raw, x, windows = get_prepared(model_id, revision, model.key, task.id, clip_hash, clip)
+    raw, x, windows = get_window(task, model_id, revision, model, clip, clip_hash, None)
     window = 0 if windows is None else windows.deciding
     if windows is not None and len(windows.spans) > 1:
         window = st.sidebar.selectbox(
@@ -224,9 +245,7 @@ def render() -> Selection | None:
             format_func=lambda k: f"{k}: {windows.spans[k][0]:.0f}-{windows.spans[k][1]:.1f} s"
             + (" (decided the verdict)" if k == windows.deciding else ""),
             help="A long clip is scored window by window; explanations are of one window.")
-        if window != windows.deciding:  # the clip is scored already: only cut and preprocess the window
-            raw = task.window(clip, model.info.input, window)
-            x = task.preprocess(raw, model.info.input)
+        raw, x, _ = get_window(task, model_id, revision, model, clip, clip_hash, window)
     if window != 0:
         truth = None  # a sample's span is in seconds from the clip's start, i.e. in window 0
     x_hash = input_hash(x)
@@ -238,11 +257,11 @@ def render() -> Selection | None:
     component = _pick_component(model, pred, target) if isinstance(pred, SegmentationPrediction) else None
     seed = int(st.sidebar.number_input("Seed", 0, 2**31 - 1, 0, help="Same seed, same maps."))
     if st.sidebar.button("Run", type="primary", disabled=not methods):
-        st.session_state["request"] = RunRequest(model.key, x_hash, tuple(methods), seed, target, component)
+        st.session_state["request"] = RunRequest(model.key, x_hash, tuple(methods), seed, target, component, compare)
     request = st.session_state.get("request")
     if request is not None and (request.model_key, request.x_hash) != (model.key, x_hash):
         request = None  # the last run was for another model or input
     picture = task.picture(raw, model.info.input)
     truth_mask = None if truth is None else truth.as_mask(model.info.input.size, picture.axes)
     return Selection(task, model, model_id, revision, name, raw, x, x_hash, picture, pred, truth_mask, request,
-                     tuple(notes), windows, window, tuple(costs))
+                     tuple(notes), windows, window, tuple(costs), clip=clip, clip_hash=clip_hash, ground_truth=truth)

@@ -1,4 +1,5 @@
-"""Generators of data with known ground truth, for training, samples and evaluating explanations.
+"""Generators of data with known ground truth, for training, samples and evaluating explanations, and
+readers of real data (`medmnist`: MedMNIST files; `real_xray`: real chest films as a recipe's data).
 
 `CASES` offers, per task id, inputs generated on request with their truth (`Case`): the app lists
 them beside the task's sample files.

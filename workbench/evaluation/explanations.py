@@ -7,11 +7,15 @@ a model that does not change its answer without the object does not use it, and 
 the object says nothing against the method. Localisation is averaged over relied-on cases only.
 
 Rows are pure functions of (model revision, case, method, parameters, seed), written one per line to a
-JSONL file as they are made: a run that is stopped and started again reads it and resumes.
+JSONL file (the CLI) or kept in memory (the app's session) as they are made: a run that is stopped and
+started again reads them and resumes.
 """
 
 from __future__ import annotations
 
+import csv
+import hashlib
+import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -20,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import InputError
+from workbench.io.files import read_file
 from workbench.methods import METHODS
 from workbench.metrics import METRICS
 from workbench.metrics.sanity import model_randomisation
@@ -112,18 +117,20 @@ def folder_cases(task, folder: Path, n: int) -> Iterator[EvalCase]:
                        None if truth_path is None else task.read_truth(truth_path))
 
 
-def npz_cases(task, path: Path, n: int, split: str = "test") -> Iterator[EvalCase]:
-    """Images of a MedMNIST file with their labels; no masks, so only faithfulness and complexity are scored."""
+def npz_cases(task, data: bytes, name: str, n: int, split: str = "test") -> list[EvalCase]:
+    """Images of a MedMNIST file's bytes with their labels; no masks, so only faithfulness and complexity are
+    scored. Read at once: small images, at most n of them."""
     from workbench.data import medmnist
-    from workbench.io.files import read_file
 
-    dataset = medmnist.dataset_name(path.name)
+    dataset = medmnist.dataset_name(name)
     if medmnist.DATASETS[dataset].task != task.id:
-        raise InputError(f"{path.name} is for task '{medmnist.DATASETS[dataset].task}', not '{task.id}'.")
-    images, labels = medmnist.read_split(read_file(str(path)), path.name, split)
+        raise InputError(f"{name} is for task '{medmnist.DATASETS[dataset].task}', not '{task.id}'.")
+    images, labels = medmnist.read_split(data, name, split)
+    if not len(images):
+        raise InputError(f"{name} has no images in its '{split}' split.")
     classes = medmnist.task_classes(dataset, labels[:n], len(task.labels))
-    for i, (image, k) in enumerate(zip(images[:n], classes)):
-        yield EvalCase(i, image.astype(np.float32) / 255, task.labels[int(k)], None)
+    return [EvalCase(i, image.astype(np.float32) / 255, task.labels[int(k)], None)
+            for i, (image, k) in enumerate(zip(images[:n], classes))]
 
 
 CASE_SOURCES: dict[str, Callable[[int, int, str], Iterator[EvalCase]]] = {
@@ -230,8 +237,17 @@ def from_npz(task_id: str, file: str, n: int) -> CaseSource:
     path = Path(file)
     if not path.is_file():
         raise InputError(f"file not found: {file}")
-    cases = list(npz_cases(TASKS[task_id], path, n))  # read once; small images, at most n of them
-    return CaseSource(f"npz:{path.resolve()}", lambda: iter(cases), len(cases))
+    return _npz_source(task_id, read_file(str(path)), path.name, n, f"npz:{path.resolve()}")
+
+
+def from_npz_bytes(task_id: str, data: bytes, name: str, n: int) -> CaseSource:
+    """A MedMNIST file held in memory (an upload: nothing is written); its rows are keyed by its content."""
+    return _npz_source(task_id, data, name, n, f"npz:{name}:{hashlib.sha256(data).hexdigest()[:16]}")
+
+
+def _npz_source(task_id: str, data: bytes, name: str, n: int, source: str) -> CaseSource:
+    cases = npz_cases(TASKS[task_id], data, name, n)
+    return CaseSource(source, lambda: iter(cases), len(cases))
 
 
 def row_key(model: str, revision: str, source: str, case: int, method: str, params: dict, seed: int) -> str:
@@ -242,20 +258,27 @@ def row_key(model: str, revision: str, source: str, case: int, method: str, para
 KEY_FIELDS = ("model", "revision", "source", "case", "method", "params", "seed")
 
 
+def read_rows(rows_path: Path) -> dict[str, dict]:
+    """The rows a JSONL file holds, by key (none when it does not exist yet)."""
+    if not rows_path.exists():
+        return {}
+    rows = [json.loads(line) for line in rows_path.read_text().splitlines() if line.strip()]
+    return {row_key(*(row[k] for k in KEY_FIELDS)): row for row in rows}
+
+
 def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: CaseSource, seed: int = 0,
              params: dict[str, dict] | None = None, rows_path: Path | None = None,
-             progress: Callable[[int, int], None] | None = None) -> list[dict]:
-    """Every model x case x method row; rows already in `rows_path` (JSONL) are read, not recomputed."""
+             progress: Callable[[int, int], None] | None = None, done: dict[str, dict] | None = None) -> list[dict]:
+    """Every model x case x method row. Rows already in `done` (row key -> row) are served from it, not
+    recomputed, and each fresh row is added to it as soon as its case is scored: a caller that keeps `done`
+    (the app, in its session) resumes a stopped run. `rows_path` (JSONL) keeps `done` on disk, for the CLI."""
     params = params or {}
     tasks = {m.info.task for m in models}
     if len(tasks) != 1:
         raise InputError(f"the models are for different tasks: {sorted(tasks)}.")
-    done = {}
-    if rows_path is not None and rows_path.exists():
-        for line in rows_path.read_text().splitlines():
-            if line.strip():
-                row = json.loads(line)
-                done[row_key(*(row[k] for k in KEY_FIELDS))] = row
+    done = {} if done is None else done
+    if rows_path is not None:
+        done.update(read_rows(rows_path))
     rows, total, count = [], source.n * len(models), 0
     for model in models:
         resolved = {m: METHODS[m].resolve_params(model, params.get(m)) for m in method_ids}
@@ -267,7 +290,7 @@ def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: 
             if rows_path is not None and fresh:
                 with rows_path.open("a") as f:
                     f.writelines(json.dumps(r) + "\n" for r in fresh)
-            done |= {keys[r["method"]]: r for r in fresh}
+            done.update({keys[r["method"]]: r for r in fresh})
             rows += [done[keys[m]] for m in method_ids]
             count += 1
             if progress is not None:
@@ -294,6 +317,32 @@ def summarise(rows: list[dict], sanity: dict[tuple[str, str], bool] | None = Non
         row |= {"cases": len(group), "excluded": len(group) - len(kept),
                 "seconds_per_case": _mean([r["seconds"] for r in group])}
         out.append(row)
+    return out
+
+
+COLUMNS = ("model", "method", *LOCALISATION, *OTHERS, "sanity", "cases", "excluded", "seconds_per_case")
+
+
+def table_csv(table: list[dict]) -> str:
+    """The summary as CSV, in the one column order the CLI writes and the app offers for download."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, COLUMNS)
+    writer.writeheader()
+    writer.writerows(table)
+    return buf.getvalue()
+
+
+def reliance_counts(rows: list[dict]) -> dict[str, dict[str, int]]:
+    """Per model, its cases by reliance on the object: relied on, not detected (its answer missed the object),
+    not flipped (it kept its answer on the twin without the object), or unknown (no twin). `summarise`
+    excludes the not detected and not flipped ones from localisation."""
+    out = {}
+    for model in dict.fromkeys(r["model"] for r in rows):
+        cases = list({r["case"]: r for r in rows if r["model"] == model}.values())
+        out[model] = {"cases": len(cases), "relies": sum(r["relies"] is True for r in cases),
+                      "not_detected": sum(r["relies"] is False and not r["detected"] for r in cases),
+                      "not_flipped": sum(r["relies"] is False and bool(r["detected"]) for r in cases),
+                      "unknown": sum(r["relies"] is None for r in cases)}
     return out
 
 

@@ -2,7 +2,7 @@
 
 from workbench.metrics.base import CATEGORIES, NEEDS, MapMetric, Metric
 from workbench.metrics.complexity import Sparseness
-from workbench.metrics.faithfulness import DeletionAUC, InsertionAUC
+from workbench.metrics.faithfulness import DeletionAUC, InsertionAUC, PerturbationAUC
 from workbench.metrics.localisation import (
     BestIoU,
     EnergyPointingGame,
@@ -25,4 +25,5 @@ METRICS.register(DeletionAUC())
 METRICS.register(InsertionAUC())
 METRICS.register(Sparseness())
 
-__all__ = ["CATEGORIES", "METRICS", "NEEDS", "MapMetric", "Metric", "PointingGame", "RelevanceRankAccuracy"]
+__all__ = ["CATEGORIES", "METRICS", "NEEDS", "MapMetric", "Metric", "PerturbationAUC", "PointingGame",
+           "RelevanceRankAccuracy"]

@@ -2,6 +2,7 @@
 
 from workbench.io.image import encode_png
 from workbench.render.axes import with_axes
+from workbench.render.charts import curves_picture, matrix_picture
 from workbench.render.overlay import (
     base_picture,
     class_colours,
@@ -13,6 +14,8 @@ from workbench.render.overlay import (
     overlay,
     segmentation_picture,
 )
+from workbench.render.tables import confusion_table as confusion_table
 
-__all__ = ["base_picture", "class_colours", "colourbar", "display_scale", "draw_outline", "encode_png",
-           "explanation_picture", "normalised", "overlay", "segmentation_picture", "with_axes"]
+__all__ = ["base_picture", "class_colours", "colourbar", "curves_picture", "display_scale", "draw_outline",
+           "encode_png", "explanation_picture", "matrix_picture", "normalised", "overlay", "segmentation_picture",
+           "with_axes"]

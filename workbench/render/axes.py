@@ -6,9 +6,14 @@ sit where those frequencies fall on the mel scale.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from workbench.tasks import Axes
+
+if TYPE_CHECKING:  # matplotlib is imported when something is drawn, not with the app
+    from matplotlib.figure import Figure
 
 HZ_TICKS = (0, 250, 500, 1000, 2000, 4000, 8000, 16000)
 
@@ -23,7 +28,6 @@ def with_axes(rgb: np.ndarray, axes: Axes, title: str = "") -> np.ndarray:
     """`rgb` (uint8, screen order) inside labelled axes, as uint8 RGB; unchanged for pixel axes."""
     if axes.x_unit == "px":
         return rgb
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     height = rgb.shape[0]
@@ -42,6 +46,13 @@ def with_axes(rgb: np.ndarray, axes: Axes, title: str = "") -> np.ndarray:
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()
+    return figure_rgb(fig)
+
+
+def figure_rgb(fig: Figure) -> np.ndarray:
+    """A matplotlib figure drawn off-screen, as uint8 RGB: pictures, not figures, leave `render`."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     canvas = FigureCanvasAgg(fig)
     canvas.draw()
     return np.asarray(canvas.buffer_rgba())[..., :3].copy()

@@ -1,9 +1,10 @@
 """Overlays, the shared colour scale and ground-truth outlines.
 
-Maps keep their raw values everywhere else. For display each map is divided by its own robust
-maximum (99.5th percentile of |map|), so every method lands on the same [-1, 1] colour scale:
-red = raises the explained score, blue = lowers it, transparent = no relevance. The scale factor
-is returned, so the UI can print it under each picture and no magnitude is hidden.
+Maps keep their raw values everywhere else. For display each map is divided by a scale, so every
+method lands on the same [-1, 1] colour scale: red = raises the explained score, blue = lowers it,
+transparent = no relevance. By default the scale is the map's own robust maximum (99.5th percentile
+of |map|); a comparison passes one scale for all its maps. The scale is returned, so the UI can print
+it and no magnitude is hidden.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from workbench.arrays import resize
 from workbench.tasks import Picture
 
 CMAP = "RdBu_r"
-OUTLINE_RGB = (0, 230, 118)
+OUTLINE_RGB = (0, 230, 118)  # the ground truth
+TOP_RGB = (255, 200, 0)  # a map's most relevant points (the top k% that IoU counts)
 
 
 def display_scale(heatmap: np.ndarray) -> float:
@@ -25,9 +27,9 @@ def display_scale(heatmap: np.ndarray) -> float:
     return scale if scale > 0 else float(np.abs(heatmap).max()) or 1.0
 
 
-def normalised(heatmap: np.ndarray) -> tuple[np.ndarray, float]:
-    """Map on the shared [-1, 1] scale, and the factor it was divided by."""
-    scale = display_scale(heatmap)
+def normalised(heatmap: np.ndarray, scale: float | None = None) -> tuple[np.ndarray, float]:
+    """Map on the shared [-1, 1] scale, divided by `scale` (by default the map's own), and that scale."""
+    scale = display_scale(heatmap) if scale is None else scale
     return np.clip(heatmap / scale, -1, 1), scale
 
 
@@ -50,15 +52,17 @@ def overlay(base_rgb: np.ndarray, heatmap: np.ndarray, alpha: float = 0.75) -> n
     return (255 * ((1 - weight) * gray + weight * colours)).round().astype(np.uint8)
 
 
-def draw_outline(rgb: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    """Ground-truth outline drawn onto a uint8 image (the mask is resized to fit)."""
+def draw_outline(rgb: np.ndarray, mask: np.ndarray | None,
+                 colour: tuple[int, int, int] = OUTLINE_RGB) -> np.ndarray:
+    """A mask's outline (by default the ground truth's colour) drawn onto a uint8 image (the mask is resized
+    to fit)."""
     if mask is None or not mask.any():
         return rgb
     if mask.shape != rgb.shape[:2]:
         mask = resize(mask.astype(np.float32), rgb.shape[:2], mode="bilinear") >= 0.5
     edge = mask & ~ndimage.binary_erosion(mask)
     out = rgb.copy()
-    out[edge] = OUTLINE_RGB
+    out[edge] = colour
     return out
 
 
@@ -89,9 +93,13 @@ def colourbar(width: int = 256, height: int = 14) -> np.ndarray:
     return (255 * colormaps[CMAP]((ramp + 1) / 2)[..., :3]).astype(np.uint8)
 
 
-def explanation_picture(picture: Picture, heatmap: np.ndarray,
-                        mask: np.ndarray | None = None) -> tuple[np.ndarray, float]:
-    """Overlay of one map on the picture it explains (screen order), with the truth outline if given."""
-    norm, scale = normalised(heatmap)
-    drawn = overlay(as_displayed(picture.rgb, picture), as_displayed(norm, picture))
+def explanation_picture(picture: Picture, heatmap: np.ndarray, mask: np.ndarray | None = None, *,
+                        scale: float | None = None, alpha: float = 0.75,
+                        top: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Overlay of one map on the picture it explains (screen order) at opacity `alpha`, divided by `scale`
+    (default: the map's own), with the outlines of the truth `mask` and of the map's `top` points if given."""
+    norm, scale = normalised(heatmap, scale)
+    drawn = overlay(as_displayed(picture.rgb, picture), as_displayed(norm, picture), alpha)
+    if top is not None:
+        drawn = draw_outline(drawn, as_displayed(top, picture), TOP_RGB)
     return draw_outline(drawn, None if mask is None else as_displayed(mask, picture)), scale

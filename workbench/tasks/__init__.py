@@ -2,7 +2,7 @@
 
 from workbench.io.audio import AUDIO_FILE_TYPES
 from workbench.io.image import IMAGE_FILE_TYPES
-from workbench.paths import SPEECH_DIR
+from workbench.paths import SPEECH_DIR, XRAY_DIR
 from workbench.registry import Registry
 from workbench.tasks.audio import AudioTask
 from workbench.tasks.base import MODALITIES, OUTPUT_KINDS, Axes, Case, GroundTruth, Picture, Sample, Task
@@ -17,8 +17,11 @@ TASKS.register(ImageTask(
     output_kind="classification",
     labels=("normal", "affected"),
     description="Chest radiograph phantoms; 'affected' cases hold 1-3 nodules or opacities whose "
-                "masks are known, so an explanation can be checked against the truth.",
+                "masks are known, so an explanation can be checked against the truth. Where the shared folder "
+                "of real pediatric films is on this machine, a few of its held-out films are samples too "
+                "('real: ...'; pneumonia is 'affected', and there is no mask).",
     file_types=IMAGE_FILE_TYPES,
+    real_samples=XRAY_DIR,  # films of patients that training holds out (io/xray_folder.py)
 ))
 
 

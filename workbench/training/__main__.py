@@ -1,6 +1,7 @@
 """Command line for training and evaluating the bundled models (one recipe each, see recipes.py).
 
   python -m workbench.training train --recipe lung_xray-resnet-compact --out models/lung_xray-resnet-compact
+  python -m workbench.training train --recipe lung_xray-resnet-real --out /tmp/smoke --smoke
   python -m workbench.training evaluate --recipe lung_xray-resnet-compact --model lung_xray-resnet-compact
   python -m workbench.training ood --recipe lung_xray-resnet-compact --model models/lung_xray-resnet-compact
   python -m workbench.training ood-evaluate --recipe lung_xray-resnet-compact --model lung_xray-resnet-compact
@@ -24,7 +25,7 @@ from workbench.models import load_model
 from workbench.service import check_methods, check_model_task
 from workbench.tasks import TASKS
 from workbench.training.ood import evaluate_feature_stats, write_feature_stats
-from workbench.training.recipes import RECIPES
+from workbench.training.recipes import RECIPES, Recipe
 from workbench.training.runner import train_and_card, trainer
 
 
@@ -53,6 +54,7 @@ def main() -> None:
             p.add_argument("--split", default="test")
         if name == "train":
             p.add_argument("--out", required=True)
+            p.add_argument("--smoke", action="store_true", help="tiny settings: every step runs, nothing is learnt")
         else:
             p.add_argument("--model", required=True, help="model folder" if name in ("card", "ood") else
                            "bundled model id or model folder")
@@ -96,26 +98,32 @@ def main() -> None:
             raise SystemExit(fail(str(err))) from None
         print(json.dumps(result, indent=2))
         return
+    try:
+        result = _run(args, recipe)
+    except InputError as err:  # e.g. a recipe's real data folder missing or in the wrong layout
+        raise SystemExit(fail(str(err))) from None
+    print(json.dumps(result, indent=2))
+
+
+def _run(args: argparse.Namespace, recipe: Recipe) -> dict:
+    """train, card, evaluate, ood, ood-evaluate or reliance: the commands that read the recipe's data."""
     _, evaluate_fn, card_fn = trainer(recipe)
     if args.cmd == "train":
-        result = train_and_card(recipe, args.out, seed=args.seed)
-    elif args.cmd == "card":
+        return train_and_card(recipe, args.out, smoke=args.smoke, seed=args.seed)
+    if args.cmd == "card":
         summary = json.loads((Path(args.model) / "training.json").read_text())
         evaluation = evaluate_fn(args.model, recipe)
         card_fn(args.model, recipe, summary, evaluation)
-        result = evaluation
-    elif args.cmd == "evaluate":
-        result = evaluate_fn(args.model, recipe, n=args.n)
-    elif args.cmd == "ood":
+        return evaluation
+    if args.cmd == "evaluate":
+        return evaluate_fn(args.model, recipe, n=args.n)
+    if args.cmd == "ood":
         stats = write_feature_stats(args.model, recipe, seed=args.seed)
-        result = {"layers": stats.layers, "threshold": stats.threshold, "n_fit": stats.n_fit,
-                  "n_held_out": stats.n_held_out}
-    elif args.cmd == "ood-evaluate":
-        result = evaluate_feature_stats(args.model, recipe, n=args.n)
-    else:
-        result = {"model": args.model, **lesion_reliance(load_model(args.model), n=args.n)}
-    print(json.dumps(result, indent=2))
-
+        return {"layers": stats.layers, "threshold": stats.threshold, "n_fit": stats.n_fit,
+                "n_held_out": stats.n_held_out}
+    if args.cmd == "ood-evaluate":
+        return evaluate_feature_stats(args.model, recipe, n=args.n)
+    return {"model": args.model, **lesion_reliance(load_model(args.model), n=args.n)}
 
 if __name__ == "__main__":
     main()

@@ -18,11 +18,11 @@ import numpy as np
 
 from workbench.data import speech
 from workbench.evaluation.classification import classification_report
-from workbench.models import load_model
+from workbench.models import ModelAdapter
 from workbench.specs import SignalSpec
 from workbench.tasks import GroundTruth
 from workbench.tasks.audio import spectrogram_axes
-from workbench.training.classifier import HELD_OUT, ood_card_section, write_hub_files
+from workbench.training.classifier import HELD_OUT, held_out_model, ood_card_section, write_hub_files
 from workbench.training.ood import write_feature_stats
 from workbench.training.recipes import Recipe
 
@@ -109,10 +109,10 @@ def train_keras(recipe: Recipe, out_dir: str | Path, n_train: int | None = None,
     return summary
 
 
-def evaluate_audio(model_id: str, recipe: Recipe, n: int = 1000, seed: int = HELD_OUT["seed"]) -> dict:
+def evaluate_audio(model: str | ModelAdapter, recipe: Recipe, n: int = 1000, seed: int = HELD_OUT["seed"]) -> dict:
     """Balanced accuracy, per-class precision, recall and F1, and the detection rate of each kind of
     window (bona fide: called bona fide; each spoof kind: called spoof) on `n` held-out windows."""
-    model = load_model(model_id)
+    model = held_out_model(model)
     clips = speech.make_clips(n, seed=seed, split=HELD_OUT["split"])
     x = recipe.model_input(speech.spectrograms(clips.waves, model.info.input), model.info.input)
     pred = model.predict(x).argmax(1)
@@ -124,7 +124,7 @@ def evaluate_audio(model_id: str, recipe: Recipe, n: int = 1000, seed: int = HEL
     per_source = {kind: {str(s): round(float(correct[(clips.kinds == k) & (sources == s)].mean()), 3)
                          for s in sorted(set(sources[clips.kinds == k]))}
                   for k, kind in enumerate(speech.KINDS) if (clips.kinds == k).any()}
-    return {"model": model_id, "n": n, "split": HELD_OUT["split"], "seed": seed,
+    return {"model": model.info.id, "n": n, "split": HELD_OUT["split"], "seed": seed,
             **classification_report(clips.labels, pred, recipe.labels), "detection_rate": per_kind,
             "detection_rate_by_source": per_source}
 

@@ -17,7 +17,7 @@ import torch
 from safetensors.torch import save_file
 
 from workbench.evaluation.classification import classification_report
-from workbench.models import FeatureStats, load_model, nets
+from workbench.models import FeatureStats, ModelAdapter, load_model, nets
 from workbench.training.loop import argmax_batches, fit
 from workbench.training.ood import write_feature_stats
 from workbench.training.recipes import Recipe
@@ -25,8 +25,42 @@ from workbench.training.recipes import Recipe
 HELD_OUT = {"split": "test", "seed": 0}
 
 
-def _augment(xb: torch.Tensor, kind: str, gen: torch.Generator) -> torch.Tensor:
-    """Label-preserving flips: left-right for chests, all eight dihedral moves for tissue, or none."""
+def held_out_model(model: str | ModelAdapter) -> ModelAdapter:
+    """A model id or folder loaded for a held-out evaluation, or a model loaded already (the app's cached one)."""
+    return model if isinstance(model, ModelAdapter) else load_model(model)
+
+
+# What a real radiograph tolerates (augment "radiograph"): a rotation (degrees), a zoom (a crop of 1/zoom of
+# the side), a shift (share of the side), contrast (a factor about the film's mean) and brightness (in [0, 1]
+# units). Never a flip: a mirrored film puts the heart on the right and mirrors the side marker.
+RADIOGRAPH = {"rotation": 7.0, "zoom": (1.0, 1.15), "shift": 0.04, "contrast": (0.8, 1.25), "brightness": 0.05}
+
+
+def _radiograph(xb: torch.Tensor, std: float, gen: torch.Generator) -> torch.Tensor:
+    """Each input rotated, cropped and shifted (edges repeated where the film runs out), then its contrast
+    and brightness changed (`std`: the model's normalisation, to express brightness in input units)."""
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(len(xb), generator=gen)
+
+    angle = torch.deg2rad(uniform(-RADIOGRAPH["rotation"], RADIOGRAPH["rotation"]))
+    scale = 1 / uniform(*RADIOGRAPH["zoom"])
+    shift = [2 * uniform(-RADIOGRAPH["shift"], RADIOGRAPH["shift"]) for _ in range(2)]  # grid runs -1 to 1
+    cos, sin = scale * torch.cos(angle), scale * torch.sin(angle)
+    theta = torch.stack([torch.stack([cos, -sin, shift[0]], 1), torch.stack([sin, cos, shift[1]], 1)], 1)
+    grid = torch.nn.functional.affine_grid(theta, list(xb.shape), align_corners=False)
+    xb = torch.nn.functional.grid_sample(xb, grid, padding_mode="border", align_corners=False)
+    mean = xb.mean(dim=(1, 2, 3), keepdim=True)
+    contrast = uniform(*RADIOGRAPH["contrast"]).view(-1, 1, 1, 1)
+    brightness = uniform(-RADIOGRAPH["brightness"], RADIOGRAPH["brightness"]).view(-1, 1, 1, 1) / std
+    return (xb - mean) * contrast + mean + brightness
+
+
+def _augment(xb: torch.Tensor, recipe: Recipe, gen: torch.Generator) -> torch.Tensor:
+    """Label-preserving changes: left-right flips for phantom chests, all eight dihedral moves for tissue,
+    what a real film tolerates (`RADIOGRAPH`), or none."""
+    kind = recipe.augment
+    if kind == "radiograph":
+        return _radiograph(xb, recipe.spec.std[0], gen)
     if kind == "none":
         return xb
     flip = torch.rand(len(xb), generator=gen) < 0.5
@@ -42,38 +76,54 @@ def _augment(xb: torch.Tensor, kind: str, gen: torch.Generator) -> torch.Tensor:
 def train(recipe: Recipe, out_dir: str | Path, n_train: int | None = None, n_val: int | None = None,
           epochs: int | None = None, seed: int = 0, n_ood: int = 2000,
           log: Callable[[str], None] = print) -> dict:
-    """Train on freshly generated data and write the model folder (with its OOD statistics).
+    """Train on the recipe's data (generated, or real files read) and write the model folder (with its OOD
+    statistics). Real data may hold fewer cases than asked for: the counts are what was used.
 
     Returns the training summary that also goes into the folder's `training.json`.
     """
-    n_train, n_val, epochs = n_train or recipe.n_train, n_val or recipe.n_val, epochs or recipe.epochs
+    epochs = epochs or recipe.epochs
     torch.manual_seed(seed)
     t0 = time.perf_counter()
-    train_img, _, train_y = recipe.make_dataset(n_train, seed=seed, split="train")
-    val_img, _, val_y = recipe.make_dataset(n_val, seed=seed, split="val")
-    log(f"generated {n_train} + {n_val} {recipe.case_word} in {time.perf_counter() - t0:.1f} s")
+    train_img, _, train_y = recipe.make_dataset(n_train or recipe.n_train, seed=seed, split="train")
+    val_img, _, val_y = recipe.make_dataset(n_val or recipe.n_val, seed=seed, split="val")
+    n_train, n_val = len(train_y), len(val_y)
+    log(f"{'read' if recipe.data_credit else 'generated'} {n_train} + {n_val} {recipe.case_word} in "
+        f"{time.perf_counter() - t0:.1f} s")
     x, y = torch.from_numpy(recipe.model_input(train_img)), torch.from_numpy(train_y)
     plainer = {gain: torch.from_numpy(recipe.model_input(
         recipe.make_dataset(n_train, seed=seed, split="train", lesion_gain=gain)[0]))
         for gain in set(recipe.curriculum)}
-    xv, yv = torch.from_numpy(recipe.model_input(val_img)), torch.from_numpy(val_y)
+    xv = torch.from_numpy(recipe.model_input(val_img))
 
     module = nets.build(recipe.architecture, **recipe.arch)
+    weight = class_weights(train_y, len(recipe.labels)) if recipe.balanced_loss else None
 
     def batch_loss(epoch: int, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         xe = plainer[recipe.curriculum[epoch]] if epoch < len(recipe.curriculum) else x
-        return torch.nn.functional.cross_entropy(module(_augment(xe[idx], recipe.augment, gen)), y[idx])
+        return torch.nn.functional.cross_entropy(module(_augment(xe[idx], recipe, gen)), y[idx], weight=weight)
 
-    scores = fit(module, recipe, n_train, epochs, seed, batch_loss,
-                 validate=lambda: {"val acc": float((argmax_batches(module, xv) == yv).float().mean())},
+    def validate() -> dict[str, float]:
+        report = classification_report(val_y, argmax_batches(module, xv).numpy(), recipe.labels)
+        return {"val acc": report["accuracy"], "val balanced acc": report["balanced_accuracy"]}
+
+    scores = fit(module, recipe, n_train, epochs, seed, batch_loss, validate=validate,
                  schedule=lambda opt, steps: torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=steps),
                  started=t0, log=log)
     summary = {"n_train": n_train, "n_val": n_val, "epochs": epochs, "batch_size": recipe.batch_size,
                "lr": recipe.lr, "seed": seed, "curriculum": list(recipe.curriculum[:epochs]),
-               "val_accuracy": scores["val acc"], "seconds": round(time.perf_counter() - t0, 1)}
+               "val_accuracy": scores["val acc"], "val_balanced_accuracy": scores["val balanced acc"],
+               "seconds": round(time.perf_counter() - t0, 1)}
+    if weight is not None:
+        summary["class_weights"] = [round(float(w), 4) for w in weight]
     save_hub_folder(module.eval(), out_dir, recipe, summary)
     write_feature_stats(out_dir, recipe, seed=seed, n_fit=n_ood, n_held_out=max(n_ood // 4, 32))
     return summary
+
+
+def class_weights(labels: np.ndarray, k: int) -> torch.Tensor:
+    """Per-class loss weights that make every class count as much as the others: total / (k x class count)."""
+    counts = np.bincount(labels, minlength=k).clip(min=1)
+    return torch.tensor(counts.sum() / (k * counts), dtype=torch.float32)
 
 
 def write_hub_files(out_dir: str | Path, recipe: Recipe, summary: dict, preprocessing: str) -> Path:
@@ -103,17 +153,17 @@ def save_hub_folder(module: torch.nn.Module, out_dir: str | Path, recipe: Recipe
     return out
 
 
-def evaluate(model_id: str, recipe: Recipe, n: int = 1000, seed: int = HELD_OUT["seed"]) -> dict:
-    """Accuracy, per-class precision, recall and F1, and the confusion matrix on `n` held-out cases;
-    accuracy on each of the recipe's stress tests as well."""
-    model = load_model(model_id)
+def evaluate(model: str | ModelAdapter, recipe: Recipe, n: int = 1000, seed: int = HELD_OUT["seed"]) -> dict:
+    """Accuracy, per-class precision, recall and F1, and the confusion matrix on `n` held-out cases (real data:
+    all there are, if fewer; `n` says how many); accuracy on each of the recipe's stress tests as well."""
+    model = held_out_model(model)
 
     def report(make_dataset: Callable) -> dict:
         images, _, labels = make_dataset(n, seed=seed, split=HELD_OUT["split"])
         pred = model.predict(recipe.model_input(images, model.info.input)).argmax(1)
-        return classification_report(labels, pred, recipe.labels)
+        return {"n": len(labels), **classification_report(labels, pred, recipe.labels)}
 
-    result = {"model": model_id, "n": n, "split": HELD_OUT["split"], "seed": seed, **report(recipe.make_dataset)}
+    result = {"model": model.info.id, "split": HELD_OUT["split"], "seed": seed, **report(recipe.make_dataset)}
     if recipe.stress_tests:
         result["stress_tests"] = {name: report(make)["accuracy"] for name, make in recipe.stress_tests}
     return result
@@ -127,8 +177,20 @@ def write_model_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
     rows = "\n".join(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |"
                      for label, m in evaluation["per_class"].items())
     ood_section = ood_card_section(out, recipe)
-    augment = {"lr_flip": "random left-right flips", "dihedral": "random flips and transposes",
+    r = RADIOGRAPH
+    regime = {"lr_flip": "random left-right flips", "dihedral": "random flips and transposes",
+               "radiograph": f"random rotations (up to ±{r['rotation']:g}°), crops (zoom {r['zoom'][0]:g}-"
+                             f"{r['zoom'][1]:g}), shifts (up to {r['shift']:.0%}), contrast (x{r['contrast'][0]:g}-"
+                             f"{r['contrast'][1]:g}) and brightness (±{r['brightness']:g}) changes, no flips",
                "none": "no augmentation"}[recipe.augment]
+    if recipe.balanced_loss:
+        regime += (", cross-entropy with each class weighted by the inverse of its share of the training set "
+                    f"(weights {', '.join(f'{w:.3f}' for w in summary['class_weights'])})")
+    real = bool(recipe.data_credit)
+    credit = f"\nData: {recipe.data_credit}" if real else ""
+    k = len(recipe.labels)
+    confusion = "\n".join(f"| {label} | " + " | ".join(str(c) for c in row) + " |"
+                          for label, row in zip(recipe.labels, evaluation["confusion"]))
     gains = summary.get("curriculum") or []
     curriculum = "" if not gains else (
         f"\nCurriculum: the first {len(gains)} epochs train on the same phantoms with the lesion contrast "
@@ -143,7 +205,7 @@ def write_model_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
 license: mit
 library_name: pytorch
 pipeline_tag: image-classification
-tags: [xai-workbench, synthetic-data, {recipe.tags}, not-for-clinical-use]
+tags: [xai-workbench, {"real-data" if real else "synthetic-data"}, {recipe.tags}, not-for-clinical-use]
 ---
 
 # {recipe.id}: {recipe.title}
@@ -156,22 +218,28 @@ Input: {colour}, {spec.height}x{spec.width}, scaled to [0, 1] then `(x - {spec.m
 Output: logits for `{config["labels"]}`. Default Grad-CAM layer: `{config["target_layer"]}`.
 
 ## Training data
-{summary["n_train"]} generated {recipe.case_word} (split `train`, seed {summary["seed"]}), {recipe.data_text}
-Validation: {summary["n_val"]} {recipe.case_word} (split `val`).
+{summary["n_train"]} {"real" if real else "generated"} {recipe.case_word} (split `train`, seed {summary["seed"]}), \
+{recipe.data_text}
+Validation: {summary["n_val"]} {recipe.case_word} (split `val`).{credit}
 
 ## Training recipe
 AdamW, lr {summary["lr"]} with cosine decay, batch {summary["batch_size"]}, {summary["epochs"]}
-epochs, {augment}, seed {summary["seed"]}; {summary["seconds"]:.0f} s on a 2-core CPU.{curriculum}
+epochs, {regime}, seed {summary["seed"]}; {summary["seconds"]:.0f} s on a 2-core CPU.{curriculum}
 Command: `python -m workbench.training train --recipe {recipe.id} --out models/{recipe.id}`
 (or `{recipe.notebook}`).
 
 ## Held-out evaluation
 {evaluation["n"]} {recipe.case_word} never trained on (split `{evaluation["split"]}`, seed {evaluation["seed"]}):
-**accuracy {evaluation["accuracy"]:.3f}**.
+**accuracy {evaluation["accuracy"]:.3f}**, balanced accuracy {evaluation["balanced_accuracy"]:.3f} (the mean \
+of the per-class recalls).
 
 | class | precision | recall | F1 |
 | --- | ---: | ---: | ---: |
-{rows}{stress}
+{rows}
+
+| truth \\ predicted | {" | ".join(recipe.labels)} |
+| --- |{" ---: |" * k}
+{confusion}{stress}
 
 Measured with `python -m workbench.training evaluate --recipe {recipe.id} --model {recipe.id} --n {evaluation["n"]}`.
 
@@ -190,7 +258,7 @@ def ood_card_section(folder: Path, recipe: Recipe) -> str:
     stats = FeatureStats.load(folder)
     if stats is None:
         return "No statistics in this folder: predictions carry no in-distribution check."
-    flips = " and their flips" if recipe.augment != "none" else ""
+    flips = " and their flips" if recipe.flips else ""
     return (f"`ood.safetensors` holds the mean and Ledoit-Wolf shrunk covariance of the channel means and "
             f"standard deviations at {', '.join(f'`{n}`' for n in stats.layers)}, over {stats.n_fit} training "
             f"inputs ({recipe.case_word}{flips}); an input whose Mahalanobis distance exceeds "

@@ -35,7 +35,7 @@ def write_feature_stats(folder: str | Path, recipe: Recipe, seed: int = 0, n_fit
     held_out = recipe.make_dataset(n_held_out, seed=seed, split="val")[0]
     stats = fit_feature_stats(model, recipe.model_input(fit, model.info.input),
                               recipe.model_input(held_out, model.info.input), recipe.feature_layers,
-                              flips=recipe.augment != "none")
+                              flips=recipe.flips)
     stats.save(folder)
     return stats
 

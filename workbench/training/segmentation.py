@@ -17,9 +17,9 @@ import torch
 from torch.nn import functional as F
 
 from workbench.evaluation.segmentation import segmentation_report
-from workbench.models import FeatureStats, load_model, nets
+from workbench.models import FeatureStats, ModelAdapter, nets
 from workbench.tasks import TASKS
-from workbench.training.classifier import HELD_OUT, parameter_count, save_hub_folder
+from workbench.training.classifier import HELD_OUT, held_out_model, parameter_count, save_hub_folder
 from workbench.training.loop import argmax_batches, fit
 from workbench.training.ood import write_feature_stats
 from workbench.training.recipes import Recipe
@@ -73,14 +73,14 @@ def train_segmenter(recipe: Recipe, out_dir: str | Path, n_train: int | None = N
     return summary
 
 
-def evaluate_segmenter(model_id: str, recipe: Recipe, n: int = 500, seed: int = HELD_OUT["seed"]) -> dict:
+def evaluate_segmenter(model: str | ModelAdapter, recipe: Recipe, n: int = 500, seed: int = HELD_OUT["seed"]) -> dict:
     """Object Dice, Boundary IoU, ASSD, HD95 on `n` held-out cases, and the task's read-outs (the
     quality grade) from the predicted maps against those from the true ones."""
-    model = load_model(model_id)
+    model = held_out_model(model)
     images, truth, _ = recipe.make_dataset(n, seed=seed, split=HELD_OUT["split"])
     pred = model.predict(recipe.model_input(images, model.info.input)).argmax(1)
     task = TASKS[recipe.task]
-    result = {"model": model_id, "n": n, "split": HELD_OUT["split"], "seed": seed,
+    result = {"model": model.info.id, "n": n, "split": HELD_OUT["split"], "seed": seed,
               **segmentation_report(truth, pred, recipe.foreground, recipe.labels)}
     said, true = [task.assess(p) for p in pred], [task.assess(t) for t in truth]
     if said and said[0]:

@@ -1,0 +1,199 @@
+"""Evaluation tab: methods x models scored on many cases whose truth is known (or on a MedMNIST file).
+
+Every row scored in this session is kept in its state under what the row is a function of. Streamlit stops
+a running script when any widget reruns it (the Stop button does just that); the rows scored until then
+stay, so pressing Run again resumes instead of starting over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from views.services import get_model, get_sanity
+from views.sidebar import Selection
+from workbench.data.medmnist import DATASETS
+from workbench.data.speech import SpeechDataMissing
+from workbench.errors import InputError, ModelError
+from workbench.evaluation.explanations import (
+    CASE_SOURCES,
+    COLUMNS,
+    LOCALISATION,
+    OTHERS,
+    CaseSource,
+    evaluate,
+    from_npz_bytes,
+    generated,
+    reliance_counts,
+    summarise,
+    table_csv,
+)
+from workbench.methods import METHODS
+from workbench.metrics import METRICS
+from workbench.models import ModelAdapter, list_models
+
+ROWS = "evaluation:rows"  # row key -> row: every row scored in this session
+LAST = "evaluation:last"  # the last run: what it was, its progress, and once finished its table
+DEFAULT_METHODS = ("gradcam", "saliency")  # one forward and one backward pass each
+DEFAULT_N, MAX_N = 20, 500
+GENERATED, UPLOAD = "Generated cases (known truth, counterfactual twins)", "MedMNIST .npz file"
+TWIN = "its answer did not flip on the counterfactual twin (the same case without the object)"
+
+
+@dataclass(frozen=True)
+class Settings:
+    models: tuple[ModelAdapter, ...]
+    method_ids: tuple[str, ...]
+    n: int
+    seed: int
+    sanity: bool
+    upload: tuple[str, bytes] | None  # (name, content) of a MedMNIST file, kept in memory; None: generated cases
+
+    def source(self) -> CaseSource:
+        """Read only when a run starts: an upload can hold thousands of images."""
+        task_id = self.models[0].info.task
+        if self.upload is None:
+            return generated(task_id, self.n, self.seed)
+        return from_npz_bytes(task_id, self.upload[1], self.upload[0], self.n)
+
+
+def render(sel: Selection) -> None:
+    st.caption("Each method scored on many cases at once: where the truth is known by construction, a faithful map "
+               "must find it. Localisation is averaged over the cases the model relies on (its answer flips when "
+               "the object is removed); the others are excluded and counted.")
+    settings = _settings(sel)
+    run, stop = st.columns([1, 4])
+    pressed = run.button("Run evaluation", type="primary", disabled=settings is None, key="evaluation:run")
+    stop.button("Stop", key="evaluation:stop", help="Stops the run; the cases scored so far are kept, and Run "
+                "evaluation resumes from them.")
+    if pressed and settings is not None:
+        _run(settings)
+    _show(st.session_state.get(LAST))
+
+
+def _settings(sel: Selection) -> Settings | None:
+    """The tab's own controls; None (with the reason shown) until they make a runnable request."""
+    task = sel.task
+    revisions = {m.id: None for m in list_models(task.id)} | {sel.model_id: sel.revision}
+    ids = st.multiselect("Models", list(revisions), default=[sel.model_id], key=f"evaluation:models:{sel.model.key}")
+    try:
+        models = tuple(get_model(m, revisions[m]) for m in ids)
+    except ModelError as err:
+        st.error(f"Could not load the model: {err}")
+        return None
+    offered = [m.id for m in METHODS.values() if models and all(m.is_compatible(task, model) for model in models)]
+    method_ids = st.multiselect("Methods", offered, default=[m for m in DEFAULT_METHODS if m in offered],
+                                format_func=lambda m: METHODS[m].name, key=f"evaluation:methods:{','.join(ids)}",
+                                help="Each with its default settings.")
+    kinds = [*([GENERATED] if task.id in CASE_SOURCES else []),
+             *([UPLOAD] if any(d.task == task.id for d in DATASETS.values()) else [])]
+    if not kinds:
+        st.info(f"{task.name} has neither generated cases with known truth nor a MedMNIST data set: there is "
+                "nothing to evaluate on.")
+        return None
+    kind = st.radio("Cases", kinds, horizontal=True, key="evaluation:kind")
+    a, b, c = st.columns(3)
+    n = int(a.number_input("Number of cases (N)", 1, MAX_N, DEFAULT_N, key="evaluation:n"))
+    seed = int(b.number_input("Seed (cases and methods)", 0, 2**31 - 1, 0, key="evaluation:seed"))
+    sanity = c.checkbox("Sanity check", key="evaluation:sanity",
+                        help="Each method again on copies of each model with its layers randomised from the top, on "
+                             "the first case: it passes when the map changes (Adebayo et al. 2018).")
+    upload = None
+    if kind == UPLOAD:
+        file = st.file_uploader("MedMNIST file (.npz)", type=["npz"], key="evaluation:npz",
+                                help="Its test split's images and labels; no masks, so faithfulness and complexity "
+                                     "only. It stays in this session's memory.")
+        upload = None if file is None else (file.name, file.getvalue())
+    if not ids:
+        st.info("Choose at least one model.")
+    elif not method_ids:
+        st.info("Choose at least one method.")
+    elif kind == UPLOAD and upload is None:
+        st.info(f"Upload a MedMNIST file of this task ({', '.join(k for k, d in DATASETS.items() if d.task == task.id)}"
+                "), named as MedMNIST names it, e.g. pneumoniamnist_64.npz.")
+    else:
+        return Settings(models, tuple(method_ids), n, seed, sanity, upload)
+    return None
+
+
+def _run(settings: Settings) -> None:
+    """Scores what is missing, kept row by row in the session; a stopped run leaves its progress in LAST."""
+    try:
+        source = settings.source()
+    except InputError as err:
+        st.error(f"Cannot use this file: {err}")
+        return
+    models, methods = settings.models, settings.method_ids
+    cases = "generated case(s)" if settings.upload is None else f"case(s) of {settings.upload[0]}"
+    label = f"{len(models)} model(s) × {len(methods)} method(s) on {source.n} {cases}, seed {settings.seed}"
+    last = st.session_state[LAST] = {"label": label, "progress": (0, source.n * len(models))}
+    bar = st.progress(0.0, text=f"Scoring {label}…")
+
+    def progress(count: int, total: int) -> None:
+        last["progress"] = (count, total)
+        bar.progress(count / total, text=f"{count} of {total} (model, case) pairs scored")
+
+    try:
+        rows = evaluate(models, methods, source, settings.seed, progress=progress,
+                        done=st.session_state.setdefault(ROWS, {}))
+        sanity = get_sanity(tuple(m.key for m in models), methods, source.name, settings.seed, list(models),
+                            source) if settings.sanity else None
+    except (InputError, SpeechDataMissing) as err:
+        st.error(str(err))
+        return
+    bar.empty()
+    last.update(table=summarise(rows, sanity), reliance=reliance_counts(rows))
+
+
+def _show(last: dict | None) -> None:
+    if last is None:
+        st.info("Choose models, methods and cases above, then press **Run evaluation**.")
+        return
+    if "table" not in last:
+        count, total = last["progress"]
+        st.warning(f"The last run ({last['label']}) was stopped after {count} of {total} (model, case) pairs. The rows "
+                   "scored so far are kept: press **Run evaluation** with the same settings to resume from them.")
+        return
+    st.caption(f"{last['label']}; each method with its default settings.")
+    st.dataframe(pd.DataFrame(last["table"], columns=list(COLUMNS)), hide_index=True, column_config=_columns())
+    for model, counts in last["reliance"].items():
+        _reliance_note(model, counts)
+    st.download_button("Table (.csv)", table_csv(last["table"]), "evaluation.csv", "text/csv", key="evaluation:csv")
+
+
+def _columns() -> dict:
+    """Each metric's name with the arrow of its direction, and what it measures on hover."""
+    config = {m: st.column_config.NumberColumn(f"{METRICS[m].name} {'↑' if METRICS[m].higher_is_better else '↓'}",
+                                               help=METRICS[m].what_it_measures, format="%.3f")
+              for m in (*LOCALISATION, *OTHERS)}
+    return config | {
+        "sanity": st.column_config.Column("Sanity check passed", help="The model-randomisation check (empty: not "
+                                          "run)."),
+        "excluded": st.column_config.NumberColumn("Excluded", help="Cases left out of the localisation means: the "
+                                                  "model did not rely on the object there."),
+        "seconds_per_case": st.column_config.NumberColumn("Seconds per case ↓", format="%.3f"),
+    }
+
+
+def _reliance_note(model: str, counts: dict[str, int]) -> None:
+    """How many of the model's cases were excluded from localisation, and why, in one sentence."""
+    n = counts["cases"]
+    if counts["unknown"] == n:
+        st.caption(f"`{model}`: these cases have no counterfactual twins, so whether the model relies on the object "
+                   "is unknown; no case is excluded.")
+        return
+    excluded = counts["not_detected"] + counts["not_flipped"]
+    why = " and ".join(part for part in (
+        f"{counts['not_detected']} where it did not detect the object" if counts["not_detected"] else "",
+        f"{counts['not_flipped']} where {TWIN}" if counts["not_flipped"] else "") if part)
+    if excluded == n:
+        st.warning(f"**`{model}` does not rely on the object**: on all {n} cases the object made no difference to its "
+                   f"answer ({why}), so its localisation scores are not reported. Where a model ignores the object, "
+                   "a map that misses it says nothing against the method; faithfulness and complexity still apply.")
+    elif excluded:
+        st.caption(f"`{model}`: {excluded} of {n} cases excluded from the localisation means, {why}: the model did "
+                   "not rely on the object there.")
+    else:
+        st.caption(f"`{model}`: no case excluded; the model relied on the object in each of the {n} case(s).")

@@ -1,0 +1,200 @@
+"""The Comparison tab's grid of methods x models in the real app (AppTest), checked against the library run
+directly on the same input: the maps, the metrics, the one colour scale, the cache, an incompatible method.
+
+Two cheap lung models (the sidebar's default, AlexNet, compared with the compact ResNet) and two one-pass
+methods keep it to seconds."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import sys
+import zipfile
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+from workbench.methods import METHODS
+from workbench.metrics import METRICS
+from workbench.models import load_model, predict
+from workbench.service import prepare_input, target_for
+from workbench.tasks import TASKS
+
+from .test_app import images, new_app, press_run, tab
+
+MAIN, OTHER = "lung_xray-alexnet-compact", "lung_xray-resnet-compact"
+CHOSEN = ("gradcam", "saliency")
+SAMPLE = "affected_01"
+REASON = "needs what this model does not have (a test's reason)."
+
+
+@pytest.fixture(scope="module")
+def downloads():
+    """The bytes of every download button the app draws, by file name (the latest run's)."""
+    files = {}
+    record = MemoryMediaFileStorage.load_and_get_id
+
+    def recording(self, path_or_data, mimetype, kind, filename=None):
+        if filename is not None:
+            files[filename] = path_or_data
+        return record(self, path_or_data, mimetype, kind, filename)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+        yield files
+
+
+@pytest.fixture(scope="module")
+def grid(downloads):
+    at = new_app()
+    assert next(s for s in at.sidebar.selectbox if s.label == "Model").value == MAIN
+    next(s for s in at.sidebar.selectbox if s.label == "Sample").set_value(SAMPLE).run()
+    next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(list(CHOSEN)).run()
+    compare = next(m for m in at.sidebar.multiselect if m.label == "Compare with")
+    assert MAIN not in compare.options and OTHER in compare.options
+    compare.set_value([OTHER]).run()
+    return press_run(at)
+
+
+@pytest.fixture(scope="module")
+def library():
+    """What the library computes on the sample without the app: per model its prediction, and per model x
+    method the map and every metric by the metric's own `score`."""
+    task = TASKS["lung_xray"]
+    sample = next(s for s in task.samples() if s.name == SAMPLE)
+    raw, _ = task.read(sample.path.read_bytes(), sample.path.name)
+    truth = task.ground_truth(sample)
+    out = {}
+    for model_id in (MAIN, OTHER):
+        model = load_model(model_id)
+        _, x, _ = prepare_input(task, model, raw)
+        prediction = predict(model, x)
+        mask = truth.as_mask(model.info.input.size, task.picture(raw, model.info.input).axes)
+        out[model_id] = prediction
+        for method in CHOSEN:
+            e = METHODS[method].explain(model, x, target_for(model, prediction), None, 0)
+            out[model_id, method] = e.map, {m.id: m.score(e, truth=mask, model=model, x=x) for m in METRICS.values()}
+    return out
+
+
+def _fresh(at, scale: str = "One scale for all maps"):
+    """The app redrawn with the colour scale asked for (tests may run in any order on the one app)."""
+    next(r for r in at.radio if r.label == "Colour scale").set_value(scale).run()
+    assert not at.exception, at.exception
+    return tab(at, "Comparison")
+
+
+def test_one_column_per_model_one_row_per_method_each_headed_by_its_prediction(grid, library):
+    cmp = _fresh(grid)
+    names = [METHODS[m].name for m in CHOSEN]
+    cells = [c.split(" · ")[:2] for c in images(cmp) if c.split(" · ")[0] in names]
+    assert cells == [[name, model] for name in names for model in (MAIN, OTHER)], "row by row, a cell per model"
+    assert images(cmp)[:2] == ["Input + ground truth"] * 2, "each model's input, with the truth on its grid"
+    text = [m.value for m in cmp.markdown]
+    for model in (MAIN, OTHER):
+        prediction = library[model]
+        assert f"**{model}**" in text
+        assert f"Predicts **{prediction.label}**, p = {prediction.probabilities[prediction.label]:.3f}" in text
+    rows = [block for block in cmp.columns if any(c.split(" · ")[0] in names for c in images(block))]
+    assert len(rows) == len(CHOSEN) * 2, "one place per model in each method's row"
+
+
+def test_the_downloads_hold_the_library_maps_and_metrics_and_the_scale_is_the_largest_value(grid, downloads,
+                                                                                            library):
+    cmp = _fresh(grid)
+    with np.load(io.BytesIO(downloads[f"{SAMPLE}_maps.npz"])) as npz:
+        maps = {name: npz[name] for name in npz}
+    assert set(maps) == {f"{model}__{method}" for model in (MAIN, OTHER) for method in CHOSEN}
+    for (model, method) in ((m, k) for m in (MAIN, OTHER) for k in CHOSEN):
+        np.testing.assert_array_equal(maps[f"{model}__{method}"], library[model, method][0])
+
+    rows = list(csv.DictReader(io.StringIO(downloads[f"{SAMPLE}_metrics.csv"].decode())))
+    assert [(r["model"], r["method"]) for r in rows] == [(m, k) for m in (MAIN, OTHER) for k in CHOSEN]
+    assert list(rows[0]) == ["model", "method", "seconds", *METRICS.ids()], "with the truth, every metric"
+    for row in rows:
+        assert float(row["seconds"]) > 0
+        want = library[row["model"], row["method"]][1]
+        for metric, value in want.items():
+            assert float(row[metric]) == pytest.approx(value, rel=1e-9, abs=1e-12), (row["model"], row["method"],
+                                                                                       metric)
+
+    with zipfile.ZipFile(io.BytesIO(downloads[f"{SAMPLE}_overlays.zip"])) as archive:
+        assert sorted(archive.namelist()) == sorted(f"{name}.png" for name in maps)
+        assert Image.open(io.BytesIO(archive.read(f"{OTHER}__gradcam.png"))).size == (128, 128)
+
+    legend = next(c for c in images(cmp) if c.startswith("Shared scale"))
+    largest = max(float(np.abs(m).max()) for m in maps.values())
+    assert re.search(r"−(\S+) \(lowers", legend)[1] == f"{largest:.3g}"
+
+
+def test_by_default_each_method_row_shares_the_largest_value_of_its_maps(grid, downloads):
+    """One method's values are in one unit on every model: its row shares their largest |value|."""
+    cmp = _fresh(grid, "One scale per method (row)")
+    with np.load(io.BytesIO(downloads[f"{SAMPLE}_maps.npz"])) as npz:
+        maps = {name: npz[name] for name in npz}
+    legend = next(c for c in images(cmp) if c.startswith("One scale per method"))
+    per_row = [max(float(np.abs(maps[f"{model}__{method}"]).max()) for model in (MAIN, OTHER)) for method in CHOSEN]
+    assert re.search(r"every model \((.*) by row\)", legend)[1] == ", ".join(f"{v:.3g}" for v in per_row)
+
+
+def test_changing_the_scale_outline_or_opacity_computes_nothing(grid):
+    services = sys.modules["views.services"]
+    before = dict(services.COMPUTED)
+    cmp = _fresh(grid, "Each map its own scale")
+    cells = [c for c in images(cmp) if c.split(" · ")[0] in {METHODS[m].name for m in CHOSEN}]
+    assert all(re.search(r" · ±\S+ · ", c) for c in cells), "each map's own scale in its caption"
+    next(s for s in grid.slider if s.label == "Overlay opacity").set_value(0.3).run()
+    next(s for s in grid.slider if s.label == "Each map's top … %").set_value(20).run()
+    assert any("Yellow outline: each map's top 20%" in c.value for c in tab(grid, "Comparison").caption)
+    next(c for c in grid.checkbox if c.label == "Outline them on the maps").uncheck().run()
+    assert not any("Yellow outline" in c.value for c in tab(grid, "Comparison").caption)
+    press_run(grid)
+    assert services.COMPUTED == before, "explanations, predictions, curves and scores all from the caches"
+
+
+def test_a_method_another_model_cannot_run_leaves_a_cell_that_says_why(grid, downloads, monkeypatch):
+    saliency = type(METHODS["saliency"])
+    usual = saliency.incompatibility
+    monkeypatch.setattr(saliency, "incompatibility",
+                        lambda self, task, model: REASON if model.info.id == OTHER else usual(self, task, model))
+    cmp = _fresh(grid)
+    assert [i.value for i in cmp.info] == [f"**Saliency** does not run on `{OTHER}`: {REASON}"]
+    assert not any(c.startswith(f"Saliency · {OTHER}") for c in images(cmp))
+    rows = {(r["model"], r["method"]): r for r in csv.DictReader(io.StringIO(downloads[f"{SAMPLE}_metrics.csv"]
+                                                                             .decode()))}
+    assert set(rows[OTHER, "saliency"].values()) == {OTHER, "saliency", ""}, "a row of blanks"
+    assert rows[MAIN, "saliency"]["seconds"]
+
+
+def test_the_sanity_check_badges_each_map_with_the_library_verdict(grid, downloads):
+    """Each cell's badge and the CSV's sanity column are model_randomisation's verdict on the same map, run
+    directly; the shared model keeps its weights."""
+    from workbench.metrics.sanity import model_randomisation
+
+    services = sys.modules["views.services"]
+    task, model = TASKS["lung_xray"], load_model(MAIN)
+    sample = next(s for s in task.samples() if s.name == SAMPLE)
+    _, x, _ = prepare_input(task, model, task.read(sample.path.read_bytes(), sample.path.name)[0])
+    before = {k: v.clone() for k, v in services.get_model(MAIN, None).module.state_dict().items()}
+    try:
+        next(c for c in grid.checkbox if c.label.startswith("Sanity check each map")).check().run()
+        assert not grid.exception, grid.exception
+        captions = images(tab(grid, "Comparison"))
+        rows = {(r["model"], r["method"]): r for r in csv.DictReader(io.StringIO(
+            downloads[f"{SAMPLE}_metrics.csv"].decode()))}
+        for method in CHOSEN:
+            e = METHODS[method].explain(model, x, target_for(model, predict(model, x)), None, 0)
+            want = model_randomisation(model, x, e, steps=services.SANITY_STEPS, seed=0)
+            badge = "✅ passes" if want["passed"] else "⚠️ fails"
+            caption = next(c for c in captions if c.startswith(f"{METHODS[method].name} · {MAIN}"))
+            assert f"Sanity {badge} (|Spearman| {want['final_abs_spearman']:.2f} " in caption
+            assert rows[MAIN, method]["sanity"] == str(want["passed"])
+            assert rows[OTHER, method]["sanity"] in ("True", "False")
+        after = services.get_model(MAIN, None).module.state_dict()
+        assert all(torch.equal(before[k], after[k]) for k in before), "the shared model's weights are untouched"
+    finally:
+        next(c for c in grid.checkbox if c.label.startswith("Sanity check each map")).uncheck().run()

@@ -1,0 +1,97 @@
+"""The comparison grid's data: methods (rows) x models (columns) on one input.
+
+What the app's grid shows is computed here and drawn by `workbench.render`: the one colour scale of
+the whole grid, the agreement between one model's maps, and the downloads (every map, every overlay,
+every metric). Another model takes the same method settings except its layers, which are its own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from workbench.methods import METHODS, Explanation
+from workbench.metrics import METRICS
+from workbench.metrics.agreement import spearman_matrix, top_k_iou_matrix
+from workbench.models import ModelAdapter
+from workbench.service import Curve
+
+MODEL_KINDS = ("layer", "layers")  # parameter kinds whose values name one model's layers
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One model x method: the explanation with its scores, its deletion and insertion curves (by metric
+    id) and, when asked for, its model-randomisation check (`metrics.sanity.model_randomisation`); or, when the
+    method could not run on the model, why."""
+
+    model_id: str
+    method: str
+    explanation: Explanation | None = None
+    scores: dict[str, float] = field(default_factory=dict)
+    curves: dict[str, Curve] = field(default_factory=dict)
+    reason: str | None = None
+    sanity: dict | None = None
+
+    @property
+    def name(self) -> str:
+        """The cell's file name in the downloads, without extension."""
+        return f"{self.model_id}__{self.method}"
+
+
+def shared_params(model: ModelAdapter, method_id: str, params: dict) -> dict:
+    """The values chosen for one model, as given to another: the parameters the other's spec has, except
+    layer choices, which name one model's layers (the other takes its own default ones)."""
+    kinds = {p.name: p.kind for p in METHODS[method_id].params(model)}
+    return {name: value for name, value in params.items() if name in kinds and kinds[name] not in MODEL_KINDS}
+
+
+def colour_scale(maps: Sequence[np.ndarray]) -> float:
+    """One scale for a whole grid: the largest |value| of any map (1 when all are zero). Equal colours are
+    then equal values in every cell, and no value is clipped."""
+    largest = max((float(np.abs(m).max()) for m in maps), default=0.0)
+    return largest if largest > 0 else 1.0
+
+
+def agreement(maps: np.ndarray, k_percent: float) -> list[tuple[str, np.ndarray, tuple[float, float]]]:
+    """(title, matrix, its range) for the Spearman rank correlation and the top-k% IoU of every pair of maps
+    (N x H x W), the maps of one model."""
+    return [("Spearman rank correlation", spearman_matrix(maps), (-1.0, 1.0)),
+            (f"IoU of the top {k_percent:g}%", top_k_iou_matrix(maps, k_percent), (0.0, 1.0))]
+
+
+def metrics_csv(cells: Sequence[Cell]) -> str:
+    """One row per cell: model, method, seconds, then every metric any cell has (registry order), then the
+    sanity verdict when checked; a cell without a map has blanks."""
+    ids = [m for m in METRICS if any(m in c.scores for c in cells)]
+    checked = any(c.sanity is not None for c in cells)
+    out = io.StringIO()
+    writer = csv.DictWriter(out, ["model", "method", "seconds", *ids, *(["sanity"] if checked else [])],
+                            lineterminator="\n")
+    writer.writeheader()
+    for c in cells:
+        sanity = {"sanity": c.sanity["passed"]} if c.sanity is not None else {}
+        writer.writerow({"model": c.model_id, "method": c.method,
+                         "seconds": None if c.explanation is None else c.explanation.seconds, **c.scores, **sanity})
+    return out.getvalue()
+
+
+def maps_npz(cells: Sequence[Cell]) -> bytes:
+    """Every map, raw float32 at its model's input size, in one .npz: a zip of model__method.npy."""
+    out = io.BytesIO()
+    np.savez(out, **{c.name: c.explanation.map for c in cells if c.explanation is not None})
+    return out.getvalue()
+
+
+def zip_files(files: dict[str, bytes]) -> bytes:
+    """Files in one zip, stored as they are (PNGs are compressed already)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return out.getvalue()
