@@ -6,10 +6,8 @@ Prints a table per model and writes JSON (default benchmarks/results/methods.jso
 medians of `repeats` runs on one sample input (one with ground truth where the task has one), after
 a warm-up run (a method whose warm-up takes over 5 s is timed once); `passes` are the passes the adapter
 counted. A method's pass budget is what its passes cost in batches of the adapter's batch size: forward
-passes x one batched forward pass per item, plus backward passes x one batched backward pass per item,
-plus each call's fixed cost (a pass of one input minus one item at the batched rate; a call holds at most
-a batch, so there are ceil(passes / batch) of them). Under Keras eager execution that fixed cost is most of
-a one-input pass. The target: every method at most 1.3 x its budget + 50 ms. `score_file_seconds` is the whole path
+passes x one batched forward pass per item, plus backward passes x one batched backward pass per item.
+The target: every method at most 1.3 x its budget + 50 ms. `score_file_seconds` is the whole path
 from the file's bytes to the prediction: decode, (audio: every window's spectrogram and score),
 preprocess, predict with the OOD score.
 """
@@ -41,15 +39,6 @@ def median_seconds(fn, repeats: int) -> float:
     return statistics.median(times)
 
 
-def pass_budget(forward: int, backward: int, batch: int, per_forward: float, per_backward: float,
-                forward_call: float, gradient_call: float) -> float:
-    """What the counted passes cost: each item at the batched rate, each call its fixed cost. A gradient
-    call runs its items forward and backward; the forward passes beyond those are forward-only calls."""
-    forward_only = max(forward - backward, 0)
-    calls = -(-backward // batch) * max(gradient_call, 0.0) + -(-forward_only // batch) * max(forward_call, 0.0)
-    return forward * per_forward + backward * per_backward + calls
-
-
 def run(model_id: str, repeats: int, quick: bool) -> dict:
     model = load_model(model_id)
     task = TASKS[model.info.task]
@@ -79,10 +68,8 @@ def run(model_id: str, repeats: int, quick: bool) -> dict:
         runs = [run_methods(task, model, x, [method.id], target, params=params)[0]
                 for _ in range(1 if warm.seconds > 5 else repeats)]
         seconds = statistics.median(r.seconds for r in runs)
-        budget = pass_budget(warm.counted.forward, warm.counted.backward, len(batch), per_forward, per_backward,
-                             forward - per_forward, fwd_bwd - per_forward - per_backward)
+        budget = warm.counted.forward * per_forward + warm.counted.backward * per_backward
         rows.append({"method": method.id, "seconds": round(seconds, 4), "passes": warm.passes,
-                     "forward": warm.counted.forward, "backward": warm.counted.backward,
                      "params": warm.params, "budget_seconds": round(budget, 4),
                      "x_budget": round(seconds / budget, 2), "meets_target": seconds <= 1.3 * budget + 0.05,
                      "x_forward_backward": round(seconds / fwd_bwd, 1)})
