@@ -10,13 +10,12 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from views.grid import Column, build_columns
-from views.services import SANITY_STEPS
 from views.sidebar import Selection
 from workbench.comparison import Cell, agreement, colour_scale, maps_npz, metrics_csv, zip_files
 from workbench.methods import METHODS, Explanation
 from workbench.metrics import METRICS
 from workbench.metrics.localisation import top_fraction
-from workbench.metrics.sanity import PASS_BELOW
+from workbench.metrics.sanity import PASS_BELOW, STEPS
 from workbench.models import ClassPrediction, Prediction
 from workbench.render import (
     base_picture,
@@ -38,7 +37,7 @@ def render(sel: Selection, results: list[Explanation]) -> None:
         return
     sanity = st.checkbox("Sanity check each map (model randomisation)", key="grid:sanity", help=(
         "Adebayo et al. (2018): the layers of a copy of each model get random weights, from the top down, and the "
-        f"method explains again at {SANITY_STEPS} depths. A map that explains the model must change; one that stays "
+        f"method explains again at {STEPS} depths. A map that explains the model must change; one that stays "
         "shows the input, not what the model learned. Costs the method that many times again."))
     columns = build_columns(sel, results, sanity)
     left, middle, right = st.columns(3)

@@ -20,7 +20,6 @@ from workbench.service import (
 )
 from workbench.tasks import TASKS, GroundTruth, Task
 
-SANITY_STEPS = 4  # damaged copies per check: the top layer, ..., every layer
 # computed, not served from a cache
 COMPUTED = {"explanations": 0, "predictions": 0, "scores": 0, "curves": 0, "sanity": 0}
 
@@ -145,4 +144,4 @@ def get_randomisation(model_id: str, revision: str | None, request_key: str, _e:
     from workbench.metrics.sanity import model_randomisation
 
     COMPUTED["sanity"] += 1
-    return model_randomisation(get_model(model_id, revision), _x, _e, steps=SANITY_STEPS, seed=_e.seed)
+    return model_randomisation(get_model(model_id, revision), _x, _e, seed=_e.seed)

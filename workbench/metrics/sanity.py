@@ -16,6 +16,7 @@ import numpy as np
 from workbench.methods import METHODS, Explanation, Method
 from workbench.models import ModelAdapter
 
+STEPS = 4  # damaged copies per check by default: the top layer, ..., every layer
 PASS_BELOW = 0.5  # a method passes when, all layers random, its map's |Spearman| with the original is under this
 
 
@@ -50,7 +51,7 @@ def cascade_points(n_layers: int, steps: int) -> list[int]:
     return sorted({int(round(k)) for k in np.linspace(1, n_layers, min(steps, n_layers))})
 
 
-def model_randomisation(model: ModelAdapter, x: np.ndarray, explanation: Explanation, steps: int = 5,
+def model_randomisation(model: ModelAdapter, x: np.ndarray, explanation: Explanation, steps: int = STEPS,
                         seed: int = 0, method: Method | None = None) -> dict:
     """The original map against the map on each randomised copy: Spearman and SSIM per step, and the verdict.
     `method` defaults to the registered method that made the explanation."""
