@@ -44,7 +44,8 @@ test: $(TSTAMP) browser speech-tools lint
 # One model: make train RECIPE=<id> (the recipes are in workbench/training/recipes.py); a family: train-lung etc.
 RECIPE ?= lung_xray-resnet-compact
 LUNG   := lung_xray-resnet-compact lung_xray-alexnet-compact lung_xray-densenet121-compact \
-          lung_xray-resnet34-compact lung_xray-efficientnet_b0-compact lung_xray-resnet-shortcut
+          lung_xray-resnet34-compact lung_xray-efficientnet_b0-compact lung_xray-resnet-shortcut \
+          lung_xray-resnet-real
 HISTO  := histopathology-resnet18-compact
 IQA    := iqa_segmentation-deeplabv3plus-compact
 AUDIO  := audio_deepfake-vgg16-compact audio_deepfake-mobilenetv2-compact audio_deepfake-resnet-compact

@@ -10,6 +10,7 @@ from workbench.evaluation.classification import classification_report
 from workbench.evaluation.segmentation import segmentation_report
 from workbench.evaluation.spans import span_localisation
 from workbench.models import list_models, load_model
+from workbench.paths import XRAY_DIR
 from workbench.training.classifier import HELD_OUT
 from workbench.training.recipes import RECIPES
 
@@ -26,10 +27,12 @@ def test_every_bundled_model_has_the_recipe_that_made_it():
 
 @pytest.mark.parametrize("model_id", BUNDLED)
 def test_bundled_model_meets_its_bar_on_held_out_cases(model_id):
-    """A smaller sample than the card's (1,000), with a margin: classifiers >= 0.93 accuracy on 200
-    (the bar is 0.95 on 1,000; audio detectors: balanced accuracy), the segmenter Dice >= 0.75 on 60
-    (the bar is 0.8 on 1,000)."""
+    """A smaller sample than the card's (1,000), with a margin: classifiers >= 0.93 balanced accuracy on 200
+    (the bar is 0.95 on 1,000), the segmenter Dice >= 0.75 on 60 (the bar is 0.8 on 1,000). The model
+    trained on real films: >= 0.88 on the first 200 held-out patients' films (the bar is 0.90 on all 450)."""
     recipe, model = RECIPES[model_id], load_model(model_id)
+    if recipe.data_credit and not XRAY_DIR.is_dir():
+        pytest.skip(f"its real held-out films are not on this machine ({XRAY_DIR})")
     if recipe.output_kind == "segmentation":
         images, truth, _ = recipe.make_dataset(60, seed=HELD_OUT["seed"], split=HELD_OUT["split"])
         pred = model.predict(recipe.model_input(images, model.info.input)).argmax(1)
@@ -37,7 +40,8 @@ def test_bundled_model_meets_its_bar_on_held_out_cases(model_id):
     else:
         images, _, labels = recipe.make_dataset(200, seed=HELD_OUT["seed"], split=HELD_OUT["split"])
         pred = model.predict(recipe.model_input(images, model.info.input)).argmax(1)
-        assert classification_report(labels, pred, recipe.labels)["balanced_accuracy"] >= 0.93
+        bar = 0.88 if recipe.data_credit else 0.93
+        assert classification_report(labels, pred, recipe.labels)["balanced_accuracy"] >= bar
 
 
 @pytest.mark.parametrize("model_id", BUNDLED)

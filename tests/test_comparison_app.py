@@ -1,8 +1,8 @@
 """The Comparison tab's grid of methods x models in the real app (AppTest), checked against the library run
 directly on the same input: the maps, the metrics, the one colour scale, the cache, an incompatible method.
 
-Two cheap lung models (the sidebar's default, AlexNet, compared with the compact ResNet) and two one-pass
-methods keep it to seconds."""
+Two cheap lung models (the sidebar's default, the compact ResNet-34, compared with the compact ResNet) and two
+one-pass methods keep it to seconds."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from workbench.tasks import TASKS
 
 from .test_app import images, new_app, press_run, tab
 
-MAIN, OTHER = "lung_xray-alexnet-compact", "lung_xray-resnet-compact"
+MAIN, OTHER = "lung_xray-resnet34-compact", "lung_xray-resnet-compact"
 CHOSEN = ("gradcam", "saliency")
 SAMPLE = "affected_01"
 REASON = "needs what this model does not have (a test's reason)."
@@ -199,3 +199,30 @@ def test_the_sanity_check_badges_each_map_with_the_library_verdict(grid, downloa
         assert all(torch.equal(before[k], after[k]) for k in before), "the shared model's weights are untouched"
     finally:
         next(c for c in grid.checkbox if c.label.startswith("Sanity check each map")).uncheck().run()
+
+
+@pytest.mark.skipif(not any(s.name.startswith("real: ") for s in TASKS["lung_xray"].samples()),
+                    reason="the shared chest X-ray folder is not on this machine")
+def test_a_real_film_beside_a_phantom_model_each_column_with_its_own_verdict():
+    """A held-out real film: the default phantom model calls it unlike its training data (and the Prediction tab
+    names the bundled model that does not), the real-film model in the next column does not."""
+    real_model = "lung_xray-resnet-real"
+    at = new_app()
+    sample = next(s.name for s in TASKS["lung_xray"].samples() if s.name.startswith("real: "))
+    next(s for s in at.sidebar.selectbox if s.label == "Sample").set_value(sample).run()
+    assert any("unlike the data the model was trained on" in w.value for w in tab(at, "Prediction").warning)
+    assert any(f"`{real_model}` finds this input like its training data" in i.value
+               for i in tab(at, "Prediction").info)
+    next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["gradcam"]).run()
+    next(m for m in at.sidebar.multiselect if m.label == "Compare with").set_value([real_model]).run()
+    grid = tab(press_run(at), "Comparison")
+    heads = [m.value for m in grid.markdown if m.value.startswith("Predicts")]
+    assert len(heads) == 2, heads
+    verdicts = [c.value for c in grid.caption if "Unlike its training data" in c.value]
+    assert len(verdicts) == 1, "only the phantom model's column"
+    task = TASKS["lung_xray"]
+    film = next(s for s in task.samples() if s.name == sample)
+    raw, _ = task.read(film.path.read_bytes(), film.path.name)
+    for model_id, out in ((MAIN, True), (real_model, False)):
+        model = load_model(model_id)
+        assert (predict(model, prepare_input(task, model, raw)[1]).in_distribution is False) == out, model_id

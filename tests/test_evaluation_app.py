@@ -198,3 +198,23 @@ def test_a_model_without_a_recipe_says_what_is_and_is_not_available():
     assert any("is not a bundled model" in i.value and "Evaluation tab" in i.value for i in perf.info)
     assert not [b for b in perf.button if b.label == "Evaluate on held-out data"]
     assert performance.card_section(load_model(BUNDLED).info.card) in [m.value for m in perf.markdown]
+
+
+@pytest.mark.skipif(explanations.real_folder("lung_xray") is None, reason="no shared chest X-ray folder here")
+def test_real_radiographs_of_held_out_patients_are_scored_without_localisation_at_the_chosen_baseline(evaluated):
+    """The shared folder's held-out films as cases, the mean baseline chosen: the library's table for the same
+    settings, no localisation (no masks), and a caption that says so."""
+    at, *_ = evaluated
+    widget(tab(at, "Evaluation"), "multiselect", "Models").set_value([BUNDLED]).run()
+    widget(tab(at, "Evaluation"), "multiselect", "Methods").set_value(METHODS).run()
+    widget(tab(at, "Evaluation"), "radio", "Cases").set_value(
+        "Real radiographs of held-out patients (no masks)").run()
+    widget(tab(at, "Evaluation"), "number_input", "Number of cases (N)").set_value(2).run()
+    widget(tab(at, "Evaluation"), "selectbox", "Deletion/insertion baseline").set_value("mean").run()
+    click(at, "Run evaluation")
+    source = explanations.from_folder("lung_xray", str(explanations.real_folder("lung_xray")), 2)
+    expected = summarise(evaluate([load_model(BUNDLED)], METHODS, source, 0, baseline="mean"))
+    shown = shown_table(at)
+    assert_tables_equal(shown, expected)
+    assert shown[0]["cases"] == 2 and same(shown[0]["pointing_game"], None) and shown[0]["deletion_auc"] is not None
+    assert any("No case has a ground-truth mask" in c.value for c in tab(at, "Evaluation").caption)

@@ -59,6 +59,28 @@ def test_rank_accuracy_is_the_share_of_the_top_k_points_on_the_truth(tiny, tiny_
         rank.score(e)
 
 
+def test_a_plateau_scores_the_share_of_its_points_on_the_truth_not_its_top_left_corner(tiny, tiny_input):
+    """By hand, truth rows 10-13 x cols 10-13 (16 points). Pointing game without tolerance: a plateau of
+    the maximum over rows 9-13 of those columns has 16 of its 20 points on the truth, 0.8 (the first in
+    row-major order, on row 9, would score 0); a constant map, 16/1024. Rank accuracy: 8 truth points
+    ranked first, then 8 outside (row 9) tied with 8 inside (rows 12-13): 8 + 8 x 8/16 = 12 of 16."""
+    from workbench.metrics.localisation import PointingGame
+
+    truth = np.zeros((32, 32), bool)
+    truth[10:14, 10:14] = True
+    e = _explanation_with_peak(tiny, tiny_input, (0, 0))
+    e.map = np.zeros((32, 32), np.float32)
+    e.map[9:14, 10:14] = 1.0
+    assert PointingGame(tolerance=0).score(e, truth=truth) == pytest.approx(0.8)
+    e.map[:] = 0.5
+    assert PointingGame(tolerance=0).score(e, truth=truth) == pytest.approx(16 / 1024)
+    e.map[:] = 0.0
+    e.map[10:12, 10:14] = 2.0
+    e.map[9, 10:18] = 1.0
+    e.map[12:14, 10:14] = 1.0
+    assert METRICS["rank_accuracy"].score(e, truth=truth) == pytest.approx(12 / 16)
+
+
 def _maps(*arrays) -> np.ndarray:
     return np.stack([np.asarray(a, np.float32) for a in arrays])
 

@@ -15,6 +15,7 @@ import numpy as np
 
 from workbench.errors import InputError, ModelError
 from workbench.methods import METHODS
+from workbench.methods.common import BASELINES
 from workbench.models import OOD_MESSAGE, ClassPrediction, list_models, load_model, predict
 from workbench.render import encode_png, explanation_picture, with_axes
 from workbench.service import (
@@ -55,7 +56,8 @@ def listing() -> dict:
 def _parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--task", help=f"task id: {', '.join(TASKS)}")
-    parser.add_argument("--model", help="bundled model id (see --list), a model folder, or a Hub repo id org/name")
+    parser.add_argument("--model", help="bundled model id (see --list), a model folder, or a Hub repo id org/name "
+                                        "(default: the task's default model, if it has one)")
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
     parser.add_argument("--input", help="input file")
     parser.add_argument("--window", type=int, default=None,
@@ -67,11 +69,13 @@ def _parser(description: str) -> argparse.ArgumentParser:
 
 def _setup(args: argparse.Namespace):
     """Validated task, loaded model, raw and preprocessed input, window scores (audio), notes."""
-    for name in ("task", "model", "input"):
+    for name in ("task", "input"):
         if not getattr(args, name):
             raise InputError(f"--{name} is required.")
     task = get_task(args.task)
-    model = load_model(args.model, args.revision)
+    if not (args.model or task.default_model):
+        raise InputError("--model is required.")
+    model = load_model(args.model or task.default_model, args.revision)
     check_model_task(model, task)
     raw, notes = load_input(task, args.input)
     raw, x, windows = prepare_input(task, model, raw, args.window)
@@ -164,9 +168,13 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=50, help="number of cases (at most)")
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--folder", help="a folder of the task's files, each with <name>_mask.png (or <name>.json, a "
-                                         "span) beside it when its truth is known; default: generated cases")
+                                         "span) beside it when its truth is known, or for lung_xray a chest X-ray "
+                                         "folder (NORMAL/, PNEUMONIA/): its held-out patients; default: generated "
+                                         "cases")
     source.add_argument("--npz", help="a MedMNIST .npz file (labels, no masks: faithfulness and complexity only)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baseline", default="black", choices=BASELINES,
+                        help="what deletion and insertion put in place of the removed points")
     parser.add_argument("--sanity", action="store_true", help="add each model x method's randomisation check")
     parser.add_argument("--csv", required=True, help="output CSV; its rows so far are kept in CSV.rows.jsonl, so "
                                                      "a stopped run resumes")
@@ -183,13 +191,13 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         for model in models:
             check_methods(task, model, method_ids)
         params = _method_params(args.param)
-        cases = (from_folder(task.id, args.folder, args.n) if args.folder else from_npz(task.id, args.npz, args.n)
-                 if args.npz else generated(task.id, args.n, args.seed))
+        cases = (from_folder(task.id, args.folder, args.n, args.seed) if args.folder
+                 else from_npz(task.id, args.npz, args.n) if args.npz else generated(task.id, args.n, args.seed))
         out = Path(args.csv)
         if not out.parent.is_dir():
             raise InputError(f"cannot write to {args.csv}: its folder does not exist.")
         rows = evaluate(models, method_ids, cases, args.seed, params=params,
-                        rows_path=out.with_name(out.name + ".rows.jsonl"),
+                        rows_path=out.with_name(out.name + ".rows.jsonl"), baseline=args.baseline,
                         progress=lambda k, total: print(f"\rcase {k}/{total}", end="", file=sys.stderr))
         print(file=sys.stderr)
         table = summarise(rows, sanity_verdicts(models, method_ids, cases, args.seed, params) if args.sanity else None)

@@ -71,12 +71,14 @@ def load_truth(task: Task, path: str) -> GroundTruth:
                          f'{{"span": [start_s, end_s]}} is expected ({err}).') from None
 
 
-def faithfulness_curves(e: Explanation, model: ModelAdapter, x: np.ndarray) -> dict[str, Curve]:
-    """The curve of every metric that is an area under one (deletion, insertion), by metric id. Each costs
-    some twenty model passes, so the app computes them once, draws them and scores from them."""
+def faithfulness_curves(e: Explanation, model: ModelAdapter, x: np.ndarray,
+                        baseline: str = "black") -> dict[str, Curve]:
+    """The curve of every metric that is an area under one (deletion, insertion), by metric id, the removed
+    points replaced by `baseline` (black, mean or blur). Each costs some twenty model passes, so the app
+    computes them once, draws them and scores from them."""
     from workbench.metrics import METRICS, PerturbationAUC  # scipy: loaded when a map is scored
 
-    return {m.id: m.curve(e, model, x) for m in METRICS.values() if isinstance(m, PerturbationAUC)}
+    return {m.id: m.curve(e, model, x, baseline) for m in METRICS.values() if isinstance(m, PerturbationAUC)}
 
 
 def score_explanation(e: Explanation, model: ModelAdapter, x: np.ndarray, truth: np.ndarray | None = None,

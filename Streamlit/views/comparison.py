@@ -9,10 +9,11 @@ import numpy as np
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from views.grid import Column, build_columns
+from views.grid import Column, Scoring, build_columns
 from views.sidebar import Selection
 from workbench.comparison import Cell, agreement, colour_scale, maps_npz, metrics_csv, zip_files
 from workbench.methods import METHODS, Explanation
+from workbench.methods.common import BASELINES
 from workbench.metrics import METRICS
 from workbench.metrics.localisation import top_fraction
 from workbench.metrics.sanity import PASS_BELOW, STEPS
@@ -35,11 +36,14 @@ def render(sel: Selection, results: list[Explanation]) -> None:
     if not results:
         st.info("Choose methods in the sidebar and press **Run**.")
         return
-    sanity = st.checkbox("Sanity check each map (model randomisation)", key="grid:sanity", help=(
+    check, base = st.columns([3, 1])
+    sanity = check.checkbox("Sanity check each map (model randomisation)", key="grid:sanity", help=(
         "Adebayo et al. (2018): the layers of a copy of each model get random weights, from the top down, and the "
         f"method explains again at {STEPS} depths. A map that explains the model must change; one that stays "
         "shows the input, not what the model learned. Costs the method that many times again."))
-    columns = build_columns(sel, results, sanity)
+    baseline = base.selectbox("Deletion/insertion baseline", BASELINES, key="grid:baseline", help=(
+        "What replaces the removed points: black, the input's mean level, or a blurred copy of the input."))
+    columns = build_columns(sel, results, Scoring(baseline, sanity))
     left, middle, right = st.columns(3)
     scaling = left.radio("Colour scale", [ROW, SHARED, OWN], key="grid:scale", help=(
         "Per method: a method's maps on every model share a scale (one method's values are in one unit), so the "

@@ -24,13 +24,16 @@ from workbench.evaluation.explanations import (
     OTHERS,
     CaseSource,
     evaluate,
+    from_folder,
     from_npz_bytes,
     generated,
+    real_folder,
     reliance_counts,
     summarise,
     table_csv,
 )
 from workbench.methods import METHODS
+from workbench.methods.common import BASELINES
 from workbench.metrics import METRICS
 from workbench.models import ModelAdapter, list_models
 
@@ -39,6 +42,7 @@ LAST = "evaluation:last"  # the last run: what it was, its progress, and once fi
 DEFAULT_METHODS = ("gradcam", "saliency")  # one forward and one backward pass each
 DEFAULT_N, MAX_N = 20, 500
 GENERATED, UPLOAD = "Generated cases (known truth, counterfactual twins)", "MedMNIST .npz file"
+REAL = "Real radiographs of held-out patients (no masks)"
 TWIN = "its answer did not flip on the counterfactual twin (the same case without the object)"
 
 
@@ -49,14 +53,24 @@ class Settings:
     n: int
     seed: int
     sanity: bool
-    upload: tuple[str, bytes] | None  # (name, content) of a MedMNIST file, kept in memory; None: generated cases
+    kind: str  # GENERATED, REAL or UPLOAD
+    upload: tuple[str, bytes] | None  # (name, content) of a MedMNIST file, kept in memory
+    baseline: str  # what deletion and insertion put in place of the removed points
 
     def source(self) -> CaseSource:
         """Read only when a run starts: an upload can hold thousands of images."""
         task_id = self.models[0].info.task
+        if self.kind == REAL:
+            return from_folder(task_id, str(real_folder(task_id)), self.n, self.seed)
         if self.upload is None:
             return generated(task_id, self.n, self.seed)
         return from_npz_bytes(task_id, self.upload[1], self.upload[0], self.n)
+
+    @property
+    def cases(self) -> str:
+        """The cases in a few words, for the run's label."""
+        return {GENERATED: "generated case(s)", REAL: "held-out real radiograph(s)"}.get(
+            self.kind, f"case(s) of {self.upload[0] if self.upload else ''}")
 
 
 def render(sel: Selection) -> None:
@@ -87,16 +101,23 @@ def _settings(sel: Selection) -> Settings | None:
     method_ids = st.multiselect("Methods", offered, default=[m for m in DEFAULT_METHODS if m in offered],
                                 format_func=lambda m: METHODS[m].name, key=f"evaluation:methods:{','.join(ids)}",
                                 help="Each with its default settings.")
-    kinds = [*([GENERATED] if task.id in CASE_SOURCES else []),
+    kinds = [*([GENERATED] if task.id in CASE_SOURCES else []), *([REAL] if real_folder(task.id) else []),
              *([UPLOAD] if any(d.task == task.id for d in DATASETS.values()) else [])]
     if not kinds:
         st.info(f"{task.name} has neither generated cases with known truth nor a MedMNIST data set: there is "
                 "nothing to evaluate on.")
         return None
     kind = st.radio("Cases", kinds, horizontal=True, key="evaluation:kind")
-    a, b, c = st.columns(3)
+    if kind == REAL:
+        st.caption(f"Films of the patients that training held out, read in place from `{real_folder(task.id)}`, "
+                   "the classes alternating. They have no lesion masks: localisation is left out; faithfulness, "
+                   "sparseness and sanity are scored, each map explaining the class the model predicts.")
+    a, b, c, d = st.columns(4)
     n = int(a.number_input("Number of cases (N)", 1, MAX_N, DEFAULT_N, key="evaluation:n"))
     seed = int(b.number_input("Seed (cases and methods)", 0, 2**31 - 1, 0, key="evaluation:seed"))
+    baseline = d.selectbox("Deletion/insertion baseline", BASELINES, key="evaluation:baseline",
+                           help="What replaces the removed points: black, the input's mean level, or a blurred "
+                                "copy of the input (removes detail, keeps the layout).")
     sanity = c.checkbox("Sanity check", key="evaluation:sanity",
                         help="Each method again on copies of each model with its layers randomised from the top, on "
                              "the first case: it passes when the map changes (Adebayo et al. 2018).")
@@ -114,7 +135,7 @@ def _settings(sel: Selection) -> Settings | None:
         st.info(f"Upload a MedMNIST file of this task ({', '.join(k for k, d in DATASETS.items() if d.task == task.id)}"
                 "), named as MedMNIST names it, e.g. pneumoniamnist_64.npz.")
     else:
-        return Settings(models, tuple(method_ids), n, seed, sanity, upload)
+        return Settings(models, tuple(method_ids), n, seed, sanity, kind, upload, baseline)
     return None
 
 
@@ -126,8 +147,8 @@ def _run(settings: Settings) -> None:
         st.error(f"Cannot use this file: {err}")
         return
     models, methods = settings.models, settings.method_ids
-    cases = "generated case(s)" if settings.upload is None else f"case(s) of {settings.upload[0]}"
-    label = f"{len(models)} model(s) × {len(methods)} method(s) on {source.n} {cases}, seed {settings.seed}"
+    label = (f"{len(models)} model(s) × {len(methods)} method(s) on {source.n} {settings.cases}, seed "
+             f"{settings.seed}, {settings.baseline} baseline")
     last = st.session_state[LAST] = {"label": label, "progress": (0, source.n * len(models))}
     bar = st.progress(0.0, text=f"Scoring {label}…")
 
@@ -137,7 +158,7 @@ def _run(settings: Settings) -> None:
 
     try:
         rows = evaluate(models, methods, source, settings.seed, progress=progress,
-                        done=st.session_state.setdefault(ROWS, {}))
+                        done=st.session_state.setdefault(ROWS, {}), baseline=settings.baseline)
         sanity = get_sanity(tuple(m.key for m in models), methods, source.name, settings.seed, list(models),
                             source) if settings.sanity else None
     except (InputError, SpeechDataMissing) as err:
@@ -158,6 +179,9 @@ def _show(last: dict | None) -> None:
         return
     st.caption(f"{last['label']}; each method with its default settings.")
     st.dataframe(pd.DataFrame(last["table"], columns=list(COLUMNS)), hide_index=True, column_config=_columns())
+    if all(row[m] is None for row in last["table"] for m in LOCALISATION):
+        st.caption("No case has a ground-truth mask, so localisation is left out: the maps are scored for "
+                   "faithfulness (deletion, insertion), sparseness and, when asked, sanity.")
     for model, counts in last["reliance"].items():
         _reliance_note(model, counts)
     st.download_button("Table (.csv)", table_csv(last["table"]), "evaluation.csv", "text/csv", key="evaluation:csv")

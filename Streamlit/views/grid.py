@@ -35,23 +35,30 @@ class Column:
     cells: list[Cell]
 
 
-def build_columns(sel: Selection, results: list[Explanation], sanity: bool = False) -> list[Column]:
-    """The sidebar's model first, then each model it is compared with; with `sanity`, each map's
-    model-randomisation check too."""
+@dataclass(frozen=True)
+class Scoring:
+    """How the grid's maps are scored: the deletion/insertion baseline, and whether to run the sanity check."""
+
+    baseline: str = "black"
+    sanity: bool = False
+
+
+def build_columns(sel: Selection, results: list[Explanation], scoring: Scoring = Scoring()) -> list[Column]:
+    """The sidebar's model first, then each model it is compared with."""
     main = Column(sel.model_id, sel.picture, sel.truth, sel.prediction,
-                  [_scored(sel.model_id, sel.revision, sel.model, sel.x, sel.truth, e, sanity) for e in results])
-    return [main, *(_other(sel, model_id, sanity) for model_id in sel.request.compare)]
+                  [_scored(sel.model_id, sel.revision, sel.model, sel.x, sel.truth, e, scoring) for e in results])
+    return [main, *(_other(sel, model_id, scoring) for model_id in sel.request.compare)]
 
 
 def _scored(model_id: str, revision: str | None, model: ModelAdapter, x: np.ndarray, truth: np.ndarray | None,
-            e: Explanation, sanity: bool) -> Cell:
+            e: Explanation, scoring: Scoring) -> Cell:
     key = explain_request(model, x, e.method, e.target, e.params, e.seed).key
-    return Cell(model_id, e.method, e, get_scores(model_id, revision, key, content_hash(truth), e, x, truth),
-                get_curves(model_id, revision, key, e, x),
-                sanity=get_randomisation(model_id, revision, key, e, x) if sanity else None)
+    scores = get_scores(model_id, revision, key, content_hash(truth), scoring.baseline, e, x, truth)
+    return Cell(model_id, e.method, e, scores, get_curves(model_id, revision, key, scoring.baseline, e, x),
+                sanity=get_randomisation(model_id, revision, key, e, x) if scoring.sanity else None)
 
 
-def _other(sel: Selection, model_id: str, sanity: bool) -> Column:
+def _other(sel: Selection, model_id: str, scoring: Scoring) -> Column:
     """Another bundled model's column; a model that cannot load or take the target has every cell say why."""
     request = sel.request
     try:
@@ -72,7 +79,7 @@ def _other(sel: Selection, model_id: str, sanity: bool) -> Column:
             reasons[method_id] = str(err)
     explained = explain_all(model_id, None, model, x, target, runs, request.seed, f"{model_id}: ") if runs else []
     done = {e.method: e for e in explained}
-    cells = [_scored(model_id, None, model, x, truth, done[m], sanity) if m in done
+    cells = [_scored(model_id, None, model, x, truth, done[m], scoring) if m in done
              else Cell(model_id, m, reason=reasons[m]) for m, _ in request.methods]
     return Column(model_id, picture, truth, prediction, cells)
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from views.services import get_model, get_prediction, get_window
 from views.sidebar import Selection
-from workbench.models import OOD_MESSAGE, ClassPrediction
+from workbench.errors import InputError, ModelError
+from workbench.models import OOD_MESSAGE, ClassPrediction, list_models
 from workbench.render import base_picture, class_colours, segmentation_picture, with_axes
+from workbench.service import input_hash
 
 
 def render(sel: Selection) -> None:
@@ -40,6 +43,9 @@ def render(sel: Selection) -> None:
                 column.metric(name.capitalize(), value)
         if pred.in_distribution is False:
             st.warning(f"{OOD_MESSAGE} (OOD score {pred.ood_score:.2f}; above 1 is out of distribution.)")
+            for model_id, score in _in_distribution_elsewhere(sel):
+                st.info(f"`{model_id}` finds this input like its training data (OOD score {score:.2f}): choose "
+                        "it under **Model** in the sidebar.")
         elif pred.in_distribution is None:
             st.caption("This model ships no training statistics, so nothing tells whether the input is "
                        "like its training data.")
@@ -55,6 +61,26 @@ def render(sel: Selection) -> None:
     if info.card:
         with st.expander("Model card"):
             st.markdown(info.card)
+
+
+def _in_distribution_elsewhere(sel: Selection) -> list[tuple[str, float]]:
+    """The task's other bundled models that find this input like their training data, with their OOD scores:
+    where the chosen model says its answer means little, one that has seen such inputs may not. Each model
+    scores the input once (the app's caches); a model that cannot take it is passed over."""
+    found = []
+    for info in list_models(sel.task.id):
+        if info.id == sel.model_id:
+            continue
+        try:
+            model = get_model(info.id, None)
+            _, x, _ = get_window(sel.task, info.id, None, model, sel.clip, sel.clip_hash,
+                                 None if sel.windows is None else sel.window)
+            pred = get_prediction(info.id, None, model.key, input_hash(x), x)
+        except (InputError, ModelError):
+            continue
+        if pred.in_distribution:
+            found.append((info.id, pred.ood_score))
+    return found
 
 
 def _audio(sel: Selection) -> None:

@@ -99,21 +99,21 @@ def get_explanation(model_id: str, revision: str | None, request_key: str, _requ
 
 
 @st.cache_data(show_spinner="Deleting and inserting the most relevant points…", max_entries=512)
-def get_curves(model_id: str, revision: str | None, request_key: str, _e: Explanation,
+def get_curves(model_id: str, revision: str | None, request_key: str, baseline: str, _e: Explanation,
                _x: np.ndarray) -> dict[str, Curve]:
-    """One explanation's deletion and insertion curves, keyed by its request: some forty model passes a map,
-    made once, then drawn and scored (`get_scores`) from here."""
+    """One explanation's deletion and insertion curves, keyed by its request and baseline: some forty model
+    passes a map, made once, then drawn and scored (`get_scores`) from here."""
     COMPUTED["curves"] += 1
-    return faithfulness_curves(_e, get_model(model_id, revision), _x)
+    return faithfulness_curves(_e, get_model(model_id, revision), _x, baseline)
 
 
 @st.cache_data(show_spinner="Scoring the maps…", max_entries=512)
-def get_scores(model_id: str, revision: str | None, request_key: str, truth_hash: str, _e: Explanation,
-               _x: np.ndarray, _truth: np.ndarray | None) -> dict[str, float]:
-    """Every metric the selection allows for one explanation, keyed by its request and the truth's hash; the
-    areas under the deletion and insertion curves are those of the cached curves."""
+def get_scores(model_id: str, revision: str | None, request_key: str, truth_hash: str, baseline: str,
+               _e: Explanation, _x: np.ndarray, _truth: np.ndarray | None) -> dict[str, float]:
+    """Every metric the selection allows for one explanation, keyed by its request, the truth's hash and the
+    baseline; the areas under the deletion and insertion curves are those of the cached curves."""
     COMPUTED["scores"] += 1
-    curves = get_curves(model_id, revision, request_key, _e, _x)
+    curves = get_curves(model_id, revision, request_key, baseline, _e, _x)
     return score_explanation(_e, get_model(model_id, revision), _x, _truth, curves)
 
 

@@ -76,7 +76,8 @@ def _pick_model(task: Task, bundled: list[str]) -> tuple[ModelAdapter, str, str 
             st.sidebar.warning(f"No bundled model for {task.name} yet: choose 'Hugging Face Hub' and enter a "
                                "repo id or a model folder.")
             return None
-        model_id, revision = st.sidebar.selectbox("Model", bundled), None
+        first = bundled.index(task.default_model) if task.default_model in bundled else 0
+        model_id, revision = st.sidebar.selectbox("Model", bundled, index=first), None
     else:
         model_id = st.sidebar.text_input("Hub repo id", placeholder="org/name",
                                          help="A Hub repo id (org/name) or the path of a model folder.").strip()

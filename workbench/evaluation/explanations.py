@@ -24,9 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import InputError
+from workbench.io import xray_folder
 from workbench.io.files import read_file
 from workbench.methods import METHODS
-from workbench.metrics import METRICS
+from workbench.methods.common import BASELINES
+from workbench.metrics import METRICS, PerturbationAUC
 from workbench.metrics.sanity import model_randomisation
 from workbench.models import ModelAdapter, Target
 from workbench.tasks import TASKS, GroundTruth
@@ -117,6 +119,13 @@ def folder_cases(task, folder: Path, n: int) -> Iterator[EvalCase]:
                        None if truth_path is None else task.read_truth(truth_path))
 
 
+def radiograph_cases(task, films: Sequence[xray_folder.Radiograph]) -> Iterator[EvalCase]:
+    """Real films, read as an upload is: no lesion mask and no twin, so faithfulness, complexity and
+    agreement are scored and localisation is left out; the class explained is the predicted one."""
+    for i, film in enumerate(films):
+        yield EvalCase(i, task.read(read_file(str(film.path)), film.path.name)[0], None, None)
+
+
 def npz_cases(task, data: bytes, name: str, n: int, split: str = "test") -> list[EvalCase]:
     """Images of a MedMNIST file's bytes with their labels; no masks, so only faithfulness and complexity are
     scored. Read at once: small images, at most n of them."""
@@ -191,18 +200,21 @@ def prepare(model: ModelAdapter, case: EvalCase) -> Prepared:
 
 
 def evaluate_case(model: ModelAdapter, case: EvalCase, method_ids: Sequence[str], params: dict[str, dict],
-                  seed: int, source: str) -> list[dict]:
+                  seed: int, source: str, baseline: str = "black") -> list[dict]:
     """One row per method for this case (the reliance fields repeated on each); without a truth, the
-    localisation metrics are None."""
+    localisation metrics are None. Deletion and insertion replace points with `baseline`."""
     ready = prepare(model, case)
     has_truth = ready.truth is not None and ready.truth.any()
     metrics = [*(LOCALISATION if has_truth else ()), *OTHERS]
     rows = []
     for method_id in method_ids:
         e = METHODS[method_id].explain(model, ready.x, ready.target, params.get(method_id), seed)
-        scores = {m: METRICS[m].score(e, truth=ready.truth, model=model, x=ready.x) for m in metrics}
+        scores = {m: METRICS[m].score_curve(METRICS[m].curve(e, model, ready.x, baseline))
+                  if isinstance(METRICS[m], PerturbationAUC) else
+                  METRICS[m].score(e, truth=ready.truth, model=model, x=ready.x) for m in metrics}
         rows.append({"model": model.info.id, "revision": model.info.revision, "source": source, "case": case.index,
-                     "method": method_id, "params": e.params, "seed": seed, "label": e.target_label,
+                     "method": method_id, "params": e.params, "seed": seed, "baseline": baseline,
+                     "label": e.target_label,
                      "detected": ready.detected, "relies": ready.relies, "probability_drop": ready.probability_drop,
                      "seconds": e.seconds, **{m: scores.get(m) for m in (*LOCALISATION, *OTHERS)}})
     return rows
@@ -224,13 +236,27 @@ def generated(task_id: str, n: int, seed: int = 0, split: str = "test") -> CaseS
     return CaseSource(f"generated:{task_id}:{split}:{seed}", lambda: CASE_SOURCES[task_id](n, seed, split), n)
 
 
-def from_folder(task_id: str, folder: str, n: int) -> CaseSource:
+def from_folder(task_id: str, folder: str, n: int, seed: int = 0) -> CaseSource:
+    """A folder of the task's files; for the lung task, a chest X-ray folder (NORMAL/ and PNEUMONIA/) gives
+    its held-out patients' films instead, the classes alternating (`real_xray.ordered`)."""
     path = Path(folder)
     if not path.is_dir():
         raise InputError(f"folder not found: {folder}")
     task = TASKS[task_id]
+    if task_id == "lung_xray" and xray_folder.is_layout(path):
+        from workbench.data.real_xray import ordered
+
+        films = ordered(xray_folder.read_folder(path).split("test"), seed)[:n]
+        return CaseSource(f"xray:{path.resolve()}:test:{seed}", lambda: radiograph_cases(task, films), len(films))
     count = len(task_files(task, path)[:n])
     return CaseSource(f"folder:{path.resolve()}", lambda: folder_cases(task, path, n), count)
+
+
+def real_folder(task_id: str) -> Path | None:
+    """The task's folder of real labelled films outside the repository (the lung task's chest X-rays), when
+    it is on this machine: the app offers its held-out patients as cases."""
+    folder = getattr(TASKS[task_id], "real_samples", None)
+    return folder if isinstance(folder, Path) and xray_folder.is_layout(folder) else None
 
 
 def from_npz(task_id: str, file: str, n: int) -> CaseSource:
@@ -250,12 +276,13 @@ def _npz_source(task_id: str, data: bytes, name: str, n: int, source: str) -> Ca
     return CaseSource(source, lambda: iter(cases), len(cases))
 
 
-def row_key(model: str, revision: str, source: str, case: int, method: str, params: dict, seed: int) -> str:
+def row_key(model: str, revision: str, source: str, case: int, method: str, params: dict, seed: int,
+            baseline: str) -> str:
     """What a row is a function of: a row with the same key is the same row."""
-    return json.dumps([model, revision, source, case, method, params, seed], sort_keys=True)
+    return json.dumps([model, revision, source, case, method, params, seed, baseline], sort_keys=True)
 
 
-KEY_FIELDS = ("model", "revision", "source", "case", "method", "params", "seed")
+KEY_FIELDS = ("model", "revision", "source", "case", "method", "params", "seed", "baseline")
 
 
 def read_rows(rows_path: Path) -> dict[str, dict]:
@@ -268,10 +295,14 @@ def read_rows(rows_path: Path) -> dict[str, dict]:
 
 def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: CaseSource, seed: int = 0,
              params: dict[str, dict] | None = None, rows_path: Path | None = None,
-             progress: Callable[[int, int], None] | None = None, done: dict[str, dict] | None = None) -> list[dict]:
-    """Every model x case x method row. Rows already in `done` (row key -> row) are served from it, not
-    recomputed, and each fresh row is added to it as soon as its case is scored: a caller that keeps `done`
-    (the app, in its session) resumes a stopped run. `rows_path` (JSONL) keeps `done` on disk, for the CLI."""
+             progress: Callable[[int, int], None] | None = None, done: dict[str, dict] | None = None,
+             baseline: str = "black") -> list[dict]:
+    """Every model x case x method row, deletion and insertion replacing points with `baseline` (black, mean
+    or blur). Rows already in `done` (row key -> row) are served from it, not recomputed, and each fresh row
+    is added to it as soon as its case is scored: a caller that keeps `done` (the app, in its session)
+    resumes a stopped run. `rows_path` (JSONL) keeps `done` on disk, for the CLI."""
+    if baseline not in BASELINES:
+        raise InputError(f"unknown baseline '{baseline}'; one of {', '.join(BASELINES)}.")
     params = params or {}
     tasks = {m.info.task for m in models}
     if len(tasks) != 1:
@@ -283,10 +314,10 @@ def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: 
     for model in models:
         resolved = {m: METHODS[m].resolve_params(model, params.get(m)) for m in method_ids}
         for case in source.cases():
-            keys = {m: row_key(model.info.id, model.info.revision, source.name, case.index, m, resolved[m], seed)
-                    for m in method_ids}
+            keys = {m: row_key(model.info.id, model.info.revision, source.name, case.index, m, resolved[m], seed,
+                               baseline) for m in method_ids}
             missing = [m for m in method_ids if keys[m] not in done]
-            fresh = evaluate_case(model, case, missing, resolved, seed, source.name) if missing else []
+            fresh = evaluate_case(model, case, missing, resolved, seed, source.name, baseline) if missing else []
             if rows_path is not None and fresh:
                 with rows_path.open("a") as f:
                     f.writelines(json.dumps(r) + "\n" for r in fresh)

@@ -75,6 +75,13 @@ def split_of(patient: str) -> str:
     raise AssertionError("SPLITS must add up to 100")
 
 
+def is_layout(root: str | Path) -> bool:
+    """Whether `root` looks like a chest X-ray folder (a NORMAL or PNEUMONIA folder in it or in its train/);
+    `class_dirs` then says what is missing, if anything."""
+    root = Path(root)
+    return any((base / c).is_dir() for base in (root / "train", root) for c in CLASSES)
+
+
 def class_dirs(root: str | Path) -> list[Path]:
     """The NORMAL and PNEUMONIA folders under `root` (or under `root/train`), in CLASSES order."""
     root = Path(root)

@@ -79,8 +79,10 @@ class NormGrad(Method):
 
     def params(self, model):
         layers = model.layers()
-        return [Param("layers", "layers", [layers[0]], "Layer(s) the virtual identity layer is inserted "
-                      "after; several are multiplied together (each scaled to [0, 1]).", choices=tuple(layers))]
+        default = [s for s in model.info.stages if s in layers] or [layers[0]]
+        return [Param("layers", "layers", default, "Layer(s) the virtual identity layer is inserted after; "
+                      "several are multiplied together (each scaled to [0, 1]). Default: the model's stages "
+                      "after the stem when its config names them, else its CAM layer.", choices=tuple(layers))]
 
     def cost(self, model, x, params) -> Cost:
         return Cost(forward=1, backward=1)

@@ -63,8 +63,10 @@ class PerturbationAUC(Metric):
             raise ValueError(f"baseline must be one of {BASELINES}")
         self.steps, self.baseline = steps, baseline
 
-    def curve(self, explanation, model, x) -> tuple[np.ndarray, np.ndarray]:
-        return perturbation_curve(model, x, explanation.map, explanation.target, self.mode, self.steps, self.baseline)
+    def curve(self, explanation, model, x, baseline: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The curve with this metric's baseline, or with `baseline` (black, mean or blur) when given."""
+        return perturbation_curve(model, x, explanation.map, explanation.target, self.mode, self.steps,
+                                  baseline or self.baseline)
 
     def score_curve(self, curve: tuple[np.ndarray, np.ndarray]) -> float:
         """The score of a curve computed already: the app draws the curves and scores the same ones."""
@@ -81,7 +83,8 @@ class DeletionAUC(PerturbationAUC):
     mode = "deletion"
     higher_is_better = False
     what_it_measures = ("Area under the target's probability as the map's most relevant pixels are replaced by "
-                        "black, 5% at a time (low = the map found what the model needs).")
+                        "a baseline (black unless chosen otherwise), 5% at a time (low = the map found what the model "
+                        "needs).")
 
 
 class InsertionAUC(PerturbationAUC):
@@ -90,4 +93,5 @@ class InsertionAUC(PerturbationAUC):
     mode = "insertion"
     higher_is_better = True
     what_it_measures = ("Area under the target's probability as the map's most relevant pixels are put back "
-                        "into a black input, 5% at a time (high = the map found what the model needs).")
+                        "into a baseline (black unless chosen otherwise), 5% at a time (high = the map found what the "
+                        "model needs).")

@@ -59,7 +59,8 @@ class PointingGame(MapMetric):
 
     id = "pointing_game"
     name = "Pointing game"
-    what_it_measures = "1 when the map's strongest point lies on the ground truth, else 0."
+    what_it_measures = ("1 when the map's strongest point lies on the ground truth, else 0 (several equal strongest "
+                        "points: the share of them on it).")
     category = "localisation"
     higher_is_better = True
 
@@ -67,10 +68,13 @@ class PointingGame(MapMetric):
         self.tolerance = tolerance
 
     def score_maps(self, maps, truths):
+        """Where several points share the maximum (a plateau: LIME's and SHAP's segments, a saturated map),
+        the expected hit over a fair choice among them: the share of them on the truth. Picking the first
+        in row-major order instead would score a plateau by its top-left corner."""
         hits = []
         for m, t in zip(maps, truths):
             region = ndimage.binary_dilation(t, iterations=self.tolerance) if self.tolerance else t
-            hits.append(float(region[np.unravel_index(np.argmax(m), m.shape)]))
+            hits.append(float(region[m == m.max()].mean()))
         return np.array(hits)
 
 
@@ -88,11 +92,18 @@ class RelevanceRankAccuracy(MapMetric):
     higher_is_better = True
 
     def score_maps(self, maps, truths):
-        n = len(maps)
-        k = truths.reshape(n, -1).sum(1)
-        order = np.argsort(-maps.reshape(n, -1), axis=1, kind="stable")  # ties: the first in row-major order
-        on_truth = np.take_along_axis(truths.reshape(n, -1), order, axis=1)
-        return np.array([on_truth[i, :k[i]].mean() for i in range(n)])
+        """Points tied with the K-th highest value share the places left after the points above it: each
+        counts in proportion (the expected score over a fair choice among them), so a plateau that
+        straddles the truth's edge scores what its share on the truth says, not its row-major order."""
+        flat, on = maps.reshape(len(maps), -1), truths.reshape(len(maps), -1)
+        out = []
+        for m, t in zip(flat, on):
+            k = int(t.sum())
+            kth = np.partition(m, m.size - k)[m.size - k]  # the K-th highest value
+            above, tied = m > kth, m == kth
+            share_tied = t[tied].mean()
+            out.append((t[above].sum() + (k - above.sum()) * share_tied) / k)
+        return np.array(out)
 
 
 class EnergyPointingGame(MapMetric):

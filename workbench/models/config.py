@@ -46,6 +46,9 @@ class ModelInfo:
     notice: str = ""  # a warning the app and CLI show beside every prediction (e.g. a shortcut demo)
     source: str = "bundled"  # "bundled", "local" or "hub"
     step_scores: StepScores | None = None
+    # The stage outputs after the stem, fine to coarse: NormGrad's default is their product, which beat any one
+    # layer on every lung model where it was measured (README, known truth). Empty: the target layer alone.
+    stages: tuple[str, ...] = ()
 
     @classmethod
     def from_folder(cls, model_id: str, folder: Path, revision: str, source: str) -> ModelInfo:
@@ -59,7 +62,7 @@ class ModelInfo:
                        output=cfg.get("output", "logits"),
                        output_kind=cfg.get("output_kind", "classification"),
                        card=card_path.read_text() if card_path.exists() else "",
-                       notice=cfg.get("notice", ""), source=source,
+                       notice=cfg.get("notice", ""), source=source, stages=tuple(cfg.get("stages", ())),
                        step_scores=StepScores(**cfg["step_scores"]) if cfg.get("step_scores") else None)
         except FileNotFoundError:
             raise ModelError(f"model '{model_id}' has no config.json in {folder}.") from None

@@ -22,6 +22,8 @@ TASKS.register(ImageTask(
                 "('real: ...'; pneumonia is 'affected', and there is no mask).",
     file_types=IMAGE_FILE_TYPES,
     real_samples=XRAY_DIR,  # films of patients that training holds out (io/xray_folder.py)
+    # every method but IG, LIME and SHAP points at the lesion in 0.86-0.99 of cases, Grad-CAM in 0.89 (README)
+    default_model="lung_xray-resnet34-compact",
 ))
 
 

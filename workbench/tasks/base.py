@@ -97,11 +97,13 @@ class Task(ABC):
     modality: str
 
     def __init__(self, id: str, name: str, output_kind: str, labels: tuple[str, ...], description: str,
-                 file_types: tuple[str, ...]) -> None:
+                 file_types: tuple[str, ...], default_model: str = "") -> None:
         if output_kind not in OUTPUT_KINDS:
             raise ValueError(f"output kind must be one of {OUTPUT_KINDS}")
         self.id, self.name, self.output_kind = id, name, output_kind
         self.labels, self.description, self.file_types = tuple(labels), description, tuple(file_types)
+        # The bundled model a newcomer meets first (the README says why); empty: the first in name order.
+        self.default_model = default_model
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.id!r})"

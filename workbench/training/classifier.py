@@ -138,6 +138,8 @@ def write_hub_files(out_dir: str | Path, recipe: Recipe, summary: dict, preproce
         config["notice"] = recipe.notice
     if recipe.step_scores:
         config["step_scores"] = recipe.step_scores
+    if recipe.stages:
+        config["stages"] = list(recipe.stages)
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return out
@@ -187,6 +189,7 @@ def write_model_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
         regime += (", cross-entropy with each class weighted by the inverse of its share of the training set "
                     f"(weights {', '.join(f'{w:.3f}' for w in summary['class_weights'])})")
     real = bool(recipe.data_credit)
+    unmeasured = " (the last stage: without lesion masks, no layer can be measured to localise better)" if real else ""
     credit = f"\nData: {recipe.data_credit}" if real else ""
     k = len(recipe.labels)
     confusion = "\n".join(f"| {label} | " + " | ".join(str(c) for c in row) + " |"
@@ -198,6 +201,7 @@ def write_model_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
         f"at the generator's own contrast.")
     spec = recipe.spec
     colour = "one grayscale channel" if spec.channels == 1 else "RGB"
+    stages = "" if not recipe.stages else f"\n{STAGES_LINE.format(', '.join(f'`{s}`' for s in recipe.stages))}"
     stress = "".join(f"\n- {name}: **accuracy {acc:.3f}**" for name, acc in evaluation.get("stress_tests", {}).items())
     if stress:
         stress = f"\n\nThe same {evaluation['n']} {recipe.case_word}, changed on purpose:{stress}"
@@ -215,7 +219,7 @@ tags: [xai-workbench, {"real-data" if real else "synthetic-data"}, {recipe.tags}
 ## Model
 {recipe.model_text} {n_params:,} parameters; the exact configuration is `arch_params` in config.json.
 Input: {colour}, {spec.height}x{spec.width}, scaled to [0, 1] then `(x - {spec.mean[0]}) / {spec.std[0]}`.
-Output: logits for `{config["labels"]}`. Default Grad-CAM layer: `{config["target_layer"]}`.
+Output: logits for `{config["labels"]}`. Default Grad-CAM layer: `{config["target_layer"]}`{unmeasured}.{stages}
 
 ## Training data
 {summary["n_train"]} {"real" if real else "generated"} {recipe.case_word} (split `train`, seed {summary["seed"]}), \
@@ -251,6 +255,10 @@ Measured with `python -m workbench.training evaluate --recipe {recipe.id} --mode
 """
     (out / "README.md").write_text(card)
     return out / "README.md"
+
+
+STAGES_LINE = ("Default NormGrad layers: {} (the stages after the stem, multiplied; on held-out phantoms this "
+               "localised better than any one layer: README, known truth).")
 
 
 def ood_card_section(folder: Path, recipe: Recipe) -> str:

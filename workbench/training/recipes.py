@@ -61,6 +61,9 @@ class Recipe:
     balanced_loss: bool = False
     # Real data: who made it and under which licence, credited in the card. Empty for data generated here.
     data_credit: str = ""
+    # config.json's `stages`: the stage outputs after the stem, NormGrad's default (their product). Set where
+    # that was measured to beat one layer (README, known truth); empty, NormGrad takes the CAM layer.
+    stages: tuple[str, ...] = ()
 
     @property
     def flips(self) -> bool:
@@ -75,6 +78,7 @@ class Recipe:
 
 
 STAGES = ("stem", "layer1", "layer2", "layer3", "layer4")
+AFTER_STEM = STAGES[1:]
 LUNG_SPEC = InputSpec(128, 128, 1, (0.5,), (0.25,))
 
 RECIPES: Registry[Recipe] = Registry("recipe")
@@ -85,7 +89,7 @@ RECIPES.register(Recipe(
     arch={"in_channels": 1, "num_classes": 2, "widths": [16, 32, 64, 128], "blocks": [1, 1, 1, 1],
           "strides": [1, 2, 2, 1]},
     make_dataset=phantoms.make_dataset, augment="lr_flip", target_layer="layer4", feature_layers=STAGES,
-    n_train=8000, n_val=400, epochs=14, batch_size=32, lr=1e-3, case_word="phantoms",
+    stages=AFTER_STEM, n_train=8000, n_val=400, epochs=14, batch_size=32, lr=1e-3, case_word="phantoms",
     title="compact ResNet for synthetic chest X-ray phantoms",
     tags="chest-x-ray", notebook="training_notebooks/train_lung_xray.ipynb",
     disclaimer="It was trained only on synthetic phantoms made by `workbench/data/phantoms.py`; it has never "
@@ -145,6 +149,7 @@ RECIPES.register(Recipe(
     architecture="compact_alexnet",
     arch={"in_channels": 1, "num_classes": 2, "widths": [24, 64, 96, 96, 64], "hidden": 256, "pooled": 4},
     target_layer="conv5.0", feature_layers=("stem", "conv2", "conv3", "conv4", "conv5"),
+    stages=("conv2", "conv3", "conv4", "conv5"),
     model_text="A compact AlexNet (our `compact_alexnet`, not torchvision's) that keeps AlexNet's layout: an "
                "11x11 stem, a 5x5 convolution, three 3x3 convolutions, overlapping 3x3/2 max pooling after the "
                "first two, no shortcuts, and a three-layer fully connected head with dropout 0.5. Reduced: "
@@ -162,6 +167,7 @@ RECIPES.register(Recipe(
     target_layer="features.denseblock2.denselayer12.conv1",
     feature_layers=("features.pool0", "features.denseblock1", "features.denseblock2", "features.denseblock3",
                     "features.denseblock4"),
+    stages=("features.transition1", "features.transition2", "features.transition3", "features"),
     model_text="torchvision's `DenseNet` class with DenseNet-121's structure: four dense blocks of 6, 12, 24 "
                "and 16 layers (each a 1x1 bottleneck to 4x the growth rate, then a 3x3 convolution, its "
                "output concatenated to all earlier ones) and three transitions that halve the channels. "
@@ -174,7 +180,7 @@ RECIPES.register(Recipe(
     architecture="compact_resnet",
     arch={"in_channels": 1, "num_classes": 2, "widths": [16, 32, 64, 128], "blocks": [3, 4, 6, 3],
           "strides": [1, 2, 2, 2]},
-    target_layer="layer3.1.conv2", feature_layers=STAGES,
+    target_layer="layer3.1.conv2", feature_layers=STAGES, stages=AFTER_STEM,
     model_text="A compact ResNet-34 (our `compact_resnet`, not torchvision's) with ResNet-34's 3, 4, 6 and 3 "
                "basic blocks in four stages and its strides (1/2/2/2). Reduced: widths 16/32/64/128 instead "
                "of 64/128/256/512, and a 3x3 stride-2 stem convolution instead of the 7x7 convolution and "
@@ -188,6 +194,7 @@ RECIPES.register(Recipe(
           "stochastic_depth": 0.0},
     target_layer="features.4.0.block.0",
     feature_layers=("features.1", "features.2", "features.3", "features.5", "features.8"),
+    stages=tuple(f"features.{i}" for i in range(1, 9)),
     model_text="torchvision's `EfficientNet` class with EfficientNet-B0's seven MBConv stages (inverted "
                "residuals with expansion 1, then 6; depthwise kernels 3/3/5/3/5/5/3; squeeze-excitation) "
                "and B0's depths 1/2/2/3/3/4/1. Reduced: half of B0's widths (8 to 160 instead of 16 to 320, a "
