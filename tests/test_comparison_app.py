@@ -226,3 +226,27 @@ def test_a_real_film_beside_a_phantom_model_each_column_with_its_own_verdict():
     for model_id, out in ((MAIN, True), (real_model, False)):
         model = load_model(model_id)
         assert (predict(model, prepare_input(task, model, raw)[1]).in_distribution is False) == out, model_id
+
+
+def test_the_report_holds_the_grids_maps_and_reproduces_them(grid, downloads, tmp_path, capsys):
+    """Build the report of the grid (two models x two methods): its maps are the grid's downloads, bit for bit,
+    and `xai_models.py reproduce` makes each again with no difference."""
+    import json
+
+    import xai_models
+
+    block = tab(grid, "Comparison")
+    next(b for b in block.button if b.label == "Build the report").click().run()
+    assert not grid.exception, grid.exception
+    name = next(n for n in downloads if n.endswith("_report.zip"))
+    files = zipfile.ZipFile(io.BytesIO(downloads[name]))
+    manifest = json.loads(files.read("manifest.json"))
+    assert [m["id"] for m in manifest["models"]] == [MAIN, OTHER] and len(manifest["maps"]) == 4
+    maps = np.load(io.BytesIO(downloads[next(n for n in downloads if n.endswith("_maps.npz"))]))
+    for entry in manifest["maps"]:
+        np.testing.assert_array_equal(np.load(io.BytesIO(files.read(entry["file"]))),
+                                      maps[f"{entry['model']}__{entry['method']}"])
+    (tmp_path / "report.zip").write_bytes(downloads[name])
+    sample = next(s for s in TASKS["lung_xray"].samples() if s.name == SAMPLE)
+    assert xai_models.main(["reproduce", str(tmp_path / "report.zip"), "--input", str(sample.path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["max_difference"] == 0.0

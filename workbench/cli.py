@@ -219,13 +219,17 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
         argv = sys.argv[1:]
     if list(argv[:1]) == ["evaluate"]:
         return evaluate_main(argv[1:])
-    parser = _parser("Explain a model's prediction with several methods "
-                     "(or: xai_models.py evaluate --help, to score methods on generated cases).")
+    if list(argv[:1]) == ["reproduce"]:
+        return reproduce_main(argv[1:])
+    parser = _parser("Explain a model's prediction with several methods (or: xai_models.py evaluate --help, to "
+                     "score methods on generated cases; xai_models.py reproduce --help, to check a report).")
     parser.add_argument("--methods", default="gradcam,integrated_gradients,occlusion",
                         help="comma-separated method ids")
     parser.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE",
                         help="a method parameter, e.g. occlusion.window_width=16 (repeatable)")
     parser.add_argument("--out", help="output folder for <method>.npy, <method>.png and explanations.json")
+    parser.add_argument("--zip", help="write a report ZIP: maps, overlays, metrics.csv, explanation.txt and "
+                                      "manifest.json (check it later with `xai_models.py reproduce`)")
     parser.add_argument("--target", default=None, help="label to explain (default: the predicted one)")
     parser.add_argument("--component", type=int, default=None,
                         help="segmentation: explain only this connected region of the target class "
@@ -239,8 +243,8 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
                              "the model with its layers randomised from the top; passes when the map changes)")
     args = parser.parse_args(argv)
     try:
-        if not args.out:
-            raise InputError("--out is required.")
+        if not (args.out or args.zip):
+            raise InputError("--out or --zip is required.")
         params = _method_params(args.param)
         task, model, raw, x, windows = _setup(args)
         picture = task.picture(raw, model.info.input)
@@ -255,22 +259,19 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
         explanations = run_methods(task, model, x, method_ids, target, args.seed, params)
     except (InputError, ModelError) as err:
         return fail(str(err))
-    out = Path(args.out)
     records = [{**e.summary(), "scores": score_explanation(e, model, x, truth)} for e in explanations]
     if args.sanity:
         from workbench.metrics.sanity import model_randomisation
 
         for record, e in zip(records, explanations):
             record["sanity"] = model_randomisation(model, x, e, seed=args.seed)
-    try:  # only writing can fail from here on, and only for reasons of the output folder
-        out.mkdir(parents=True, exist_ok=True)
-        for e in explanations:
-            np.save(out / f"{e.method}.npy", e.map)
-            (out / f"{e.method}.png").write_bytes(encode_png(with_axes(explanation_picture(picture, e.map, truth)[0],
-                                                                          picture.axes)))
-        (out / "explanations.json").write_text(json.dumps(records, indent=2))
+    try:  # only writing can fail from here on, and only for reasons of the output paths
+        if args.out:
+            _write_maps(Path(args.out), explanations, records, picture, truth)
+        if args.zip:
+            _write_report(Path(args.zip), args, task, model, windows, explanations, records, truth)
     except OSError as err:
-        return fail(f"cannot write to {args.out}: {err.strerror or err}.")
+        return fail(f"cannot write {err.filename or args.out or args.zip}: {err.strerror or err}.")
     rows = [{"method": r["method"], "seconds": r["seconds"], "passes": r["passes"], "scores": r["scores"],
              **({"sanity_passed": r["sanity"]["passed"]} if "sanity" in r else {})} for r in records]
     if args.json:
@@ -280,6 +281,57 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
             scores = "".join(f", {name} {value:.3f}" for name, value in row["scores"].items())
             sanity = "" if "sanity_passed" not in row else (
                 ", randomisation check " + ("passed" if row["sanity_passed"] else "FAILED (the map ignores the model)"))
-            print(f"{row['method']}: {row['seconds']:.3f} s, {row['passes']} passes{scores}{sanity} "
-                  f"-> {out}/{row['method']}.png")
+            where = f" -> {args.out}/{row['method']}.png" if args.out else ""
+            print(f"{row['method']}: {row['seconds']:.3f} s, {row['passes']} passes{scores}{sanity}{where}")
+        if args.zip:
+            print(f"report -> {args.zip}")
+    return 0
+
+
+def _write_maps(out: Path, explanations: list, records: list[dict], picture, truth: np.ndarray | None) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for e in explanations:
+        np.save(out / f"{e.method}.npy", e.map)
+        (out / f"{e.method}.png").write_bytes(encode_png(with_axes(explanation_picture(picture, e.map, truth)[0],
+                                                                      picture.axes)))
+    (out / "explanations.json").write_text(json.dumps(records, indent=2))
+
+
+def _write_report(path: Path, args: argparse.Namespace, task, model, windows, explanations: list,
+                  records: list[dict], truth: np.ndarray | None) -> None:
+    """The report ZIP of this run (`workbench.report`), built in memory, then written in one go."""
+    from workbench.io.files import read_file
+    from workbench.report import Analysis, report_files, report_zip
+
+    analysis = Analysis(task.id, Path(args.input).name, read_file(args.input),
+                        None if windows is None else windows.explained, args.target, args.component,
+                        explanations, [model])
+    sanity = {(model.info.id, r["method"]): bool(r["sanity"]["passed"]) for r in records if "sanity" in r}
+    files = report_files(analysis, [r["scores"] for r in records], {model.info.id: truth}, sanity)
+    path.write_bytes(report_zip(files))
+
+
+def reproduce_main(argv: Sequence[str]) -> int:
+    """`xai_models.py reproduce REPORT --input FILE`: every map of a report made again and compared."""
+    from workbench.io.files import read_file
+    from workbench.report import read_report, reproduce
+
+    parser = argparse.ArgumentParser(prog="xai_models.py reproduce", description=(
+        "Make every map of a report again from its input and print each one's largest difference from the "
+        "recorded map (0 on the same machine: every seed is recorded)."))
+    parser.add_argument("report", help="a report ZIP, or its manifest.json (maps/ beside it when present)")
+    parser.add_argument("--input", required=True, help="the input file the report was made from")
+    parser.add_argument("--json", action="store_true", help='print {"max_difference": ..., "maps": [...]}')
+    args = parser.parse_args(argv)
+    try:
+        manifest, maps = read_report(args.report)
+        result = reproduce(manifest, read_file(args.input), maps)
+    except (InputError, ModelError) as err:
+        return fail(str(err))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for m in result["maps"]:
+            print(f"{m['model']} {m['method']}: largest difference {m['max_difference']:.3g} "
+                  f"(against the recorded {m['compared_with']})")
     return 0

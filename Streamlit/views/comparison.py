@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from views.grid import Column, Scoring, build_columns
+from views.services import get_model
 from views.sidebar import Selection
 from workbench.comparison import Cell, agreement, colour_scale, maps_npz, metrics_csv, zip_files
 from workbench.methods import METHODS, Explanation
@@ -70,6 +71,7 @@ def render(sel: Selection, results: list[Explanation]) -> None:
     _agreement(columns, k_percent)
     _curves(cells, several=len(columns) > 1)
     _downloads(sel.input_name, cells, pictures)
+    _report(sel, columns)
 
 
 def _scales(rows: list[list[Cell]], scaling: str) -> list[float | None]:
@@ -230,3 +232,40 @@ def _downloads(input_name: str, cells: list[Cell], pictures: dict[str, np.ndarra
                       help="model__method.png, as drawn here: scale, outlines and opacity.")
     c.download_button("All metrics (.csv)", metrics_csv(cells), f"{input_name}_metrics.csv", "text/csv",
                       key="grid:metrics", help="One row per model x method: seconds, then each metric by id.")
+
+
+REPORT = "grid:built-report"  # session state: (what the report is of, its ZIP)
+
+
+def _report(sel: Selection, columns: list[Column]) -> None:
+    """The report ZIP (maps, overlays, metrics, grounded text, manifest), built in memory on request and kept
+    for this grid; a generated case has no file to reproduce it from, so it gets none."""
+    st.subheader("Report")
+    if sel.file is None:
+        st.caption("A report needs a file to make the maps again from: pick a sample file or upload one.")
+        return
+    done = [c for col in columns for c in col.cells if c.explanation is not None]
+    key = (sel.file[0], sel.request, [(c.name, sorted(c.scores.items()), c.sanity is not None) for c in done])
+    if st.button("Build the report", key="grid:build", help=(
+            "Every map (.npy), overlay (.png) and metric (.csv), a paragraph that states only what the numbers "
+            "say, and manifest.json: with the input file, `python xai_models.py reproduce REPORT.zip --input "
+            "FILE` makes every map again and reports any difference.")):
+        st.session_state[REPORT] = (key, _report_zip(sel, columns, done))
+    built = st.session_state.get(REPORT)
+    if built is not None and built[0] == key:
+        st.download_button("Report (.zip)", built[1], f"{sel.input_name}_report.zip", "application/zip",
+                           key="grid:report")
+
+
+def _report_zip(sel: Selection, columns: list[Column], done: list[Cell]) -> bytes:
+    from workbench.report import Analysis, report_files, report_zip
+
+    name, data = sel.file
+    models = [get_model(col.model_id, sel.revision if col.model_id == sel.model_id else None)
+              for col in columns if any(c.explanation is not None for c in col.cells)]
+    analysis = Analysis(sel.task.id, name, data, None if sel.windows is None else sel.window, sel.request.label,
+                        sel.request.component, [c.explanation for c in done], models)
+    sanity = {(c.model_id, c.method): bool(c.sanity["passed"]) for c in done if c.sanity is not None}
+    with st.spinner("Building the report…"):
+        return report_zip(report_files(analysis, [c.scores for c in done], {c.model_id: c.truth for c in columns},
+                                       sanity))

@@ -67,6 +67,7 @@ class Selection:
     clip: np.ndarray | None = None  # the input as decoded (audio: the whole clip), for other models
     clip_hash: str = ""
     ground_truth: GroundTruth | None = None  # in the input's own units, for other models' grids
+    file: tuple[str, bytes] | None = None  # the file as given (None: a generated case), for a report's manifest
 
 
 def _pick_model(task: Task, bundled: list[str]) -> tuple[ModelAdapter, str, str | None] | None:
@@ -109,8 +110,8 @@ def _pick_others(bundled: list[str], model_id: str) -> tuple[str, ...]:
 
 
 def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[str]] | None:
-    """(name, decoded array, ground truth or None, notes); a bad file gives a message, not a crash.
-    Uploads and recordings stay in memory."""
+    """(name, decoded array, ground truth or None, notes, the file as (name, bytes) or None for a generated
+    case); a bad file gives a message, not a crash. Uploads and recordings stay in memory."""
     samples = {s.name: s for s in task.samples()}
     cases = [c.name for c in generated_cases(task.id)]
     kinds = ["Sample file", "Upload", *(["Microphone"] if task.modality == "audio" else [])]
@@ -124,10 +125,11 @@ def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[s
         if name in cases:
             st.sidebar.caption(CASE_NOTE)
             raw, truth = get_case(task.id, name)
-            return name, raw, truth, []
+            return name, raw, truth, [], None
         sample = samples[name]
-        raw, notes = task.read(sample.path.read_bytes(), sample.path.name)
-        return sample.name, raw, task.ground_truth(sample), notes
+        data = sample.path.read_bytes()
+        raw, notes = task.read(data, sample.path.name)
+        return sample.name, raw, task.ground_truth(sample), notes, (sample.path.name, data)
     if kind == "Microphone":
         upload = st.sidebar.audio_input("Record a clip", help="Speak for a few seconds; the recording stays "
                                         "in this session's memory.")
@@ -140,7 +142,7 @@ def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[s
         return None
     try:
         raw, notes = task.read(upload.getvalue(), upload.name)
-        return upload.name, raw, None, notes
+        return upload.name, raw, None, notes, (upload.name, upload.getvalue())
     except InputError as err:
         st.error(f"Cannot use this file: {err}")
         return None
@@ -236,7 +238,7 @@ def render() -> Selection | None:
     if picked_model is None or picked_input is None:
         return None
     model, model_id, revision = picked_model
-    name, clip, truth, notes = picked_input
+    name, clip, truth, notes, file = picked_input
     clip_hash = input_hash(clip)
     raw, x, windows = get_window(task, model_id, revision, model, clip, clip_hash, None)
     window = 0 if windows is None else windows.deciding
@@ -265,4 +267,5 @@ def render() -> Selection | None:
     picture = task.picture(raw, model.info.input)
     truth_mask = None if truth is None else truth.as_mask(model.info.input.size, picture.axes)
     return Selection(task, model, model_id, revision, name, raw, x, x_hash, picture, pred, truth_mask, request,
-                     tuple(notes), windows, window, tuple(costs), clip=clip, clip_hash=clip_hash, ground_truth=truth)
+                     tuple(notes), windows, window, tuple(costs), clip=clip, clip_hash=clip_hash, ground_truth=truth,
+                     file=file)

@@ -1,0 +1,94 @@
+"""Make every map of a manifest again from the input file, and say how far each is from the recorded one.
+
+The recorded maps come from the report ZIP (or the `maps/` folder beside an unzipped manifest). Where a
+map file is missing, the new map is checked against the manifest's summary of it instead: equal digests
+mean equal maps, bit for bit; otherwise the difference is the largest of those of min, max and mean.
+Every stochastic method's seed is recorded, so on the same machine every difference is 0.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from workbench.errors import InputError, ModelError
+from workbench.methods import METHODS
+from workbench.models import load_model, predict
+from workbench.report.manifest import FORMAT, map_digest, sha256
+from workbench.service import prepare_input, target_for
+from workbench.tasks import get_task
+
+
+def read_report(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """(manifest, recorded maps by their path in the manifest) from a report ZIP or a manifest JSON file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"file not found: {path}")
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                manifest = json.loads(archive.read("manifest.json"))
+                names = set(archive.namelist())
+                maps = {m["file"]: np.load(io.BytesIO(archive.read(m["file"])))
+                        for m in manifest["maps"] if m.get("file") in names}
+        else:
+            manifest = json.loads(path.read_text())
+            maps = {m["file"]: np.load(path.parent / m["file"]) for m in manifest["maps"]
+                    if (path.parent / m.get("file", "")).is_file()}
+    except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile) as err:
+        raise InputError(f"{path.name} is not a report or manifest of this workbench ({err}).") from None
+    if manifest.get("format") != FORMAT or "maps" not in manifest:
+        raise InputError(f"{path.name} is not a manifest of format {FORMAT}.")
+    return manifest, maps
+
+
+def _difference(new: np.ndarray, entry: dict, recorded: np.ndarray | None) -> tuple[float, str]:
+    """The largest |new - recorded| and what it was measured against: the map, or its summary."""
+    if recorded is not None:
+        if recorded.shape != new.shape:
+            return float("inf"), "map"
+        return float(np.abs(new.astype(np.float64) - recorded.astype(np.float64)).max()), "map"
+    summary = entry["map"]
+    if map_digest(new) == summary["sha256"]:
+        return 0.0, "summary"
+    mean = float(new.astype(np.float64).sum()) / max(new.size, 1)
+    return max(abs(float(new.min()) - summary["min"]), abs(float(new.max()) - summary["max"]),
+               abs(mean - summary["sum"] / max(int(np.prod(summary["shape"])), 1))), "summary"
+
+
+def reproduce(manifest: dict, input_bytes: bytes, recorded: dict[str, np.ndarray] | None = None) -> dict:
+    """Every map of the manifest made again from `input_bytes` (which must be the recorded input), with
+    its largest difference from the recorded map: `{"max_difference": ..., "maps": [...]}`."""
+    recorded = recorded or {}
+    record = manifest["input"]
+    if sha256(input_bytes) != record["sha256"]:
+        raise InputError(f"this is not the input the manifest records ({record['name']}, sha256 "
+                         f"{record['sha256'][:12]}…): its content differs.")
+    task = get_task(manifest["task"])
+    raw, _ = task.read(input_bytes, record["name"])
+    models = {m["id"]: m for m in manifest["models"]}
+    loaded: dict[str, tuple] = {}
+    out = []
+    for entry in manifest["maps"]:
+        model_id = entry["model"]
+        if model_id not in loaded:
+            spec = models[model_id]
+            model = load_model(model_id, spec["revision"] if spec["source"] == "hub" else None)
+            if model.info.revision != spec["revision"]:
+                raise ModelError(f"'{model_id}' is at revision {model.info.revision}, the manifest records "
+                                 f"{spec['revision']}: its weights are not the ones that made the maps.")
+            _, x, _ = prepare_input(task, model, raw, record["window"])
+            loaded[model_id] = (model, x, predict(model, x))
+        model, x, prediction = loaded[model_id]
+        target = target_for(model, prediction, entry["target"]["label"], manifest["request"]["component"])
+        e = METHODS[entry["method"]].explain(model, x, target, entry["params"], entry["seed"])
+        difference, against = _difference(e.map, entry, recorded.get(entry["file"]))
+        out.append({"model": model_id, "method": entry["method"], "max_difference": difference,
+                    "compared_with": against, "identical": map_digest(e.map) == entry["map"]["sha256"],
+                    "same_target": e.target.region_hash == entry["target"]["region"]
+                    and e.target.class_index == entry["target"]["class_index"]})
+    return {"max_difference": max((m["max_difference"] for m in out), default=0.0), "maps": out}
