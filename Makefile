@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 TSTAMP := $(VENV)/.installed-test
 PORT   ?= 8501
 
-.PHONY: run test lint install browser speech-tools train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
+.PHONY: run test lint install browser speech-tools pdf-tools train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
         train-iqa evaluate-iqa train-audio evaluate-audio bench clean
 
 $(STAMP): requirements.txt pyproject.toml
@@ -32,13 +32,17 @@ browser:
 speech-tools:
 	@command -v espeak-ng >/dev/null || (apt-get update -qq && apt-get install -y -qq espeak-ng >/dev/null)
 
+# Debian poppler-utils: pdftoppm and pdftotext, with which the tests look at the PDF reports' pages.
+pdf-tools:
+	@command -v pdftoppm >/dev/null || (apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null)
+
 run: $(STAMP)
 	$(VENV)/bin/streamlit run Streamlit/app.py --server.port $(PORT)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: $(TSTAMP) browser speech-tools lint
+test: $(TSTAMP) browser speech-tools pdf-tools lint
 	$(PY) -m pytest -q -n 2 --dist worksteal tests
 
 # One model: make train RECIPE=<id> (the recipes are in workbench/training/recipes.py); a family: train-lung etc.

@@ -229,8 +229,8 @@ def test_a_real_film_beside_a_phantom_model_each_column_with_its_own_verdict():
 
 
 def test_the_report_holds_the_grids_maps_and_reproduces_them(grid, downloads, tmp_path, capsys):
-    """Build the report of the grid (two models x two methods): its maps are the grid's downloads, bit for bit,
-    and `xai_models.py reproduce` makes each again with no difference."""
+    """Build the report of the grid (two models x two methods): the PDF draws the grid, the ZIP's maps are the
+    grid's downloads, bit for bit, and `xai_models.py reproduce` makes each again with no difference."""
     import json
 
     import xai_models
@@ -246,6 +246,11 @@ def test_the_report_holds_the_grids_maps_and_reproduces_them(grid, downloads, tm
     for entry in manifest["maps"]:
         np.testing.assert_array_equal(np.load(io.BytesIO(files.read(entry["file"]))),
                                       maps[f"{entry['model']}__{entry['method']}"])
+    import subprocess
+
+    pdf = downloads[next(n for n in downloads if n.endswith("_report.pdf"))]
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, check=True, capture_output=True).stdout.decode()
+    assert "Maps (methods x models)" in text and MAIN in text and OTHER in text
     (tmp_path / "report.zip").write_bytes(downloads[name])
     sample = next(s for s in TASKS["lung_xray"].samples() if s.name == SAMPLE)
     assert xai_models.main(["reproduce", str(tmp_path / "report.zip"), "--input", str(sample.path), "--json"]) == 0

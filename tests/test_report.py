@@ -175,3 +175,54 @@ def test_a_changed_number_changes_its_sentence():
     three = agreement_sentence([_explanation("gradcam", a), _explanation("saliency", 2 * a),
                                 _explanation("smoothgrad", -a)])
     assert three.numbers == {"spearman_max": pytest.approx(1.0), "spearman_min": pytest.approx(-1.0)}
+
+
+# -- the PDF: rendered to pictures and read back as text ------------------------------------------------------
+
+LONG = "a-lung-model-folder-whose-name-is-far-too-long-to-fit-on-one-line-of-the-report-heading-at-all"
+
+
+@pytest.fixture(scope="module")
+def pdf_pages(tmp_path_factory):
+    """A PDF report of four methods on a local copy of the bundled model under a very long name, its pages
+    rendered at 40 dpi by pdftoppm and its text read by pdftotext (Debian poppler-utils)."""
+    import shutil
+    import subprocess
+
+    from PIL import Image
+
+    folder = tmp_path_factory.mktemp("pdf")
+    model = folder / LONG
+    shutil.copytree(ROOT / "models" / BUNDLED, model)
+    pdf = folder / "report.pdf"
+    assert xai_models.main(["--task", "lung_xray", "--model", str(model), "--input", str(SAMPLE), "--methods",
+                            "gradcam,saliency,integrated_gradients,smoothgrad", "--truth",
+                            str(SAMPLE.with_name("affected_01_mask.png")), "--report", str(pdf), "--sanity",
+                            "--param", "integrated_gradients.steps=8", "--param", "smoothgrad.samples=4"]) == 0
+    subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(folder / "page")], check=True)
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
+    pages = [np.asarray(Image.open(p).convert("RGB")) for p in sorted(folder.glob("page-*.png"))]
+    return pages, text
+
+
+def test_the_pdf_shows_the_maps_and_figures_and_no_text_runs_off_the_page(pdf_pages):
+    """A4 at 40 dpi is 331 x 468 px; the 10 mm margins are 16 px. Every page's right margin stays white
+    (nothing cut or overflowing); the pages hold coloured pixels (the overlays, the colour bar, the curves)."""
+    pages, _ = pdf_pages
+    assert 1 <= len(pages) <= 4
+    for page in pages:
+        assert page.shape[:2] == (468, 331)
+        assert (page[:, -14:] > 245).all(), "the right margin is blank"
+    coloured = sum(int((np.ptp(page.astype(int), axis=2) > 60).sum()) for page in pages)
+    assert coloured > 2000, "the overlays, colour bar and figures are drawn"
+
+
+def test_the_pdf_says_what_the_numbers_say_and_wraps_a_long_model_id(pdf_pages):
+    _, text = pdf_pages
+    flat = "".join(text.split())
+    assert LONG in flat, "the whole id is there, over several lines"
+    assert LONG not in text, "it did not fit on one line: it wrapped"
+    for phrase in ("predicts affected with probability", "Metrics", "Deletion AUC (↓)", "Insertion AUC (↑)",
+                   "sanity check", "Deletion and insertion", "Agreement between the methods",
+                   "What the numbers say", "of the mass of its top 10% lies on the ground truth"):
+        assert "".join(phrase.split()) in flat, phrase

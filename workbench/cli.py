@@ -21,6 +21,7 @@ from workbench.render import encode_png, explanation_picture, with_axes
 from workbench.service import (
     check_methods,
     check_model_task,
+    faithfulness_curves,
     load_input,
     load_truth,
     prepare_input,
@@ -230,6 +231,8 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", help="output folder for <method>.npy, <method>.png and explanations.json")
     parser.add_argument("--zip", help="write a report ZIP: maps, overlays, metrics.csv, explanation.txt and "
                                       "manifest.json (check it later with `xai_models.py reproduce`)")
+    parser.add_argument("--report", help="write the report as a PDF: input, prediction, maps, metrics, curves, "
+                                         "agreement and a text that states what the numbers say")
     parser.add_argument("--target", default=None, help="label to explain (default: the predicted one)")
     parser.add_argument("--component", type=int, default=None,
                         help="segmentation: explain only this connected region of the target class "
@@ -243,8 +246,8 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
                              "the model with its layers randomised from the top; passes when the map changes)")
     args = parser.parse_args(argv)
     try:
-        if not (args.out or args.zip):
-            raise InputError("--out or --zip is required.")
+        if not (args.out or args.zip or args.report):
+            raise InputError("--out, --zip or --report is required.")
         params = _method_params(args.param)
         task, model, raw, x, windows = _setup(args)
         picture = task.picture(raw, model.info.input)
@@ -259,7 +262,9 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
         explanations = run_methods(task, model, x, method_ids, target, args.seed, params)
     except (InputError, ModelError) as err:
         return fail(str(err))
-    records = [{**e.summary(), "scores": score_explanation(e, model, x, truth)} for e in explanations]
+    curves = [faithfulness_curves(e, model, x) for e in explanations]
+    records = [{**e.summary(), "scores": score_explanation(e, model, x, truth, c)}
+               for e, c in zip(explanations, curves)]
     if args.sanity:
         from workbench.metrics.sanity import model_randomisation
 
@@ -268,10 +273,10 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
     try:  # only writing can fail from here on, and only for reasons of the output paths
         if args.out:
             _write_maps(Path(args.out), explanations, records, picture, truth)
-        if args.zip:
-            _write_report(Path(args.zip), args, task, model, windows, explanations, records, truth)
+        if args.zip or args.report:
+            _write_report(args, task, model, windows, explanations, records, curves, truth)
     except OSError as err:
-        return fail(f"cannot write {err.filename or args.out or args.zip}: {err.strerror or err}.")
+        return fail(f"cannot write {err.filename or args.out or args.zip or args.report}: {err.strerror or err}.")
     rows = [{"method": r["method"], "seconds": r["seconds"], "passes": r["passes"], "scores": r["scores"],
              **({"sanity_passed": r["sanity"]["passed"]} if "sanity" in r else {})} for r in records]
     if args.json:
@@ -283,8 +288,9 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
                 ", randomisation check " + ("passed" if row["sanity_passed"] else "FAILED (the map ignores the model)"))
             where = f" -> {args.out}/{row['method']}.png" if args.out else ""
             print(f"{row['method']}: {row['seconds']:.3f} s, {row['passes']} passes{scores}{sanity}{where}")
-        if args.zip:
-            print(f"report -> {args.zip}")
+        for path in (args.zip, args.report):
+            if path:
+                print(f"report -> {path}")
     return 0
 
 
@@ -297,18 +303,21 @@ def _write_maps(out: Path, explanations: list, records: list[dict], picture, tru
     (out / "explanations.json").write_text(json.dumps(records, indent=2))
 
 
-def _write_report(path: Path, args: argparse.Namespace, task, model, windows, explanations: list,
-                  records: list[dict], truth: np.ndarray | None) -> None:
-    """The report ZIP of this run (`workbench.report`), built in memory, then written in one go."""
+def _write_report(args: argparse.Namespace, task, model, windows, explanations: list, records: list[dict],
+                  curves: list, truth: np.ndarray | None) -> None:
+    """The report ZIP and/or PDF of this run (`workbench.report`), built in memory, then each written in one go."""
     from workbench.io.files import read_file
-    from workbench.report import Analysis, report_files, report_zip
+    from workbench.report import Analysis, build_report, report_files, report_pdf, report_zip
 
     analysis = Analysis(task.id, Path(args.input).name, read_file(args.input),
                         None if windows is None else windows.explained, args.target, args.component,
                         explanations, [model])
     sanity = {(model.info.id, r["method"]): bool(r["sanity"]["passed"]) for r in records if "sanity" in r}
-    files = report_files(analysis, [r["scores"] for r in records], {model.info.id: truth}, sanity)
-    path.write_bytes(report_zip(files))
+    report = build_report(analysis, [r["scores"] for r in records], {model.info.id: truth}, sanity, curves)
+    if args.zip:
+        Path(args.zip).write_bytes(report_zip(report_files(report)))
+    if args.report:
+        Path(args.report).write_bytes(report_pdf(report))
 
 
 def reproduce_main(argv: Sequence[str]) -> int:

@@ -234,12 +234,12 @@ def _downloads(input_name: str, cells: list[Cell], pictures: dict[str, np.ndarra
                       key="grid:metrics", help="One row per model x method: seconds, then each metric by id.")
 
 
-REPORT = "grid:built-report"  # session state: (what the report is of, its ZIP)
+REPORT = "grid:built-report"  # session state: (what the report is of, its PDF, its ZIP)
 
 
 def _report(sel: Selection, columns: list[Column]) -> None:
-    """The report ZIP (maps, overlays, metrics, grounded text, manifest), built in memory on request and kept
-    for this grid; a generated case has no file to reproduce it from, so it gets none."""
+    """The report as a PDF and a ZIP (maps, overlays, metrics, grounded text, manifest), built in memory on
+    request and kept for this grid; a generated case has no file to reproduce it from, so it gets none."""
     st.subheader("Report")
     if sel.file is None:
         st.caption("A report needs a file to make the maps again from: pick a sample file or upload one.")
@@ -250,15 +250,18 @@ def _report(sel: Selection, columns: list[Column]) -> None:
             "Every map (.npy), overlay (.png) and metric (.csv), a paragraph that states only what the numbers "
             "say, and manifest.json: with the input file, `python xai_models.py reproduce REPORT.zip --input "
             "FILE` makes every map again and reports any difference.")):
-        st.session_state[REPORT] = (key, _report_zip(sel, columns, done))
+        st.session_state[REPORT] = (key, *_report_files(sel, columns, done))
     built = st.session_state.get(REPORT)
     if built is not None and built[0] == key:
-        st.download_button("Report (.zip)", built[1], f"{sel.input_name}_report.zip", "application/zip",
-                           key="grid:report")
+        a, b = st.columns(2)
+        a.download_button("Report (.pdf)", built[1], f"{sel.input_name}_report.pdf", "application/pdf",
+                          key="grid:report-pdf")
+        b.download_button("Report with maps and manifest (.zip)", built[2], f"{sel.input_name}_report.zip",
+                          "application/zip", key="grid:report-zip")
 
 
-def _report_zip(sel: Selection, columns: list[Column], done: list[Cell]) -> bytes:
-    from workbench.report import Analysis, report_files, report_zip
+def _report_files(sel: Selection, columns: list[Column], done: list[Cell]) -> tuple[bytes, bytes]:
+    from workbench.report import Analysis, build_report, report_files, report_pdf, report_zip
 
     name, data = sel.file
     models = [get_model(col.model_id, sel.revision if col.model_id == sel.model_id else None)
@@ -267,5 +270,6 @@ def _report_zip(sel: Selection, columns: list[Column], done: list[Cell]) -> byte
                         sel.request.component, [c.explanation for c in done], models)
     sanity = {(c.model_id, c.method): bool(c.sanity["passed"]) for c in done if c.sanity is not None}
     with st.spinner("Building the report…"):
-        return report_zip(report_files(analysis, [c.scores for c in done], {c.model_id: c.truth for c in columns},
-                                       sanity))
+        report = build_report(analysis, [c.scores for c in done], {c.model_id: c.truth for c in columns}, sanity,
+                              [c.curves for c in done])
+        return report_pdf(report), report_zip(report_files(report))

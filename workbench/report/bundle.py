@@ -1,7 +1,8 @@
-"""The report ZIP, built in memory: every map (NPY), every overlay (PNG), the metrics (CSV), the grounded
-text, the manifest (JSON) and, for audio, what each map's top 20% and the rest of the window sound like.
+"""A report's content, computed once, and the ZIP made of it: every map (NPY), every overlay (PNG), the metrics
+(CSV), the grounded text, the manifest (JSON) and, for audio, what each map's top 20% and the rest of the
+window sound like. The PDF (`pdf.py`) is drawn from the same `Report`.
 
-One path for the app's download and `xai_models.py --zip`: nothing is written to disk here.
+One path for the app's downloads and `xai_models.py --zip/--report`: everything is built in memory.
 """
 
 from __future__ import annotations
@@ -11,19 +12,74 @@ import io
 import json
 import zipfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from workbench.methods import Explanation
 from workbench.metrics import METRICS
-from workbench.models import ModelAdapter, predict
+from workbench.models import ModelAdapter, Prediction, predict
 from workbench.render import encode_png, explanation_picture, with_axes
 from workbench.report.manifest import Analysis, build_manifest, map_file
-from workbench.report.text import grounded_text
-from workbench.service import prepare_input
-from workbench.tasks import AudioTask, get_task
+from workbench.report.text import Sentence, grounded_text
+from workbench.service import Curve, faithfulness_curves, prepare_input
+from workbench.tasks import AudioTask, Picture, Task, get_task
 
 LISTEN_SHARE = 0.2  # the share of a spectrogram's bins in an audio explanation's "top" part
+
+
+@dataclass(frozen=True)
+class ModelPart:
+    """One model's share of a report: the input as it saw it, its prediction, its maps and its paragraph."""
+
+    model: ModelAdapter
+    window: np.ndarray  # the raw input explained (audio: the window)
+    x: np.ndarray  # the model's input
+    picture: Picture
+    prediction: Prediction
+    truth: np.ndarray | None
+    explanations: list[Explanation]
+    sentences: list[Sentence]
+
+
+@dataclass(frozen=True)
+class Report:
+    task: Task
+    analysis: Analysis
+    manifest: dict
+    parts: list[ModelPart]
+    scores: list[dict]  # aligned with analysis.explanations
+    curves: list[dict[str, Curve]]  # the same
+    sanity: dict[tuple[str, str], bool]  # (model, method) -> passed, for the checks that ran
+
+
+def build_report(analysis: Analysis, scores: Sequence[dict], truths: dict[str, np.ndarray | None] | None = None,
+                 sanity: dict[tuple[str, str], bool] | None = None, curves: Sequence[dict] | None = None,
+                 trusted: Sequence[str] = ()) -> Report:
+    """`scores` (and `curves`, computed here when not given) are aligned with the analysis's explanations;
+    `truths` are by model id on each model's grid; `sanity` by (model, method)."""
+    truths, sanity = truths or {}, sanity or {}
+    task = get_task(analysis.task_id)
+    raw, _ = task.read(analysis.input_bytes, analysis.input_name)
+    parts = []
+    for model in analysis.models:
+        window, x, _ = prepare_input(task, model, raw, analysis.window)
+        mine = [e for e in analysis.explanations if e.model_id == model.info.id]
+        prediction = predict(model, x)
+        truth = truths.get(model.info.id)
+        verdicts = {m: v for (model_id, m), v in sanity.items() if model_id == model.info.id}
+        parts.append(ModelPart(model, window, x, task.picture(window, model.info.input), prediction, truth, mine,
+                               grounded_text(model.info.id, prediction, mine, truth, verdicts)))
+    if curves is None:
+        models = {p.model.info.id: p for p in parts}
+        curves = [faithfulness_curves(e, models[e.model_id].model, models[e.model_id].x)
+                  for e in analysis.explanations]
+    return Report(task, analysis, build_manifest(analysis, trusted), parts, list(scores), list(curves), dict(sanity))
+
+
+def paragraphs(report: Report) -> list[str]:
+    """The grounded text, a paragraph per model."""
+    return [" ".join(s.text for s in part.sentences) for part in report.parts]
 
 
 def _npy(values: np.ndarray) -> bytes:
@@ -40,58 +96,44 @@ def _wav(samples: np.ndarray, rate: int) -> bytes:
     return out.getvalue()
 
 
-def metrics_table(explanations: Sequence[Explanation], scores: Sequence[dict],
-                  sanity: dict[tuple[str, str], bool]) -> str:
+def metrics_table(report: Report) -> list[dict]:
     """One row per map: model, method, seconds, passes, every metric any map has (registry order), sanity."""
-    ids = [m for m in METRICS if any(m in s for s in scores)]
+    ids = [m for m in METRICS if any(m in s for s in report.scores)]
+    return [{"model": e.model_id, "method": e.method, "seconds": round(e.seconds, 4), "passes": e.passes,
+             **{m: s.get(m) for m in ids}, "sanity": report.sanity.get((e.model_id, e.method))}
+            for e, s in zip(report.analysis.explanations, report.scores)]
+
+
+def _csv(rows: list[dict]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, ["model", "method", "seconds", "passes", *ids, "sanity"], lineterminator="\n")
+    writer = csv.DictWriter(out, list(rows[0]) if rows else ["model", "method"], lineterminator="\n")
     writer.writeheader()
-    for e, s in zip(explanations, scores):
-        writer.writerow({"model": e.model_id, "method": e.method, "seconds": round(e.seconds, 4),
-                         "passes": e.passes, **{m: s.get(m) for m in ids},
-                         "sanity": sanity.get((e.model_id, e.method))})
+    writer.writerows(rows)
     return out.getvalue()
 
 
-def report_files(analysis: Analysis, scores: Sequence[dict], truths: dict[str, np.ndarray | None] | None = None,
-                 sanity: dict[tuple[str, str], bool] | None = None, trusted: Sequence[str] = ()) -> dict[str, bytes]:
-    """The report's files by path. `scores` are aligned with the analysis's explanations; `truths` (by model
-    id) on each model's grid; `sanity` by (model, method), for the checks that ran."""
-    truths, sanity = truths or {}, sanity or {}
-    task = get_task(analysis.task_id)
-    raw, _ = task.read(analysis.input_bytes, analysis.input_name)
-    manifest = build_manifest(analysis, trusted)
-    files = {"manifest.json": json.dumps(manifest, indent=2).encode(),
-             "metrics.csv": metrics_table(analysis.explanations, scores, sanity).encode()}
-    paragraphs = []
-    for model in analysis.models:
-        files |= _model_files(task, model, raw, analysis, truths.get(model.info.id), sanity, paragraphs)
-    files["explanation.txt"] = ("\n\n".join(paragraphs) + "\n").encode()
-    return files
+def overlay_png(part: ModelPart, e: Explanation, scale: float | None = None) -> bytes:
+    """A map over the input as its model saw it, with the truth outlined and the axes drawn."""
+    return encode_png(with_axes(explanation_picture(part.picture, e.map, part.truth, scale=scale)[0],
+                                part.picture.axes))
 
 
-def _model_files(task, model: ModelAdapter, raw: np.ndarray, analysis: Analysis, truth: np.ndarray | None,
-                 sanity: dict[tuple[str, str], bool], paragraphs: list[str]) -> dict[str, bytes]:
-    """One model's maps, overlays (and audio), and its paragraph appended to `paragraphs`."""
-    window, x, _ = prepare_input(task, model, raw, analysis.window)
-    picture = task.picture(window, model.info.input)
-    mine = [e for e in analysis.explanations if e.model_id == model.info.id]
-    files = {}
-    for e in mine:
-        stem = map_file(e)[len("maps/"):-len(".npy")]
-        files[map_file(e)] = _npy(e.map)
-        files[f"overlays/{stem}.png"] = encode_png(with_axes(explanation_picture(picture, e.map, truth)[0],
-                                                             picture.axes))
-        if isinstance(task, AudioTask):
-            from workbench.tasks.audio import listen
+def report_files(report: Report) -> dict[str, bytes]:
+    """The ZIP's files by path."""
+    files = {"manifest.json": json.dumps(report.manifest, indent=2).encode(),
+             "metrics.csv": _csv(metrics_table(report)).encode(),
+             "explanation.txt": ("\n\n".join(paragraphs(report)) + "\n").encode()}
+    for part in report.parts:
+        for e in part.explanations:
+            stem = map_file(e)[len("maps/"):-len(".npy")]
+            files[map_file(e)] = _npy(e.map)
+            files[f"overlays/{stem}.png"] = overlay_png(part, e)
+            if isinstance(report.task, AudioTask):
+                from workbench.tasks.audio import listen
 
-            top, rest = listen(window, e.map, model.info.input, LISTEN_SHARE)
-            files[f"audio/{stem}_top{LISTEN_SHARE:.0%}.wav"] = _wav(top, task.sample_rate)
-            files[f"audio/{stem}_rest.wav"] = _wav(rest, task.sample_rate)
-    verdicts = {m: v for (model_id, m), v in sanity.items() if model_id == model.info.id}
-    sentences = grounded_text(model.info.id, predict(model, x), mine, truth, verdicts)
-    paragraphs.append(" ".join(s.text for s in sentences))
+                top, rest = listen(part.window, e.map, part.model.info.input, LISTEN_SHARE)
+                files[f"audio/{stem}_top{LISTEN_SHARE:.0%}.wav"] = _wav(top, report.task.sample_rate)
+                files[f"audio/{stem}_rest.wav"] = _wav(rest, report.task.sample_rate)
     return files
 
 

@@ -1,0 +1,72 @@
+"""How long a report takes to build: four methods on one model, from their explanations to the PDF and the ZIP.
+
+  python benchmarks/bench_report.py [--model ID] [--methods a,b,c,d] [--repeats R] [--out FILE]
+
+The explanations and their scores are made first (not timed: the app has them when the report is asked for);
+then, each the median of R runs: the report's content (`build_report`, deletion and insertion curves
+included), the PDF, the ZIP, and all three together. Target: within 3 s. Prints a table, writes JSON
+(default benchmarks/results/report.json).
+"""
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from workbench.models import load_model, predict
+from workbench.paths import ROOT
+from workbench.report import Analysis, build_report, report_files, report_pdf, report_zip
+from workbench.service import prepare_input, run_methods, score_explanation, target_for
+from workbench.tasks import TASKS
+
+SAMPLE = ROOT / "sample_files" / "lung_xray" / "affected_01.png"
+
+
+def median_seconds(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default=TASKS["lung_xray"].default_model)
+    parser.add_argument("--methods", default="gradcam,saliency,integrated_gradients,smoothgrad")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "report.json"))
+    args = parser.parse_args()
+    task, model = TASKS["lung_xray"], load_model(args.model)
+    data = SAMPLE.read_bytes()
+    raw, _ = task.read(data, SAMPLE.name)
+    _, x, _ = prepare_input(task, model, raw)
+    truth = task.ground_truth(next(s for s in task.samples() if s.path == SAMPLE)).as_mask(model.info.input.size)
+    methods = [m.strip() for m in args.methods.split(",")]
+    explanations = run_methods(task, model, x, methods, target_for(model, predict(model, x)))
+    scores = [score_explanation(e, model, x, truth) for e in explanations]
+    analysis = Analysis(task.id, SAMPLE.name, data, None, None, None, explanations, [model])
+
+    def content():
+        return build_report(analysis, scores, {model.info.id: truth})
+
+    report = content()
+    result = {"model": model.info.id, "methods": methods, "repeats": args.repeats,
+              "content_seconds": median_seconds(content, args.repeats),
+              "pdf_seconds": median_seconds(lambda: report_pdf(report), args.repeats),
+              "zip_seconds": median_seconds(lambda: report_zip(report_files(report)), args.repeats),
+              "total_seconds": median_seconds(lambda: (report_pdf(r := content()), report_zip(report_files(r))),
+                                              args.repeats),
+              "pdf_bytes": len(report_pdf(report)), "zip_bytes": len(report_zip(report_files(report))),
+              "target_seconds": 3.0}
+    result["met"] = result["total_seconds"] <= result["target_seconds"]
+    for key in ("content_seconds", "pdf_seconds", "zip_seconds", "total_seconds"):
+        print(f"{key:>16}: {result[key]:.3f}")
+    print(f"target {result['target_seconds']} s: {'met' if result['met'] else 'missed'}")
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
