@@ -118,13 +118,14 @@ def test_reproduce_refuses_with_one_line(report, tmp_path, capsys, case, message
 
 
 def test_an_audio_report_holds_what_each_map_keeps_and_leaves_as_sound(audio_model_dir, tmp_path):
-    """The top 20% and the rest of each map's window, as WAVs that add up to the window."""
+    """The top 20% and the rest of each map's window as WAVs, and a PDF with the spectrogram."""
     import soundfile
 
     clip = ROOT / "sample_files" / "audio_deepfake" / "spoof_tts_01.wav"
     path = tmp_path / "audio.zip"
     assert xai_models.main(["--task", "audio_deepfake", "--model", str(audio_model_dir), "--input", str(clip),
-                            "--methods", "gradcam", "--zip", str(path)]) == 0
+                            "--methods", "gradcam", "--zip", str(path), "--report", str(tmp_path / "a.pdf")]) == 0
+    assert (tmp_path / "a.pdf").read_bytes().startswith(b"%PDF")
     files = read(path)
     manifest = json.loads(files["manifest.json"])
     assert manifest["input"]["window"] is not None

@@ -306,8 +306,9 @@ def _write_maps(out: Path, explanations: list, records: list[dict], picture, tru
 def _write_report(args: argparse.Namespace, task, model, windows, explanations: list, records: list[dict],
                   curves: list, truth: np.ndarray | None) -> None:
     """The report ZIP and/or PDF of this run (`workbench.report`), built in memory, then each written in one go."""
+    from workbench.comparison import zip_files
     from workbench.io.files import read_file
-    from workbench.report import Analysis, build_report, report_files, report_pdf, report_zip
+    from workbench.report import Analysis, build_report, report_files, report_pdf
 
     analysis = Analysis(task.id, Path(args.input).name, read_file(args.input),
                         None if windows is None else windows.explained, args.target, args.component,
@@ -315,7 +316,7 @@ def _write_report(args: argparse.Namespace, task, model, windows, explanations: 
     sanity = {(model.info.id, r["method"]): bool(r["sanity"]["passed"]) for r in records if "sanity" in r}
     report = build_report(analysis, [r["scores"] for r in records], {model.info.id: truth}, sanity, curves)
     if args.zip:
-        Path(args.zip).write_bytes(report_zip(report_files(report)))
+        Path(args.zip).write_bytes(zip_files(report_files(report), deflate=True))
     if args.report:
         Path(args.report).write_bytes(report_pdf(report))
 

@@ -88,10 +88,10 @@ def maps_npz(cells: Sequence[Cell]) -> bytes:
     return out.getvalue()
 
 
-def zip_files(files: dict[str, bytes]) -> bytes:
-    """Files in one zip, stored as they are (PNGs are compressed already)."""
+def zip_files(files: dict[str, bytes], deflate: bool = False) -> bytes:
+    """Files in one zip, stored as they are (PNGs are compressed already), or deflated (maps and text shrink)."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as archive:
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED) as archive:
         for name, data in files.items():
             archive.writestr(name, data)
     return out.getvalue()

@@ -261,7 +261,7 @@ def _report(sel: Selection, columns: list[Column]) -> None:
 
 
 def _report_files(sel: Selection, columns: list[Column], done: list[Cell]) -> tuple[bytes, bytes]:
-    from workbench.report import Analysis, build_report, report_files, report_pdf, report_zip
+    from workbench.report import Analysis, build_report, report_files, report_pdf
 
     name, data = sel.file
     models = [get_model(col.model_id, sel.revision if col.model_id == sel.model_id else None)
@@ -272,4 +272,4 @@ def _report_files(sel: Selection, columns: list[Column], done: list[Cell]) -> tu
     with st.spinner("Building the report…"):
         report = build_report(analysis, [c.scores for c in done], {c.model_id: c.truth for c in columns}, sanity,
                               [c.curves for c in done])
-        return report_pdf(report), report_zip(report_files(report))
+        return report_pdf(report), zip_files(report_files(report), deflate=True)

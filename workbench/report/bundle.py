@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -136,11 +135,3 @@ def report_files(report: Report) -> dict[str, bytes]:
                 files[f"audio/{stem}_rest.wav"] = _wav(rest, report.task.sample_rate)
     return files
 
-
-def report_zip(files: dict[str, bytes]) -> bytes:
-    """The files in one ZIP (deflated: maps and text shrink; PNGs and WAVs barely do)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return out.getvalue()
