@@ -276,7 +276,7 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
         if args.zip or args.report:
             _write_report(args, task, model, windows, explanations, records, curves, truth)
     except OSError as err:
-        return fail(f"cannot write {err.filename or args.out or args.zip or args.report}: {err.strerror or err}.")
+        return fail(f"cannot write to {err.filename or args.out or args.zip or args.report}: {err.strerror or err}.")
     rows = [{"method": r["method"], "seconds": r["seconds"], "passes": r["passes"], "scores": r["scores"],
              **({"sanity_passed": r["sanity"]["passed"]} if "sanity" in r else {})} for r in records]
     if args.json:
