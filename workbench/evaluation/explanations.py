@@ -28,9 +28,10 @@ from workbench.io import xray_folder
 from workbench.io.files import read_file
 from workbench.methods import METHODS
 from workbench.methods.common import BASELINES
-from workbench.metrics import METRICS, PerturbationAUC
+from workbench.metrics import METRICS
 from workbench.metrics.sanity import model_randomisation
 from workbench.models import ModelAdapter, Target
+from workbench.service import faithfulness_curves
 from workbench.tasks import TASKS, GroundTruth
 
 LOCALISATION = ("pointing_game", "rank_accuracy", "energy_pointing_game", "iou", "dice", "hd95")
@@ -120,8 +121,8 @@ def folder_cases(task, folder: Path, n: int) -> Iterator[EvalCase]:
 
 
 def radiograph_cases(task, films: Sequence[xray_folder.Radiograph]) -> Iterator[EvalCase]:
-    """Real films, read as an upload is: no lesion mask and no twin, so faithfulness, complexity and
-    agreement are scored and localisation is left out; the class explained is the predicted one."""
+    """Real films, read as an upload is: no lesion mask and no twin, so faithfulness and complexity are
+    scored and localisation is left out; the class explained is the predicted one."""
     for i, film in enumerate(films):
         yield EvalCase(i, task.read(read_file(str(film.path)), film.path.name)[0], None, None)
 
@@ -209,8 +210,8 @@ def evaluate_case(model: ModelAdapter, case: EvalCase, method_ids: Sequence[str]
     rows = []
     for method_id in method_ids:
         e = METHODS[method_id].explain(model, ready.x, ready.target, params.get(method_id), seed)
-        scores = {m: METRICS[m].score_curve(METRICS[m].curve(e, model, ready.x, baseline))
-                  if isinstance(METRICS[m], PerturbationAUC) else
+        curves = faithfulness_curves(e, model, ready.x, baseline)
+        scores = {m: METRICS[m].score_curve(curves[m]) if m in curves else
                   METRICS[m].score(e, truth=ready.truth, model=model, x=ready.x) for m in metrics}
         rows.append({"model": model.info.id, "revision": model.info.revision, "source": source, "case": case.index,
                      "method": method_id, "params": e.params, "seed": seed, "baseline": baseline,
