@@ -16,7 +16,6 @@ import pytest
 from nbclient import NotebookClient
 
 from workbench.models import load_model, predict
-from workbench.models.hub import WEIGHT_FILES
 from workbench.tasks import TASKS
 from workbench.training.recipes import RECIPES
 
@@ -56,7 +55,7 @@ def test_training_notebook_runs_and_writes_a_hub_folder(recipe_id, tmp_path, mon
 
     files = {p.name for p in out.iterdir()}
     assert files >= {"config.json", "ood.safetensors", "README.md", "training.json"}
-    assert files & set(WEIGHT_FILES), "weights: model.safetensors (PyTorch) or model.keras (Keras)"
+    assert files & {"model.safetensors", "model.keras"}, "weights: model.safetensors (PyTorch) or model.keras (Keras)"
     n_train = json.loads((out / "training.json").read_text())["n_train"]
     assert n_train < recipe.n_train, "the smoke run used tiny settings"
     card = (out / "README.md").read_text()

@@ -57,9 +57,12 @@ def listing() -> dict:
 def _parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--task", help=f"task id: {', '.join(TASKS)}")
-    parser.add_argument("--model", help="bundled model id (see --list), a model folder, or a Hub repo id org/name "
-                                        "(default: the task's default model, if it has one)")
+    parser.add_argument("--model", help="bundled model id (see --list), a model folder, or a Hub repo: "
+                                        "hub:ORG/NAME[@REVISION] or ORG/NAME (default: the task's default model)")
     parser.add_argument("--revision", default=None, help="Hub revision (branch, tag or commit)")
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="load this repo's pickled weights (.bin, .pt, .h5, ...), which can run code when read: "
+                             "only for a repo you trust; recorded in every output")
     parser.add_argument("--input", help="input file")
     parser.add_argument("--window", type=int, default=None,
                         help="audio: the window to predict on or explain, from 0 (default: the one that "
@@ -76,7 +79,7 @@ def _setup(args: argparse.Namespace):
     task = get_task(args.task)
     if not (args.model or task.default_model):
         raise InputError("--model is required.")
-    model = load_model(args.model or task.default_model, args.revision)
+    model = load_model(args.model or task.default_model, args.revision, args.trust_pickle)
     check_model_task(model, task)
     raw, notes = load_input(task, args.input)
     raw, x, windows = prepare_input(task, model, raw, args.window)
@@ -102,8 +105,11 @@ def predict_main(argv: Sequence[str] | None = None) -> int:
         extra = {"notice": model.info.notice} if model.info.notice else {}
         if windows is not None:
             extra |= windows.to_json(model.info.labels)
-        print(json.dumps({**pred.to_json(), **read_outs, **extra}))
+        print(json.dumps({"model": model.info.id, "revision": model.info.revision, **trusted_record(model),
+                          **pred.to_json(), **read_outs, **extra}))
         return 0
+    print(f"model: {model.info.id} @ {model.info.revision}" + (" (pickled weights, trusted)" if model.info.trusted
+                                                               else ""))
     if model.info.notice:
         print(f"notice: {model.info.notice}")
     if windows is not None:
@@ -121,6 +127,11 @@ def predict_main(argv: Sequence[str] | None = None) -> int:
     if pred.in_distribution is False:
         print(f"warning: {OOD_MESSAGE} (OOD score {pred.ood_score:.2f}; above 1 is out)")
     return 0
+
+
+def trusted_record(model) -> dict:
+    """What a JSON output says of trust: the repos whose pickled weights were loaded (nothing when none were)."""
+    return {"trusted": [model.info.id]} if model.info.trusted else {}
 
 
 def _print_listing(rows: dict, as_json: bool) -> None:
@@ -277,7 +288,8 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
             _write_report(args, task, model, windows, explanations, records, curves, truth)
     except OSError as err:
         return fail(f"cannot write to {err.filename or args.out or args.zip or args.report}: {err.strerror or err}.")
-    rows = [{"method": r["method"], "seconds": r["seconds"], "passes": r["passes"], "scores": r["scores"],
+    rows = [{"method": r["method"], "model": r["model"], "revision": r["revision"], **trusted_record(model),
+             "seconds": r["seconds"], "passes": r["passes"], "scores": r["scores"],
              **({"sanity_passed": r["sanity"]["passed"]} if "sanity" in r else {})} for r in records]
     if args.json:
         print(json.dumps(rows))

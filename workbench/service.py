@@ -20,6 +20,7 @@ from workbench.errors import InputError
 from workbench.io.files import read_file
 from workbench.methods import METHODS, Cost, Explanation, Method
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, Target
+from workbench.specs import GENERIC_TASK
 from workbench.tasks import AudioTask, GroundTruth, Task
 
 TIMING_BATCH = 8  # copies of the input in the one forward+backward pass that `pass_seconds` times
@@ -48,8 +49,22 @@ def input_hash(x: np.ndarray) -> str:
 
 
 def check_model_task(model: ModelAdapter, task: Task) -> None:
-    if model.info.task != task.id:
-        raise InputError(f"model '{model.info.id}' is for task '{model.info.task}', not '{task.id}'.")
+    """A model serves its own task; the generic task takes any image classifier; a Hub classifier whose labels are
+    a task's (in order, any case) serves that task too."""
+    info = model.info
+    if info.task == task.id:
+        return
+    image_classifier = info.output_kind == "classification" and info.input.signal is None
+    if task.id == GENERIC_TASK and image_classifier:
+        return
+    same_labels = [x.lower() for x in info.labels] == [x.lower() for x in task.labels]
+    if info.task == GENERIC_TASK and task.modality == "image" and task.output_kind == "classification" and same_labels:
+        return
+    if info.task == GENERIC_TASK:
+        raise InputError(f"model '{info.id}' is a generic image classifier (labels: {', '.join(info.labels[:8])}"
+                         f"{', ...' if len(info.labels) > 8 else ''}), not one for '{task.id}' (labels: "
+                         f"{', '.join(task.labels)}); choose the task '{GENERIC_TASK}'.")
+    raise InputError(f"model '{info.id}' is for task '{info.task}', not '{task.id}'.")
 
 
 def load_input(task: Task, path: str) -> tuple[np.ndarray, list[str]]:

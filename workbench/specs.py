@@ -6,6 +6,9 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+# The task of a Hub model that brings its own labels and preprocessing (transformers, timm, Keras files).
+GENERIC_TASK = "hub_image"
+
 
 @dataclass(frozen=True)
 class SignalSpec:

@@ -55,12 +55,13 @@ def render(sel: Selection) -> None:
         table = pd.DataFrame({"class": list(shares), column: list(shares.values())})
         st.bar_chart(table, x="class", y=column, horizontal=True)
         st.dataframe(table, hide_index=True, width="stretch")
+        revision = info.revision if info.source == "hub" else info.revision[:12]  # a Hub commit in full
         st.caption(f"Model `{info.id}` ({info.framework}, {info.architecture}), revision "
-                   f"`{info.revision[:12]}`, {info.source}. Input: {info.input.height}×{info.input.width}, "
+                   f"`{revision}`, {info.source}. Input: {info.input.height}×{info.input.width}, "
                    f"{info.input.channels} channel(s).")
     if info.card:
         with st.expander("Model card"):
-            st.markdown(info.card)
+            st.markdown(info.card, unsafe_allow_html=False)  # a repo's HTML is shown as text, never run
 
 
 def _in_distribution_elsewhere(sel: Selection) -> list[tuple[str, float]]:

@@ -8,6 +8,7 @@ import streamlit as st
 from workbench.data import generated_cases
 from workbench.methods import Explanation
 from workbench.models import ModelAdapter, Prediction, Target, load_model, predict
+from workbench.models.repo_files import size_text
 from workbench.service import (
     Curve,
     ExplainRequest,
@@ -24,10 +25,28 @@ from workbench.tasks import TASKS, GroundTruth, Task
 COMPUTED = {"explanations": 0, "predictions": 0, "scores": 0, "curves": 0, "sanity": 0}
 
 
-@st.cache_resource(show_spinner="Loading model…", max_entries=8)
+TRUSTED = "trusted_repos"  # session state: the repos whose pickled weights this session chose to load
+
+
 def get_model(model_id: str, revision: str | None) -> ModelAdapter:
-    """One adapter per model and revision, shared by every session (the adapter holds a lock)."""
-    return load_model(model_id, revision)
+    """The model at a revision, with this session's trust in its repo (the sidebar's switch)."""
+    return _load_model(model_id, revision, model_id in st.session_state.get(TRUSTED, ()))
+
+
+@st.cache_resource(show_spinner="Loading model…", max_entries=8)
+def _load_model(model_id: str, revision: str | None, trust_pickle: bool) -> ModelAdapter:
+    """One adapter per model, revision and trust, shared by every session (the adapter holds a lock). A Hub
+    download shows its bytes in a bar made in here (see `get_explanation` on why) and emptied at the end."""
+    bar = st.empty()
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(min(done / total, 1.0) if total else 1.0,
+                     text=f"Downloading {model_id}: {size_text(done)} of {size_text(total)}")
+
+    try:
+        return load_model(model_id, revision, trust_pickle, progress)
+    finally:
+        bar.empty()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

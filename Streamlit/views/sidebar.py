@@ -7,11 +7,11 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from views.services import get_case, get_model, get_pass_seconds, get_prediction, get_window
+from views.services import TRUSTED, get_case, get_model, get_pass_seconds, get_prediction, get_window
 from workbench.data import generated_cases
 from workbench.errors import InputError, ModelError
 from workbench.methods import Method, Param, compatible_methods, hidden_methods
-from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, list_models
+from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, list_models, parse_model_ref
 from workbench.service import WindowScores, check_model_task, estimated_cost, input_hash
 from workbench.tasks import TASKS, GroundTruth, Picture, Task
 
@@ -71,7 +71,8 @@ class Selection:
 
 
 def _pick_model(task: Task, bundled: list[str]) -> tuple[ModelAdapter, str, str | None] | None:
-    source = st.sidebar.radio("Model source", ["Bundled", "Hugging Face Hub"], horizontal=True)
+    sources = ["Bundled", "Hugging Face Hub"]
+    source = st.sidebar.radio("Model source", sources, horizontal=True, index=0 if bundled else 1)
     if source == "Bundled":
         if not bundled:
             st.sidebar.warning(f"No bundled model for {task.name} yet: choose 'Hugging Face Hub' and enter a "
@@ -80,12 +81,10 @@ def _pick_model(task: Task, bundled: list[str]) -> tuple[ModelAdapter, str, str 
         first = bundled.index(task.default_model) if task.default_model in bundled else 0
         model_id, revision = st.sidebar.selectbox("Model", bundled, index=first), None
     else:
-        model_id = st.sidebar.text_input("Hub repo id", placeholder="org/name",
-                                         help="A Hub repo id (org/name) or the path of a model folder.").strip()
-        revision = st.sidebar.text_input("Revision (optional)", placeholder="main").strip() or None
-        if not model_id:
-            st.info("Enter a Hugging Face Hub repo id (org/name) in the sidebar.")
+        picked = _hub_reference()
+        if picked is None:
             return None
+        model_id, revision = picked
     try:
         model = get_model(model_id, revision)
         check_model_task(model, task)
@@ -95,7 +94,37 @@ def _pick_model(task: Task, bundled: list[str]) -> tuple[ModelAdapter, str, str 
     except InputError as err:
         st.error(str(err))
         return None
+    if model.info.source == "hub":
+        st.sidebar.caption(f"Loaded `{model_id}` at commit `{model.info.revision}`.")
+    if model.info.trusted:
+        st.sidebar.warning("Pickled weights loaded on your trust: this is recorded in every explanation and report.")
     return model, model_id, revision
+
+
+def _hub_reference() -> tuple[str, str | None] | None:
+    """The Hub repo (or model folder) and revision typed in, and this session's trust in that repo's pickles."""
+    text = st.sidebar.text_input("Hub repo id", placeholder="org/name", help=(
+        "A Hugging Face Hub repo (org/name, or hub:org/name@revision) holding a workbench model, a transformers or "
+        "timm image classifier, or a Keras .keras file; or the path of such a model folder. Fetched into the "
+        "standard Hub cache (HF_HUB_CACHE); offline, cached repos still load.")).strip()
+    revision = st.sidebar.text_input("Revision (optional)", placeholder="main",
+                                     help="A branch, tag or commit; the commit actually loaded is shown.").strip()
+    if not text:
+        st.info("Enter a Hugging Face Hub repo id (org/name) in the sidebar.")
+        return None
+    try:
+        model_id, revision = parse_model_ref(text, revision or None)
+    except InputError as err:
+        st.error(str(err))
+        return None
+    trusted = st.session_state.setdefault(TRUSTED, set())
+    trust = st.sidebar.checkbox("Trust pickled weights from this repo", value=model_id in trusted,
+                                key=f"trust:{model_id}",
+                                help="Pickled weights (.bin, .pt, .h5) can run any code when read, so they are refused "
+                                     "unless you trust the repo. Your trust is kept for this session and recorded in "
+                                     "every explanation and report.")
+    (trusted.add if trust else trusted.discard)(model_id)
+    return model_id, revision
 
 
 def _pick_others(bundled: list[str], model_id: str) -> tuple[str, ...]:

@@ -103,6 +103,7 @@ class Explanation:
     model_revision: str
     input_hash: str
     meta: dict = field(default_factory=dict)
+    model_trusted: bool = False  # the model's pickled weights were loaded on the user's trust
 
     @property
     def passes(self) -> int:
@@ -115,7 +116,8 @@ class Explanation:
                 "target": self.target.record(self.target_label),
                 "params": self.params, "seed": self.seed, "passes": self.passes,
                 "forward": self.counted.forward, "backward": self.counted.backward,
-                "seconds": round(self.seconds, 4), "signed": self.signed, **self.meta}
+                "seconds": round(self.seconds, 4), "signed": self.signed, **self.meta,
+                **({"trusted": "pickled weights"} if self.model_trusted else {})}
 
 
 class Method(ABC):
@@ -130,6 +132,7 @@ class Method(ABC):
     frameworks: tuple[str, ...] = ("pytorch", "keras")
     output_kinds: tuple[str, ...] = ("classification", "segmentation")
     signed: bool = True
+    needs_layer: bool = False  # reads a layer's feature maps (the CAM family)
 
     def supports_task(self, task: Task) -> bool:
         return task.modality in self.modalities and task.output_kind in self.output_kinds
@@ -142,6 +145,8 @@ class Method(ABC):
             return f"explains {' and '.join(self.output_kinds)} models, not {task.output_kind}."
         if model.info.framework not in self.frameworks:
             return f"runs on {' and '.join(self.frameworks)} models, not {model.info.framework}."
+        if self.needs_layer and not model.layers():
+            return "needs a layer whose output is a map over the input; this model has none the workbench can find."
         return None
 
     def is_compatible(self, task: Task, model: ModelAdapter) -> bool:
@@ -196,4 +201,4 @@ class Method(ABC):
             raise RuntimeError(f"{self.id} returned non-finite values")
         return Explanation(self.id, heatmap, self.signed, target, model.info.labels[target.class_index],
                            params, seed, counted, seconds, model.info.id, model.info.revision,
-                           content_hash(x), meta)
+                           content_hash(x), meta, model.info.trusted)

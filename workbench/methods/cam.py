@@ -27,6 +27,7 @@ class GradCAM(Method):
     watch_out = "As coarse as its layer: a deep layer's few cells are blown up to the input's size."
     family = "cam"
     signed = False
+    needs_layer = True
 
     def params(self, model):
         return [layer_param(model)]
@@ -75,6 +76,7 @@ class NormGrad(Method):
 
     family = "cam"
     signed = False
+    needs_layer = True
     order: int
 
     def params(self, model):

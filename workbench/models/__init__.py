@@ -1,7 +1,8 @@
 """Models: config readers, Hub resolve, the target and score operator, adapters, networks.
 
-Loading: `load_model(id)` turns a bundled id, a folder or a Hub repo id into a local folder, reads
-its config, and builds the adapter registered for its framework.
+Loading: `load_model(id)` turns a bundled id, a folder or a Hub repo id into a local folder (hub.py), tells its
+kind from its files (repo_files.py), and builds the adapter: the one registered for its framework for the
+workbench's own format, a loader in foreign.py for transformers, timm and Keras repos.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from workbench.errors import ModelError
 from workbench.models.adapter import ModelAdapter, PassCount
 from workbench.models.config import OUTPUTS, ModelInfo, StepScores
-from workbench.models.hub import resolve_model_dir
+from workbench.models.hub import ModelSource, Progress, parse_model_ref, resolve_model
 from workbench.models.ood import FeatureStats
 from workbench.models.prediction import (
     OOD_MESSAGE,
@@ -20,6 +21,7 @@ from workbench.models.prediction import (
     SegmentationPrediction,
     predict,
 )
+from workbench.models.repo_files import read_config, repo_kind
 from workbench.models.target import Target, target_score
 from workbench.models.torch_adapter import TorchAdapter
 from workbench.paths import MODELS_DIR
@@ -39,10 +41,19 @@ def _load_keras(info: ModelInfo) -> ModelAdapter:
 ADAPTERS.register(_load_keras, key="keras")
 
 
-def load_model(model_id: str, revision: str | None = None) -> ModelAdapter:
-    """Load a bundled, local or Hub model into its framework's adapter. Never unpickles anything."""
-    folder, rev, source = resolve_model_dir(model_id, revision)
-    info = ModelInfo.from_folder(model_id, folder, rev, source)
+def load_model(model_id: str, revision: str | None = None, trust_pickle: bool = False,
+               progress: Progress | None = None) -> ModelAdapter:
+    """Load a bundled, local or Hub model (`org/name` or `hub:org/name@revision`) into its adapter. Pickled weights
+    are refused unless `trust_pickle`; a repo's own code is never run. `progress` hears a download's bytes."""
+    src = resolve_model(model_id, revision, trust_pickle, progress)
+    model_id, _ = parse_model_ref(model_id)
+    config = read_config(src.folder, model_id)
+    kind = repo_kind(config, src.weights, model_id)
+    if kind != "workbench":
+        from workbench.models.foreign import LOADERS
+
+        return LOADERS[kind](model_id, src, config)
+    info = ModelInfo.from_folder(model_id, src.folder, src.revision, src.source, src.weights)
     if info.framework not in ADAPTERS:
         raise ModelError(f"model '{model_id}': framework '{info.framework}' is not supported; "
                          f"supported: {', '.join(ADAPTERS)}.")
@@ -54,8 +65,8 @@ def list_models(task: str | None = None) -> list[ModelInfo]:
     out = []
     for cfg in sorted(MODELS_DIR.glob("*/config.json")):
         try:
-            folder, rev, source = resolve_model_dir(cfg.parent.name)
-            info = ModelInfo.from_folder(cfg.parent.name, folder, rev, source)
+            src = resolve_model(cfg.parent.name)
+            info = ModelInfo.from_folder(cfg.parent.name, src.folder, src.revision, src.source, src.weights)
         except ModelError:
             continue
         if task is None or info.task == task:
@@ -64,5 +75,5 @@ def list_models(task: str | None = None) -> list[ModelInfo]:
 
 
 __all__ = ["ADAPTERS", "OOD_MESSAGE", "OUTPUTS", "ClassPrediction", "FeatureStats", "ModelAdapter", "ModelInfo",
-           "PassCount", "Prediction", "SegmentationPrediction", "StepScores", "Target", "TorchAdapter", "list_models",
-           "load_model", "predict", "resolve_model_dir", "target_score"]
+           "ModelSource", "PassCount", "Prediction", "SegmentationPrediction", "StepScores", "Target", "TorchAdapter",
+           "list_models", "load_model", "parse_model_ref", "predict", "resolve_model", "target_score"]

@@ -49,9 +49,12 @@ class ModelInfo:
     # The stage outputs after the stem, fine to coarse: NormGrad's default is their product, which beat any one
     # layer on every lung model where it was measured (README, known truth). Empty: the target layer alone.
     stages: tuple[str, ...] = ()
+    weights: tuple[str, ...] = ()  # the weight files loaded, main file first (their digests go in reports)
+    trusted: bool = False  # pickled weights, loaded because the user trusted the repo (recorded in every export)
 
     @classmethod
-    def from_folder(cls, model_id: str, folder: Path, revision: str, source: str) -> ModelInfo:
+    def from_folder(cls, model_id: str, folder: Path, revision: str, source: str,
+                    weights: tuple[str, ...] = ()) -> ModelInfo:
         try:
             cfg = json.loads((folder / "config.json").read_text())
             card_path = folder / "README.md"
@@ -63,6 +66,7 @@ class ModelInfo:
                        output_kind=cfg.get("output_kind", "classification"),
                        card=card_path.read_text() if card_path.exists() else "",
                        notice=cfg.get("notice", ""), source=source, stages=tuple(cfg.get("stages", ())),
+                       weights=weights,
                        step_scores=StepScores(**cfg["step_scores"]) if cfg.get("step_scores") else None)
         except FileNotFoundError:
             raise ModelError(f"model '{model_id}' has no config.json in {folder}.") from None

@@ -40,6 +40,11 @@ import tensorflow as tf  # noqa: E402
 _CAM_LAYERS = ("Conv2D", "DepthwiseConv2D", "Activation", "ReLU", "Add", "MaxPooling2D")
 
 
+def feature_map_layers(model: keras.Model) -> list[str]:
+    """Layers whose output is a feature map worth a CAM (convolutions, activations, sums), input to output."""
+    return [la.name for la in model.layers if type(la).__name__ in _CAM_LAYERS and len(la.output.shape) == 4]
+
+
 def keras_module():
     """Keras, for code that builds models (training) and should not import TensorFlow itself."""
     return keras
@@ -171,11 +176,10 @@ class KerasAdapter(ModelAdapter):
 
     def layers(self) -> list[str]:
         """Layers whose output is a feature map (convolutions, activations, sums), config's first."""
-        names = [la.name for la in self.model.layers
-                 if type(la).__name__ in _CAM_LAYERS and len(la.output.shape) == 4]
+        names = feature_map_layers(self.model)
         if self.info.target_layer in names:
             names.remove(self.info.target_layer)
-        return [self.info.target_layer, *names]
+        return [self.info.target_layer, *names] if self.info.target_layer else names
 
     def weighted_layers(self) -> list[str]:
         return [la.name for la in self.model.layers if la.trainable_weights][::-1]

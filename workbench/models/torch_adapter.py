@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -30,11 +31,57 @@ class TorchOps:
         return torch.as_tensor(array, dtype=like.dtype, device=like.device)
 
 
+class LogitsOf(torch.nn.Module):
+    """A transformers classifier as a plain module: pixel values in, logits out (its output object dropped)."""
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(pixel_values=x).logits
+
+
+def as_grid(array: np.ndarray, size: tuple[int, int]) -> np.ndarray | None:
+    """A layer output as N x C x h x w maps over the input, or None when it is not one: a 4-D feature map with more
+    than one cell, or N x T x D tokens of which all but the first 0-2 (class and distillation tokens) fold into an
+    h x w grid of the input's aspect (ViT-like models). A reshape, so gradients fold the same way."""
+    if array.ndim == 4:
+        return array if array.shape[-2] * array.shape[-1] > 1 else None
+    if array.ndim != 3:
+        return None
+    height, width = size
+    for prefix in range(3):
+        cells = array.shape[1] - prefix
+        rows = int(round(np.sqrt(cells * height / width))) if cells > 1 else 0
+        if rows and cells % rows == 0 and rows * width == (cells // rows) * height:
+            return np.ascontiguousarray(array[:, prefix:].reshape(len(array), rows, cells // rows, -1)
+                                        .transpose(0, 3, 1, 2))
+    return None
+
+
+def _first_tensor(out: object) -> torch.Tensor | None:
+    """A module's output, or the first item of a tuple output (transformers layers return tuples)."""
+    if isinstance(out, tuple | list) and out:
+        out = out[0]
+    return out if isinstance(out, torch.Tensor) else None
+
+
 class TorchAdapter(ModelAdapter):
-    def __init__(self, module: torch.nn.Module, info: ModelInfo) -> None:
+    def __init__(self, module: torch.nn.Module, info: ModelInfo, tokens: bool = False) -> None:
         super().__init__(info)
         self.module = module.eval()
+        self.tokens = tokens  # a foreign model: layers found from the gradient, token outputs folded into grids
         self._feature_layers: list[str] | None = None
+
+    @classmethod
+    def foreign(cls, module: torch.nn.Module, info: ModelInfo) -> TorchAdapter:
+        """A model from another library: its CAM layer is the last map over the input the score depends on
+        (none found: the CAM methods say so and stay off)."""
+        adapter = cls(module, info, tokens=True)
+        found = adapter.layers()
+        adapter.info = replace(info, target_layer=found[0] if found else "")
+        return adapter
 
     @classmethod
     def from_folder(cls, info: ModelInfo) -> TorchAdapter:
@@ -112,7 +159,7 @@ class TorchAdapter(ModelAdapter):
         try:
             for name in layers:
                 handles.append(self._layer(name).register_forward_hook(
-                    lambda _m, _i, out, name=name: captured.__setitem__(name, out)))
+                    lambda _m, _i, out, name=name: captured.__setitem__(name, _first_tensor(out))))
             yield captured
         finally:
             for handle in handles:
@@ -131,7 +178,18 @@ class TorchAdapter(ModelAdapter):
                 for store_a, store_g, out, grad in zip(acts, grads, outs, torch.autograd.grad(score.sum(), outs)):
                     store_a.append(out.detach())
                     store_g.append(grad)
-        return [(torch.cat(a).numpy(), torch.cat(g).numpy()) for a, g in zip(acts, grads)]
+        return [(self._map(torch.cat(a).numpy(), name), self._map(torch.cat(g).numpy(), name))
+                for name, a, g in zip(layers, acts, grads)]
+
+    def _map(self, array: np.ndarray, layer: str) -> np.ndarray:
+        """A foreign model's layer output as maps over the input (tokens folded into their grid)."""
+        if not self.tokens or array.ndim == 4:
+            return array
+        grid = as_grid(array, self.info.input.size)
+        if grid is None:
+            raise ValueError(f"layer '{layer}' of model '{self.info.id}' gives no map over the input "
+                             f"(its output is {tuple(array.shape)}).")
+        return grid
 
     def outputs_and_activations(self, batch: np.ndarray,
                                 layers: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -142,23 +200,56 @@ class TorchAdapter(ModelAdapter):
                 outputs.append(self._forward(x))
                 for name in acts:
                     acts[name].append(captured[name])
-        return torch.cat(outputs).numpy(), [torch.cat(acts[name]).numpy() for name in layers]
+        return torch.cat(outputs).numpy(), [self._map(torch.cat(acts[name]).numpy(), name) for name in layers]
 
     def layers(self) -> list[str]:
+        """Layers whose output is a feature map, the CAM layer first (see `_bundled_layers`, `_gradient_layers`)."""
+        if self._feature_layers is None:
+            self._feature_layers = self._gradient_layers() if self.tokens else self._bundled_layers()
+        return list(self._feature_layers)
+
+    def _bundled_layers(self) -> list[str]:
         """Convolutions and stages whose output is a feature map, config's first. Found by running the model
         once on a blank input: a stage never called in the forward pass, or one that ends in a flattening or
         fully connected head, has no map a CAM can read; a stage whose output is the model's (a segmentation
         head) would only show the prediction back."""
-        if self._feature_layers is None:
-            candidates = [n for n, m in self.module.named_modules()
-                          if n and isinstance(m, torch.nn.Sequential | torch.nn.Conv2d) and "shortcut" not in n]
-            spec = self.info.input
-            with self._prepared(), torch.no_grad(), self._capture(*candidates) as captured:
-                out = self.module(torch.zeros(1, spec.channels, *spec.size))
-                found = [n for n in candidates if isinstance(captured.get(n), torch.Tensor)
-                         and captured[n].ndim == 4 and captured[n] is not out]
-            self._feature_layers = [self.info.target_layer, *(n for n in found if n != self.info.target_layer)]
-        return list(self._feature_layers)
+        candidates = [n for n, m in self.module.named_modules()
+                      if n and isinstance(m, torch.nn.Sequential | torch.nn.Conv2d) and "shortcut" not in n]
+        spec = self.info.input
+        with self._prepared(), torch.no_grad(), self._capture(*candidates) as captured:
+            out = self.module(torch.zeros(1, spec.channels, *spec.size))
+            found = [n for n in candidates if isinstance(captured.get(n), torch.Tensor)
+                     and captured[n].ndim == 4 and captured[n] is not out]
+        return [self.info.target_layer, *(n for n in found if n != self.info.target_layer)]
+
+    def _gradient_layers(self, limit: int = 40) -> list[str]:
+        """A foreign model's layers whose output is a map over the input (a feature map, or tokens that fold into
+        a grid) with a non-zero gradient of the first score on it, last computed first: the first is the last
+        spatial map the score depends on (a CNN's last stage; a ViT's last block's input norm, since after it only
+        the class token reaches the head). Linear layers and dropouts are left out (per-token projections)."""
+        skip = (torch.nn.Linear, torch.nn.Dropout, torch.nn.Identity)
+        names = [n for n, m in self.module.named_modules() if n and not isinstance(m, skip)]
+        order: list[str] = []
+        spec = self.info.input
+        x = torch.from_numpy(np.random.default_rng(0).random((1, spec.channels, *spec.size), np.float32))
+        # the order in which modules finish: containers after their children
+        handles = [self._layer(n).register_forward_hook(lambda *_a, n=n: order.append(n)) for n in names]
+        try:
+            with self._prepared(), self._capture(*names) as captured:
+                x.requires_grad_(True)
+                score = self.module(x).reshape(1, -1)[:, 0].sum()
+                outs = {n: t for n, t in captured.items() if t is not None and t.requires_grad}
+                grads = torch.autograd.grad(score, list(outs.values()), allow_unused=True)
+        finally:
+            for handle in handles:
+                handle.remove()
+        found = []
+        for name, grad in zip(outs, grads):
+            grid = None if grad is None else as_grid(grad.numpy(), spec.size)
+            if grid is not None and np.abs(grid).max() > 0:
+                found.append(name)
+        finished = {n: i for i, n in enumerate(order)}
+        return sorted(found, key=lambda n: -finished.get(n, -1))[:limit]
 
     def weighted_layers(self) -> list[str]:
         return [n for n, m in self.module.named_modules() if n and any(True for _ in m.parameters(recurse=False))][::-1]
@@ -171,4 +262,6 @@ class TorchAdapter(ModelAdapter):
             for name in layers:
                 for p in dict(module.named_modules())[name].parameters(recurse=False):
                     p.copy_(torch.from_numpy(random_like(rng, p.detach().numpy())))
-        return TorchAdapter(module, randomised_revision(self.info, layers, seed))
+        copy_ = TorchAdapter(module, randomised_revision(self.info, layers, seed), self.tokens)
+        copy_._feature_layers = self._feature_layers
+        return copy_

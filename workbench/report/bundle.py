@@ -53,8 +53,7 @@ class Report:
 
 
 def build_report(analysis: Analysis, scores: Sequence[dict], truths: dict[str, np.ndarray | None] | None = None,
-                 sanity: dict[tuple[str, str], bool] | None = None, curves: Sequence[dict] | None = None,
-                 trusted: Sequence[str] = ()) -> Report:
+                 sanity: dict[tuple[str, str], bool] | None = None, curves: Sequence[dict] | None = None) -> Report:
     """`scores` (and `curves`, computed here when not given) are aligned with the analysis's explanations;
     `truths` are by model id on each model's grid; `sanity` by (model, method)."""
     truths, sanity = truths or {}, sanity or {}
@@ -73,7 +72,7 @@ def build_report(analysis: Analysis, scores: Sequence[dict], truths: dict[str, n
         models = {p.model.info.id: p for p in parts}
         curves = [faithfulness_curves(e, models[e.model_id].model, models[e.model_id].x)
                   for e in analysis.explanations]
-    return Report(task, analysis, build_manifest(analysis, trusted), parts, list(scores), list(curves), dict(sanity))
+    return Report(task, analysis, build_manifest(analysis), parts, list(scores), list(curves), dict(sanity))
 
 
 def paragraphs(report: Report) -> list[str]:

@@ -19,7 +19,6 @@ import numpy as np
 
 from workbench.methods import Explanation
 from workbench.models import ModelAdapter
-from workbench.models.hub import WEIGHT_FILES
 
 FORMAT = 1
 PACKAGES = ("numpy", "torch", "tensorflow", "keras", "captum", "lime", "shap", "scikit-image", "streamlit")
@@ -70,9 +69,10 @@ def package_versions() -> dict[str, str | None]:
 def model_record(model: ModelAdapter) -> dict:
     """A model's id, revision (weights digest or Hub commit), source and a sha256 of its weight file."""
     info = model.info
-    weights = next((info.path / f for f in WEIGHT_FILES if (info.path / f).exists()), None)
+    weights = info.path / info.weights[0] if info.weights else None
     return {"id": info.id, "revision": info.revision, "source": info.source, "framework": info.framework,
-            "weights": None if weights is None else {"file": weights.name, "sha256": sha256(weights.read_bytes())}}
+            "weights": None if weights is None else {"file": weights.name, "sha256": sha256(weights.read_bytes())},
+            **({"trusted": "pickled weights"} if info.trusted else {})}
 
 
 def map_file(e: Explanation) -> str:
@@ -80,8 +80,8 @@ def map_file(e: Explanation) -> str:
     return f"maps/{e.model_id}__{e.method}.npy"
 
 
-def build_manifest(analysis: Analysis, trusted: Sequence[str] = ()) -> dict:
-    """The manifest of one analysis; `trusted` names what the user opted into (none by default)."""
+def build_manifest(analysis: Analysis) -> dict:
+    """The manifest of one analysis; `trusted` names the repos whose pickled weights the user chose to load."""
     return {
         "format": FORMAT,
         "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -91,5 +91,5 @@ def build_manifest(analysis: Analysis, trusted: Sequence[str] = ()) -> dict:
         "models": [model_record(m) for m in analysis.models],
         "maps": [{**e.summary(), "file": map_file(e), "map": map_summary(e.map)} for e in analysis.explanations],
         "versions": package_versions(),
-        "trusted": list(trusted),
+        "trusted": sorted({m.info.id for m in analysis.models if m.info.trusted}),
     }

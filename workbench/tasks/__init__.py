@@ -4,6 +4,7 @@ from workbench.io.audio import AUDIO_FILE_TYPES
 from workbench.io.image import IMAGE_FILE_TYPES
 from workbench.paths import SPEECH_DIR, XRAY_DIR
 from workbench.registry import Registry
+from workbench.specs import GENERIC_TASK
 from workbench.tasks.audio import AudioTask
 from workbench.tasks.base import MODALITIES, OUTPUT_KINDS, Axes, Case, GroundTruth, Picture, Sample, Task
 from workbench.tasks.image import ImageTask
@@ -59,6 +60,18 @@ TASKS.register(AudioTask(
                 "the ground truth. Listen to what the model relied on in the Explanations tab.",
     file_types=AUDIO_FILE_TYPES,
     real_samples=(SPEECH_DIR, "*_2.wav"),  # the recordings training holds out (data/speech.py, CLIPS)
+))
+
+TASKS.register(ImageTask(
+    id=GENERIC_TASK,
+    name="Any image classifier (Hugging Face Hub)",
+    output_kind="classification",
+    labels=(),
+    description="A transformers, timm or Keras image classifier from the Hub (or a folder), with its own labels, "
+                "input size and normalisation. Samples are photographs that ship with scikit-image; there is no "
+                "ground truth, so localisation is not scored.",
+    file_types=IMAGE_FILE_TYPES,
+    photos=("chelsea.png", "coffee.png", "astronaut.png", "rocket.jpg", "motorcycle_left.png"),
 ))
 
 

@@ -10,6 +10,7 @@ from workbench.arrays import resize
 from workbench.errors import InputError
 from workbench.io import xray_folder
 from workbench.io.image import decode_image
+from workbench.paths import photo_files
 from workbench.specs import InputSpec
 from workbench.tasks.base import Axes, Picture, Sample, Task
 
@@ -19,16 +20,17 @@ LUMA = np.array([0.299, 0.587, 0.114], np.float32)  # ITU-R 601
 class ImageTask(Task):
     modality = "image"
 
-    def __init__(self, *args, real_samples: Path | None = None, **kwargs) -> None:
+    def __init__(self, *args, real_samples: Path | None = None, photos: tuple[str, ...] = (), **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # a chest X-ray folder outside the repo (io/xray_folder.py's layout, its classes in label order), if present
         self.real_samples = real_samples
+        self.photos = photos  # scikit-image's photographs, as samples for a generic classifier (paths.photo_files)
 
     def samples(self) -> list[Sample]:
         """The task's own sample files, then a few films of the real folder's held-out patients when it is on
         this machine (none when it is absent or not in that layout: the training loader says what is wrong),
         read where they are, never copied, named so that they show as real."""
-        out = super().samples()
+        out = super().samples() + [Sample(f"photo: {p.stem}", p) for p in photo_files(self.photos)]
         if self.real_samples is None or not self.real_samples.is_dir():
             return out
         try:
