@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import zipfile
 
 import huggingface_hub.constants
 import numpy as np
@@ -203,11 +204,25 @@ def test_download_through_a_hub_stand_in_then_offline_from_the_cache(tmp_path, r
     assert json.loads(offline.stdout)["probabilities"] == json.loads(online.stdout)["probabilities"]
 
 
+def test_a_download_reports_its_bytes_as_they_arrive(tmp_path, monkeypatch, repos):
+    """The progress callback (the app's bar) ends at the sum of the fetched files' sizes, never going back."""
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    calls = []
+    with FakeHub({"org/vit": repos["vit"]}, hub_repos.COMMIT) as hub:
+        _serve(monkeypatch, hub)
+        model = load_model("hub:org/vit@main", progress=lambda done, total: calls.append((done, total)))
+    total = sum((repos["vit"] / f).stat().st_size for f in ("config.json", "preprocessor_config.json",
+                                                            "model.safetensors"))
+    assert calls[-1] == (total, total) and {t for _, t in calls} == {total}
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+    assert model.info.revision == hub_repos.COMMIT
+
+
 def test_a_repo_over_the_size_limit_is_refused_before_any_download(tmp_path, monkeypatch, repos):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
     sizes = {("org/resnet", "model.safetensors"): 3 * 1024**3}
     with FakeHub({"org/resnet": repos["resnet"]}, hub_repos.COMMIT, sizes) as hub:
-        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
+        _serve(monkeypatch, hub)
         with pytest.raises(ModelError, match=r"3\.00 GB .* over the limit of 2\.00 GB"):
             load_model("hub:org/resnet")
     assert not [path for _, path in hub.requests if "/resolve/" in path], "nothing fetched, only the listing read"
@@ -217,7 +232,7 @@ def test_a_repo_over_the_size_limit_is_refused_before_any_download(tmp_path, mon
 def test_a_hub_that_does_not_answer_is_reported_not_waited_on(tmp_path, monkeypatch, repos):
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
     with FakeHub({}, hub_repos.COMMIT, silent=True) as hub:
-        monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
+        _serve(monkeypatch, hub)
         with pytest.raises(ModelError, match=r"not in the local Hub cache and the Hub \(http://127\.0\.0\.1:\d+\) "
                                              "cannot be reached"):
             load_model("hub:org/resnet")
@@ -232,13 +247,57 @@ def test_the_cli_refuses_a_pickle_with_exit_2_and_records_the_trust_when_given(t
     refused = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "pickled weights" in refused.stderr and "--trust-pickle" in refused.stderr
-    trusted = subprocess.run([*command, "--trust-pickle"], capture_output=True, text=True, env=env, timeout=300)
+    report = tmp_path / "report.zip"
+    trusted = subprocess.run([*command, "--trust-pickle", "--zip", str(report)], capture_output=True, text=True,
+                             env=env, timeout=300)
     assert trusted.returncode == 0, trusted.stderr
     [record] = json.loads(trusted.stdout)
     assert record["trusted"] == ["org/pickled"] and record["revision"] == hub_repos.COMMIT
+    with zipfile.ZipFile(report) as bundle:
+        manifest = json.loads(bundle.read("manifest.json"))
+    assert manifest["trusted"] == ["org/pickled"] and manifest["maps"][0]["trusted"] == "pickled weights"
+    again = [sys.executable, str(ROOT / "xai_models.py"), "reproduce", str(report), "--input", str(picture), "--json"]
+    untrusted = subprocess.run(again, capture_output=True, text=True, env=env, timeout=300)
+    assert untrusted.returncode == 2 and "only pickled weights" in untrusted.stderr, "a report grants no trust"
+    reproduced = subprocess.run([*again, "--trust-pickle"], capture_output=True, text=True, env=env, timeout=300)
+    assert reproduced.returncode == 0, reproduced.stderr
+    assert json.loads(reproduced.stdout)["max_difference"] == 0.0
+
+
+def _serve(monkeypatch, hub: FakeHub) -> None:
+    """Point this process's huggingface_hub at the stand-in, as HF_ENDPOINT does when the library is imported."""
+    monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", hub.url)
+    monkeypatch.setattr(huggingface_hub.constants, "HUGGINGFACE_CO_URL_TEMPLATE",
+                        hub.url + "/{repo_id}/resolve/{revision}/{filename}")
 
 
 def _env() -> dict:
     import os
 
     return {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+
+
+def test_the_app_explains_a_cached_hub_model_and_asks_before_loading_a_pickle(cache):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "Streamlit" / "app.py"), default_timeout=180)
+    at.run()
+    next(s for s in at.sidebar.selectbox if s.label == "Task").set_value("hub_image").run()
+    assert next(r for r in at.sidebar.radio if r.label == "Model source").value == "Hugging Face Hub", \
+        "no bundled model takes this task: the Hub is the default"
+    next(t for t in at.sidebar.text_input if t.label == "Hub repo id").input("hub:org/resnet").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any(f"at commit `{hub_repos.COMMIT}`" in c.value for c in at.sidebar.caption)
+    card = next(m for m in at.markdown if "A tiny test model" in m.value)
+    assert not card.allow_html and not card.value.startswith("---"), "the card as markdown, its HTML shown as text"
+    assert next(s for s in at.sidebar.selectbox if s.label == "Sample").value.startswith("photo: ")
+    next(b for b in at.sidebar.button if b.label == "Run").click().run()
+    assert not at.exception and not at.error
+    assert any(f"`{hub_repos.COMMIT}`" in c.value for c in at.caption), "the commit shown beside the prediction"
+
+    next(t for t in at.sidebar.text_input if t.label == "Hub repo id").input("hub:org/pickled").run()
+    assert any("only pickled weights" in e.value for e in at.error) and not at.exception
+    next(c for c in at.sidebar.checkbox if c.label == "Trust pickled weights from this repo").check().run()
+    assert not at.exception and not at.error
+    assert at.session_state["trusted_repos"] == {"org/pickled"}
+    assert any("Pickled weights loaded on your trust" in w.value for w in at.sidebar.warning)

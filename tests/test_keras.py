@@ -181,9 +181,10 @@ def test_a_keras_file_of_the_wrong_input_shape_is_refused(tmp_path):
         load_model(str(folder))
 
 
-def test_tensorflow_is_imported_only_for_keras_models():
+def test_tensorflow_and_transformers_are_imported_only_for_the_models_that_need_them():
     code = ("import sys, workbench; from workbench.models import load_model; "
-            "load_model('lung_xray-resnet-compact'); print('tensorflow' in sys.modules)")
+            "load_model('lung_xray-resnet-compact'); "
+            "print('tensorflow' in sys.modules or 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "False"
 

@@ -344,10 +344,12 @@ def reproduce_main(argv: Sequence[str]) -> int:
     parser.add_argument("report", help="a report ZIP, or its manifest.json (maps/ beside it when present)")
     parser.add_argument("--input", required=True, help="the input file the report was made from")
     parser.add_argument("--json", action="store_true", help='print {"max_difference": ..., "maps": [...]}')
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="load the pickled weights of the repos the report marks trusted (they can run code)")
     args = parser.parse_args(argv)
     try:
         manifest, maps = read_report(args.report)
-        result = reproduce(manifest, read_file(args.input), maps)
+        result = reproduce(manifest, read_file(args.input), maps, args.trust_pickle)
     except (InputError, ModelError) as err:
         return fail(str(err))
     if args.json:

@@ -36,17 +36,21 @@ def get_model(model_id: str, revision: str | None) -> ModelAdapter:
 @st.cache_resource(show_spinner="Loading model…", max_entries=8)
 def _load_model(model_id: str, revision: str | None, trust_pickle: bool) -> ModelAdapter:
     """One adapter per model, revision and trust, shared by every session (the adapter holds a lock). A Hub
-    download shows its bytes in a bar made in here (see `get_explanation` on why) and emptied at the end."""
-    bar = st.empty()
+    download shows its bytes in a bar made in here (see `get_explanation` on why), only once bytes move (a model
+    read from disk leaves no element for a cache hit to replay), and emptied at the end."""
+    bars = []
 
     def progress(done: int, total: int) -> None:
-        bar.progress(min(done / total, 1.0) if total else 1.0,
-                     text=f"Downloading {model_id}: {size_text(done)} of {size_text(total)}")
+        if not bars:
+            bars.append(st.empty())
+        bars[0].progress(min(done / total, 1.0) if total else 1.0,
+                         text=f"Downloading {model_id}: {size_text(done)} of {size_text(total)}")
 
     try:
         return load_model(model_id, revision, trust_pickle, progress)
     finally:
-        bar.empty()
+        for bar in bars:
+            bar.empty()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)

@@ -60,9 +60,11 @@ def _difference(new: np.ndarray, entry: dict, recorded: np.ndarray | None) -> tu
                abs(mean - summary["sum"] / max(int(np.prod(summary["shape"])), 1))), "summary"
 
 
-def reproduce(manifest: dict, input_bytes: bytes, recorded: dict[str, np.ndarray] | None = None) -> dict:
+def reproduce(manifest: dict, input_bytes: bytes, recorded: dict[str, np.ndarray] | None = None,
+              trust_pickle: bool = False) -> dict:
     """Every map of the manifest made again from `input_bytes` (which must be the recorded input), with
-    its largest difference from the recorded map: `{"max_difference": ..., "maps": [...]}`."""
+    its largest difference from the recorded map: `{"max_difference": ..., "maps": [...]}`. A report grants no
+    trust: the pickled weights of a repo it marks trusted load only when the reader says so (`trust_pickle`)."""
     recorded = recorded or {}
     record = manifest["input"]
     if sha256(input_bytes) != record["sha256"]:
@@ -77,7 +79,8 @@ def reproduce(manifest: dict, input_bytes: bytes, recorded: dict[str, np.ndarray
         model_id = entry["model"]
         if model_id not in loaded:
             spec = models[model_id]
-            model = load_model(model_id, spec["revision"] if spec["source"] == "hub" else None)
+            model = load_model(model_id, spec["revision"] if spec["source"] == "hub" else None,
+                               trust_pickle and model_id in manifest.get("trusted", ()))
             if model.info.revision != spec["revision"]:
                 raise ModelError(f"'{model_id}' is at revision {model.info.revision}, the manifest records "
                                  f"{spec['revision']}: its weights are not the ones that made the maps.")
