@@ -34,8 +34,8 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 LAUNCH = ("server_seconds", "sidebar_seconds", "prediction_seconds", "costs_seconds")
-WATCHED = ("workbench", "torch", "torch._dynamo", "triton", "torchvision", "tensorflow", "keras", "streamlit",
-           "pandas", "matplotlib", "sklearn", "librosa", "workbench.methods", "workbench.metrics",
+WATCHED = ("workbench", "torch", "torch._dynamo", "triton", "torchvision", "tensorflow", "keras", "transformers",
+           "streamlit", "pandas", "matplotlib", "sklearn", "librosa", "workbench.methods", "workbench.metrics",
            "workbench.render", "views.sidebar", "views.services", "views.comparison", "views.prediction")
 
 

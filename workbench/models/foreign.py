@@ -88,12 +88,13 @@ def load_transformers(model_id: str, src: ModelSource, config: dict) -> ModelAda
         model = AutoModelForImageClassification.from_pretrained(
             src.folder, trust_remote_code=False, local_files_only=True, use_safetensors=not src.trusted,
             dtype=torch.float32)
-    except (OSError, ValueError, KeyError, RuntimeError, TypeError) as err:
+    except Exception as err:  # noqa: BLE001 - a library reading untrusted files fails in its own ways: one message
+
         raise ModelError(f"'{model_id}' is not a transformers image classifier the workbench can load: "
                          f"{str(err).splitlines()[0]}") from None
     try:
         processor = AutoImageProcessor.from_pretrained(src.folder, trust_remote_code=False, local_files_only=True)
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except Exception as err:  # noqa: BLE001 - as above
         raise ModelError(f"'{model_id}' has no image processor (preprocessor_config.json) saying how to size and "
                          f"normalise its input: {str(err).splitlines()[0]}") from None
     cfg = model.config
@@ -125,7 +126,7 @@ def load_timm(model_id: str, src: ModelSource, config: dict) -> ModelAdapter:
 
             state = load_file(str(weights))
         model.load_state_dict(state)
-    except (RuntimeError, KeyError, TypeError, ValueError, OSError) as err:
+    except Exception as err:  # noqa: BLE001 - as for transformers
         raise ModelError(f"'{model_id}': the timm model '{config.get('architecture')}' could not be built from its "
                          f"config and weights: {str(err).splitlines()[0]}") from None
     names = config.get("label_names") or pretrained.get("label_names")
@@ -153,7 +154,7 @@ def load_keras(model_id: str, src: ModelSource, config: dict) -> ModelAdapter:
     file = src.folder / src.weights[0]
     try:
         model = keras.saving.load_model(str(file), compile=False, safe_mode=not src.trusted)
-    except (ValueError, TypeError, OSError, KeyError) as err:
+    except Exception as err:  # noqa: BLE001 - as for transformers (a cut .keras file is a BadZipFile)
         raise ModelError(f"'{model_id}': {file.name} could not be loaded safely: {str(err).splitlines()[0]}") from None
     shape = tuple(model.input_shape[1:])
     if len(shape) != 3 or None in shape:
