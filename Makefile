@@ -2,27 +2,28 @@
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
-TSTAMP := $(VENV)/.installed-test
 PORT   ?= 8501
 
-.PHONY: run test lint install browser speech-tools pdf-tools train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
+.PHONY: run test lint install lock browser speech-tools pdf-tools train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
         train-iqa evaluate-iqa train-audio evaluate-audio bench clean
 
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	# torch first: pip takes these two builds from this machine's disk (environment.md)
 	$(PY) -m pip install -q torch==2.14.1 torchvision==0.29.1
-	$(PY) -m pip install -q -r requirements.txt
+	# every package, transitive ones included, at the version requirements.lock pins (make lock writes it)
+	$(PY) -m pip install -q -r requirements.lock
 	# the library itself, editable: inference.py, xai_models.py and workbench/ import from anywhere
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 install: $(STAMP)
 
-# Reference libraries the tests compare our methods with (pytorch-grad-cam), and pytest-xdist.
-$(TSTAMP): $(STAMP) requirements-test.txt
-	$(PY) -m pip install -q -r requirements-test.txt
-	touch $(TSTAMP)
+# The lock: pip-compile resolves requirements.txt (the app) and requirements-test.txt (reference libraries the
+# tests compare with, pytest-xdist, pip-tools) to exact versions. Run after changing either file.
+lock: $(STAMP)
+	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+		--output-file requirements.lock requirements.txt requirements-test.txt
 
 # Debian chromium for the browser test (Playwright drives it; no browser download).
 browser:
@@ -42,7 +43,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
-test: $(TSTAMP) browser speech-tools pdf-tools lint
+test: $(STAMP) browser speech-tools pdf-tools lint
 	$(PY) -m pytest -q -n 2 --dist worksteal tests
 
 # One model: make train RECIPE=<id> (the recipes are in workbench/training/recipes.py); a family: train-lung etc.

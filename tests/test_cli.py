@@ -357,6 +357,45 @@ def test_evaluate_on_a_folder_with_masks_and_on_a_medmnist_file(tmp_path, capsys
     assert [r["label"] for r in rows] == [phantoms.LABELS[k] for k in labels]
 
 
+def test_an_evaluation_killed_halfway_resumes_with_the_rows_of_an_uninterrupted_run(tmp_path, capsys):
+    """SIGKILL while rows are being written, a torn last line on top (what a kill inside a write leaves), then the
+    same command again: the table, and every row but its timing, equal those of a run never stopped."""
+    import os
+    import signal
+    import time
+
+    def command(folder):
+        return ["evaluate", "--task", "lung_xray", "--model", BUNDLED, "--methods", "gradcam,saliency", "--n", "16",
+                "--csv", str(folder / "eval.csv"), "--json"]
+
+    def untimed(row: dict) -> dict:
+        return {k: v for k, v in row.items() if "seconds" not in k}
+
+    def rows(folder) -> dict:
+        lines = (folder / "eval.csv.rows.jsonl").read_text().splitlines()
+        return {(r["case"], r["method"]): untimed(r) for r in map(json.loads, lines)}
+
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    whole.mkdir(), killed.mkdir()
+    assert xai_models.main(command(whole)) == 0
+    expected = json.loads(capsys.readouterr().out)
+    stored = killed / "eval.csv.rows.jsonl"
+    process = subprocess.Popen([sys.executable, str(ROOT / "xai_models.py"), *command(killed)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while process.poll() is None and (not stored.exists() or stored.read_text().count("\n") < 6):
+        time.sleep(0.02)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    written = stored.read_text().count("\n")
+    assert 6 <= written < 32, "killed halfway"
+    with stored.open("a") as f:
+        f.write('{"model": "lung_xray-res')
+    assert xai_models.main(command(killed)) == 0
+    resumed = json.loads(capsys.readouterr().out)
+    assert rows(killed) == rows(whole) and len(rows(whole)) == 32
+    assert [untimed(r) for r in resumed] == [untimed(r) for r in expected]
+
+
 def test_evaluate_resumes_from_rows_kept_in_memory_and_counts_each_models_reliance(monkeypatch):
     """The app keeps the rows in its session (`done`): a second call with more cases scores only the new ones
     and serves the old ones as they are. Each model's excluded cases are those `reliance_counts` gives a reason

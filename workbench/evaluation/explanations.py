@@ -287,10 +287,16 @@ KEY_FIELDS = ("model", "revision", "source", "case", "method", "params", "seed",
 
 
 def read_rows(rows_path: Path) -> dict[str, dict]:
-    """The rows a JSONL file holds, by key (none when it does not exist yet)."""
+    """The rows a JSONL file holds, by key (none when it does not exist yet). A run killed while writing leaves
+    its last line cut short: that line is cut off the file (its case is computed again), so rows appended next
+    start on a line of their own."""
     if not rows_path.exists():
         return {}
-    rows = [json.loads(line) for line in rows_path.read_text().splitlines() if line.strip()]
+    data = rows_path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        data = data[:data.rfind(b"\n") + 1]
+        rows_path.write_bytes(data)
+    rows = [json.loads(line) for line in data.decode().splitlines() if line.strip()]
     return {row_key(*(row[k] for k in KEY_FIELDS)): row for row in rows}
 
 
