@@ -369,3 +369,29 @@ def test_a_slow_method_runs_with_its_progress_bar_and_a_cache_hit_replays_cleanl
         assert [c.type for c in status.children.values()] == ["empty"], "the bar, emptied"
         assert images(tab(at, "Explanations")) == ["Occlusion"]
     assert services.COMPUTED["explanations"] == before + 1
+
+
+def test_a_model_that_fails_mid_run_gets_a_message_and_the_next_run_works(monkeypatch):
+    """The model raises in the Run's second gradient batch (Saliency's; Integrated Gradients had the first): that map
+    gets a message, the other two stand, nothing is cached for it, and the next Run (the model well again) makes all three. The
+    second run taking the model's lock at all shows the failed one left it free."""
+    from workbench.models import TorchAdapter
+
+    real, calls = TorchAdapter.input_gradients, []
+
+    def fails_once_mid_run(self, batch, target):
+        calls.append(len(batch))
+        if len(calls) == 2:
+            raise RuntimeError("injected fault: the model failed mid-run")
+        return real(self, batch, target)
+
+    at = new_app()  # the page drawn (its pass timing uses a gradient too), then the fault armed
+    monkeypatch.setattr(TorchAdapter, "input_gradients", fails_once_mid_run)
+    next(n for n in at.sidebar.number_input if n.label == "Seed").set_value(9173)
+    press_run(at)
+    assert [e.value for e in at.error] == ["Saliency failed: RuntimeError: injected fault: the model failed mid-run. "
+                                           "The other maps are shown; press Run to try it again."]
+    assert images(tab(at, "Explanations")) == ["Grad-CAM", "Integrated Gradients"]
+    assert any("failed in this run" in i.value for i in tab(at, "Comparison").info), "its grid cell says why"
+    press_run(at)
+    assert not at.error and images(tab(at, "Explanations")) == ["Grad-CAM", "Integrated Gradients", "Saliency"]

@@ -10,6 +10,7 @@ import streamlit as st
 
 from views.services import get_explanation, get_pass_seconds
 from views.sidebar import Selection, seconds_text
+from workbench.errors import InputError, ModelError
 from workbench.methods import METHODS, Explanation
 from workbench.models import ModelAdapter, Target
 from workbench.render import encode_png, explanation_picture, with_axes
@@ -24,19 +25,21 @@ def results_for(sel: Selection) -> list[Explanation]:
     if sel.request is None:
         return []
     target = target_for(sel.model, sel.prediction, sel.request.label, sel.request.component)
-    return explain_all(sel.model_id, sel.revision, sel.model, sel.x, target, sel.request.methods, sel.request.seed)
+    return explain_all(sel.model_id, sel.revision, sel.model, sel.x, target, sel.request.methods, sel.request.seed)[0]
 
 
 def explain_all(model_id: str, revision: str | None, model: ModelAdapter, x: np.ndarray, target: Target,
-                methods: Sequence[tuple[str, dict]], seed: int, who: str = "") -> list[Explanation]:
+                methods: Sequence[tuple[str, dict]], seed: int, who: str = "") -> tuple[list[Explanation], dict]:
     """Each (method, parameters) through the explanation cache, inside a status that says the passes and seconds
-    expected; a slow method shows a progress bar. `who` names a model other than the sidebar's."""
+    expected; a slow method shows a progress bar. `who` names a model other than the sidebar's. A method that
+    fails (a model raising mid-run) gets a message and no map; the others stand, and as a failure is not cached,
+    the next Run tries it again. Returns the explanations and, by method id, why each failed one failed."""
     per_pass = get_pass_seconds(model_id, revision, model.key, x)
     runs = [(explain_request(model, x, m, target, params, seed), estimated_cost(model, x, m, params).passes)
             for m, params in methods]
     passes = sum(p for _, p in runs)
     slow = any(p * per_pass > SLOW_SECONDS for _, p in runs)
-    out = []
+    out, failed = [], {}
     with st.status(f"{who}Explaining with {len(runs)} method(s), {passes:,} model passes, "
                    f"{seconds_text(passes * per_pass)}…", expanded=slow) as status:
         for request, method_passes in runs:
@@ -44,9 +47,18 @@ def explain_all(model_id: str, revision: str | None, model: ModelAdapter, x: np.
             # `expanded` again: an update without it folds a fresh status away, progress bar and all
             status.update(label=f"{who}{name}: {method_passes:,} passes, {seconds_text(seconds)}…", expanded=slow)
             label = f"{name}: {method_passes:,} passes, {seconds_text(seconds)};" if seconds > SLOW_SECONDS else None
-            out.append(get_explanation(model_id, revision, request.key, request, x, target, label))
-        status.update(label=f"{who}{len(out)} explanation(s) ready", state="complete", expanded=False)
-    return out
+            try:
+                out.append(get_explanation(model_id, revision, request.key, request, x, target, label))
+            except (InputError, ModelError) as err:
+                failed[request.method] = str(err)
+            except Exception as err:  # noqa: BLE001 - a model or library failing mid-run ends this map, not the page
+                failed[request.method] = f"{type(err).__name__}: {err}"
+        status.update(label=f"{who}{len(out)} explanation(s) ready" + (f", {len(failed)} failed" if failed else ""),
+                      state="error" if failed else "complete", expanded=False)
+    for method_id, why in failed.items():
+        st.error(f"{who}{METHODS[method_id].name} failed: {why.rstrip('.')}. The other maps are shown; press Run to "
+                 "try it again.")
+    return out, failed
 
 
 def render(sel: Selection, results: list[Explanation]) -> None:

@@ -22,6 +22,8 @@ from workbench.models import ModelAdapter, Prediction
 from workbench.service import explain_request, input_hash, target_for
 from workbench.tasks import Picture, Task
 
+FAILED = "failed in this run (the message is above the tabs); press Run to try it again"
+
 
 @dataclass(frozen=True)
 class Column:
@@ -45,8 +47,10 @@ class Scoring:
 
 def build_columns(sel: Selection, results: list[Explanation], scoring: Scoring = Scoring()) -> list[Column]:
     """The sidebar's model first, then each model it is compared with."""
+    done = {e.method: e for e in results}
     main = Column(sel.model_id, sel.picture, sel.truth, sel.prediction,
-                  [_scored(sel.model_id, sel.revision, sel.model, sel.x, sel.truth, e, scoring) for e in results])
+                  [_scored(sel.model_id, sel.revision, sel.model, sel.x, sel.truth, done[m], scoring) if m in done
+                   else Cell(sel.model_id, m, reason=FAILED) for m, _ in sel.request.methods])
     return [main, *(_other(sel, model_id, scoring) for model_id in sel.request.compare)]
 
 
@@ -77,7 +81,9 @@ def _other(sel: Selection, model_id: str, scoring: Scoring) -> Column:
             runs.append((method_id, _settings(sel.task, model, method_id, params)))
         except InputError as err:
             reasons[method_id] = str(err)
-    explained = explain_all(model_id, None, model, x, target, runs, request.seed, f"{model_id}: ") if runs else []
+    explained, failed = explain_all(model_id, None, model, x, target, runs, request.seed, f"{model_id}: ") \
+        if runs else ([], {})
+    reasons.update(failed)
     done = {e.method: e for e in explained}
     cells = [_scored(model_id, None, model, x, truth, done[m], scoring) if m in done
              else Cell(model_id, m, reason=reasons[m]) for m, _ in request.methods]
