@@ -75,6 +75,19 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_until_healthy(url: str, proc: subprocess.Popen, log: Path, limit: float = 180) -> None:
+    """Poll the server's health endpoint until it answers; its log in the error if it stops or takes too long."""
+    start = time.perf_counter()
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
+                return
+        except OSError:
+            if proc.poll() is not None or time.perf_counter() - start > limit:
+                raise RuntimeError(f"streamlit did not start: {log.read_text()}") from None
+            time.sleep(0.02)
+
+
 def measure_launch(browser, workdir: Path) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -85,15 +98,7 @@ def measure_launch(browser, workdir: Path) -> dict:
                              "--server.address", "127.0.0.1"], cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
     context = browser.new_context(viewport={"width": 1500, "height": 1100})  # a first visit: nothing cached
     try:
-        while True:
-            try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                if proc.poll() is not None or time.perf_counter() - start > 180:
-                    raise RuntimeError("streamlit did not start: "
-                                       + (workdir / f"streamlit-{port}.log").read_text()) from None
-                time.sleep(0.02)
+        wait_until_healthy(url, proc, workdir / f"streamlit-{port}.log")
         server = time.perf_counter() - start
         page = context.new_page()
         page.set_default_timeout(180_000)

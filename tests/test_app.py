@@ -372,9 +372,9 @@ def test_a_slow_method_runs_with_its_progress_bar_and_a_cache_hit_replays_cleanl
 
 
 def test_a_model_that_fails_mid_run_gets_a_message_and_the_next_run_works(monkeypatch):
-    """The model raises in the Run's second gradient batch (Saliency's; Integrated Gradients had the first): that map
-    gets a message, the other two stand, nothing is cached for it, and the next Run (the model well again) makes all three. The
-    second run taking the model's lock at all shows the failed one left it free."""
+    """The model raises in the Run's second gradient batch (Saliency's; Integrated Gradients had the first): that
+    map gets a message, the other two stand, nothing is cached for it, and the next Run (the model well again)
+    makes all three. The second run taking the model's lock at all shows the failed one left it free."""
     from workbench.models import TorchAdapter
 
     real, calls = TorchAdapter.input_gradients, []

@@ -4,6 +4,7 @@ driven by Playwright (no browser download)."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import subprocess
@@ -111,3 +112,14 @@ def test_a_slow_method_shows_its_progress_while_it_runs(page, tmp_path):
         assert page.get_by_test_id("stProgress").count() == 0
     finally:
         page.screenshot(path=str(tmp_path / "progress.png"), full_page=True)
+
+
+def test_two_sessions_for_30_seconds_without_an_error(tmp_path):
+    """The load benchmark's short version: two browser sessions on one server, each pressing Run with a new seed
+    and opening the Comparison tab, for 30 s (benchmarks/bench_load.py runs ten for five minutes)."""
+    out = tmp_path / "load.json"
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_load.py"), "--sessions", "2", "--seconds", "30",
+                    "--out", str(out)], cwd=ROOT, check=True, capture_output=True, timeout=600)
+    result = json.loads(out.read_text())
+    assert result["errors"] == 0, result["error_examples"]
+    assert result["runs"] >= 4, "each session ran several times"

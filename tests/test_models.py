@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 
 import huggingface_hub.constants
 import numpy as np
@@ -363,3 +364,32 @@ def test_a_layer_named_twice_gives_its_activations_twice_not_a_doubled_batch(tin
     _, (first, second) = tiny.outputs_and_activations(batch, ["layer2", "layer2"])
     assert first.shape == once.shape == second.shape and first.shape[0] == 2
     np.testing.assert_array_equal(first, once)
+
+
+def test_the_model_lock_is_granted_in_the_order_it_was_asked_for():
+    """The holder releases and at once asks again while three threads queue: each queued thread gets the lock
+    before the holder gets it back (a plain lock lets the releasing thread barge in first), and reentry nests."""
+    from workbench.models.adapter import FairLock
+
+    lock, order = FairLock(), []
+
+    def queued(k: int) -> None:
+        with lock:
+            order.append(k)
+
+    with lock:
+        with lock:  # reentrant
+            pass
+        threads = []
+        for k in range(3):
+            threads.append(threading.Thread(target=queued, args=(k,)))
+            threads[-1].start()
+            while lock.waiting() < k + 1:  # queued in this order
+                time.sleep(0.001)
+    with lock:  # released and asked for again at once
+        order.append("holder")
+    for t in threads:
+        t.join(timeout=10)
+    assert order == [0, 1, 2, "holder"]
+    with pytest.raises(RuntimeError, match="does not hold"):
+        lock.release()

@@ -164,6 +164,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         from_folder,
         from_npz,
         generated,
+        run_here,
         sanity_verdicts,
         summarise,
         table_csv,
@@ -191,6 +192,10 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--csv", required=True, help="output CSV; its rows so far are kept in CSV.rows.jsonl, so "
                                                      "a stopped run resumes")
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="run on Ray: alone, a local Ray on this machine; with an address (e.g. ray://head:10001 "
+                             "or auto), that cluster. Same rows as a local run. Needs pip install -e .[ray]")
+    parser.add_argument("--workers", type=int, default=None, help="Ray actors (default: one per CPU of the cluster)")
     args = parser.parse_args(argv)
     try:
         if args.n < 1:
@@ -208,8 +213,13 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         out = Path(args.csv)
         if not out.parent.is_dir():
             raise InputError(f"cannot write to {args.csv}: its folder does not exist.")
+        runner = run_here
+        if args.ray is not None:
+            from workbench.evaluation.distributed import ray_runner
+
+            runner = ray_runner(args.ray or None, args.workers)
         rows = evaluate(models, method_ids, cases, args.seed, params=params,
-                        rows_path=out.with_name(out.name + ".rows.jsonl"), baseline=args.baseline,
+                        rows_path=out.with_name(out.name + ".rows.jsonl"), baseline=args.baseline, runner=runner,
                         progress=lambda k, total: print(f"\rcase {k}/{total}", end="", file=sys.stderr))
         print(file=sys.stderr)
         table = summarise(rows, sanity_verdicts(models, method_ids, cases, args.seed, params) if args.sanity else None)

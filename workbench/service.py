@@ -181,10 +181,13 @@ def check_methods(task: Task, model: ModelAdapter, method_ids: Sequence[str]) ->
 
 def explain_request(model: ModelAdapter, x: np.ndarray, method_id: str, target: Target,
                     params: dict | None = None, seed: int = 0) -> ExplainRequest:
-    """The request for one explanation, parameters validated (defaults filled in) first."""
-    resolved = METHODS[method_id].resolve_params(model, params)
+    """The request for one explanation, parameters validated (defaults filled in) first. A method that draws
+    nothing from the seed is asked with seed 0 whatever the seed given: its map is the same, so a new seed is
+    served from the cache instead of computed again (and its record says seed 0, what it ran with)."""
+    method = METHODS[method_id]
+    resolved = method.resolve_params(model, params)
     return ExplainRequest(model.key, input_hash(x), method_id, json.dumps(resolved, sort_keys=True),
-                          int(seed), target.key)
+                          int(seed) if method.stochastic else 0, target.key)
 
 
 def explain(model: ModelAdapter, x: np.ndarray, request: ExplainRequest, target: Target) -> Explanation:

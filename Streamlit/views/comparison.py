@@ -10,7 +10,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from views.grid import Column, Scoring, build_columns
-from views.services import get_model
+from views.services import get_curves_picture, get_matrix_picture, get_model
 from views.sidebar import Selection
 from workbench.comparison import Cell, agreement, colour_scale, maps_npz, metrics_csv, zip_files
 from workbench.methods import METHODS, Explanation
@@ -22,10 +22,8 @@ from workbench.models import ClassPrediction, Prediction
 from workbench.render import (
     base_picture,
     colourbar,
-    curves_picture,
     encode_png,
     explanation_picture,
-    matrix_picture,
     with_axes,
 )
 
@@ -206,7 +204,7 @@ def _agreement(columns: list[Column], k_percent: int) -> None:
     maps = np.stack([c.explanation.map for c in done])
     names = [METHODS[c.method].name for c in done]
     for place, (title, matrix, limits) in zip(st.columns(2), agreement(maps, k_percent)):
-        place.image(matrix_picture(matrix, names, title, limits), width="content")
+        place.image(get_matrix_picture(matrix, tuple(names), title, tuple(limits)), width="content")
     st.caption(f"`{model_id}`. Spearman: do two maps rank the points in the same order (1: the same, 0: unrelated, "
                f"−1: reversed)? IoU: how much of their top {k_percent}% the two maps share (1: all of it).")
 
@@ -217,7 +215,7 @@ def _curves(cells: list[Cell], several: bool) -> None:
     st.subheader("Deletion and insertion")
     series = {METHODS[c.method].name + (f" ({c.model_id})" if several else ""):
               {_metric_label(m): curve for m, curve in c.curves.items()} for c in done}
-    st.image(curves_picture(series, "share of the input changed, most relevant first",
+    st.image(get_curves_picture(series, "share of the input changed, most relevant first",
                             "probability of the explained class"), width="content")
     st.caption(" ".join(f"{METRICS[m].name}: {METRICS[m].what_it_measures}" for m in done[0].curves))
 

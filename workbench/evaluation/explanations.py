@@ -300,14 +300,35 @@ def read_rows(rows_path: Path) -> dict[str, dict]:
     return {row_key(*(row[k] for k in KEY_FIELDS)): row for row in rows}
 
 
+@dataclass(frozen=True)
+class Work:
+    """One model x case with the methods whose rows are missing: what a runner turns into rows."""
+
+    model: int  # index into the models
+    case: EvalCase
+    methods: tuple[str, ...]
+
+
+# Work items in, each item's fresh rows out, in the same order, as they are made (so each is stored at once).
+Runner = Callable[[Sequence[ModelAdapter], Iterator[Work], dict[str, dict], int, str, str], Iterator[list[dict]]]
+
+
+def run_here(models: Sequence[ModelAdapter], work: Iterator[Work], params: dict[str, dict], seed: int, source: str,
+             baseline: str) -> Iterator[list[dict]]:
+    """The local runner: each item in this process, one after the other."""
+    for item in work:
+        yield evaluate_case(models[item.model], item.case, item.methods, params[item.model], seed, source, baseline)
+
+
 def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: CaseSource, seed: int = 0,
              params: dict[str, dict] | None = None, rows_path: Path | None = None,
              progress: Callable[[int, int], None] | None = None, done: dict[str, dict] | None = None,
-             baseline: str = "black") -> list[dict]:
+             baseline: str = "black", runner: Runner = run_here) -> list[dict]:
     """Every model x case x method row, deletion and insertion replacing points with `baseline` (black, mean
     or blur). Rows already in `done` (row key -> row) are served from it, not recomputed, and each fresh row
     is added to it as soon as its case is scored: a caller that keeps `done` (the app, in its session)
-    resumes a stopped run. `rows_path` (JSONL) keeps `done` on disk, for the CLI."""
+    resumes a stopped run. `rows_path` (JSONL) keeps `done` on disk, for the CLI. `runner` computes the missing
+    rows: here (the default) or on a Ray cluster (evaluation/distributed.py), with the same rows."""
     if baseline not in BASELINES:
         raise InputError(f"unknown baseline '{baseline}'; one of {', '.join(BASELINES)}.")
     params = params or {}
@@ -317,22 +338,28 @@ def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: 
     done = {} if done is None else done
     if rows_path is not None:
         done.update(read_rows(rows_path))
-    rows, total, count = [], source.n * len(models), 0
-    for model in models:
-        resolved = {m: METHODS[m].resolve_params(model, params.get(m)) for m in method_ids}
-        for case in source.cases():
-            keys = {m: row_key(model.info.id, model.info.revision, source.name, case.index, m, resolved[m], seed,
-                               baseline) for m in method_ids}
-            missing = [m for m in method_ids if keys[m] not in done]
-            fresh = evaluate_case(model, case, missing, resolved, seed, source.name, baseline) if missing else []
-            if rows_path is not None and fresh:
+    resolved = [{m: METHODS[m].resolve_params(model, params.get(m)) for m in method_ids} for model in models]
+
+    def keys_of(k: int, case: EvalCase) -> dict[str, str]:
+        model = models[k]
+        return {m: row_key(model.info.id, model.info.revision, source.name, case.index, m, resolved[k][m], seed,
+                           baseline) for m in method_ids}
+
+    items = [(k, case) for k in range(len(models)) for case in source.cases()]
+    work = (Work(k, case, tuple(m for m, key in keys_of(k, case).items() if key not in done)) for k, case in items)
+    fresh = runner(models, (w for w in work if w.methods), resolved, seed, source.name, baseline)
+    rows = []
+    for count, (k, case) in enumerate(items, 1):
+        keys = keys_of(k, case)
+        if any(key not in done for key in keys.values()):
+            made = next(fresh)
+            if rows_path is not None:
                 with rows_path.open("a") as f:
-                    f.writelines(json.dumps(r) + "\n" for r in fresh)
-            done.update({keys[r["method"]]: r for r in fresh})
-            rows += [done[keys[m]] for m in method_ids]
-            count += 1
-            if progress is not None:
-                progress(count, total)
+                    f.writelines(json.dumps(r) + "\n" for r in made)
+            done.update({keys[r["method"]]: r for r in made})
+        rows += [done[keys[m]] for m in method_ids]
+        if progress is not None:
+            progress(count, len(items))
     return rows
 
 

@@ -133,6 +133,7 @@ class Method(ABC):
     output_kinds: tuple[str, ...] = ("classification", "segmentation")
     signed: bool = True
     needs_layer: bool = False  # reads a layer's feature maps (the CAM family)
+    stochastic: bool = False  # draws from the seed; a method that does not gives one map whatever the seed
 
     def supports_task(self, task: Task) -> bool:
         return task.modality in self.modalities and task.output_kind in self.output_kinds

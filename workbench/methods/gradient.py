@@ -32,6 +32,7 @@ class Saliency(Method):
 
 class SmoothGrad(Method):
     id = "smoothgrad"
+    stochastic = True
     name = "SmoothGrad"
     what_it_shows = ("The gradient averaged over noisy copies of the input, shown as its magnitude "
                      "(Smilkov et al. 2017): the saliency map with the speckle averaged out.")

@@ -37,6 +37,7 @@ def feature_scores(model, x: np.ndarray, baseline: np.ndarray, segments: np.ndar
 
 class SuperpixelMethod(Method):
     family = "perturbation"
+    stochastic = True  # the superpixel coalitions are drawn from the seed
     samples_help: str
 
     def params(self, model):

@@ -1,0 +1,176 @@
+"""Many browser sessions on one app server: runs, errors, latency percentiles and the server's memory.
+
+  python benchmarks/bench_load.py [--sessions 10] [--seconds 300] [--out FILE]
+
+Starts `streamlit run` on a free loopback port and warms it with one session's first Run (the single-session
+time). Then N sessions, each its own context of headless Debian Chromium (Playwright, no browser download),
+repeat until the time is up: type a new seed, press Run, wait for the run to end, open the Comparison tab and wait
+for its maps. A run's latency is from the Run press to the Comparison maps shown. An error is a page showing an
+exception, or a step not done within the step timeout (90 s). The server's resident memory is sampled each
+second; its growth is from the end of the warm-up (every session has finished a run) to the end. It stops by
+itself: the sessions finish their runs, then the browser and the server are closed. Prints a table, writes JSON
+(default benchmarks/results/load.json).
+"""
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+from bench_startup import APP, CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_healthy
+
+from workbench.paths import ROOT
+
+STEP_TIMEOUT_MS = 90_000
+
+
+class Memory(threading.Thread):
+    """The server's resident set size (its children's too), sampled every second until stopped."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.process, self.samples, self.stopped = psutil.Process(pid), [], threading.Event()
+
+    def rss_mb(self) -> float:
+        processes = [self.process, *self.process.children(recursive=True)]
+        return sum(p.memory_info().rss for p in processes) / 2**20
+
+    def run(self) -> None:
+        while not self.stopped.wait(1.0):
+            try:
+                self.samples.append((time.perf_counter(), self.rss_mb()))
+            except psutil.Error:
+                return
+
+
+async def one_run(page, seed: int) -> float:
+    """Type a seed, press Run, wait for the Comparison tab's maps: seconds from the press to the maps. The run's
+    end is the page's script state back at `notRunning` (after it was seen `running`, or 2 s without seeing it)."""
+    sidebar = page.get_by_test_id("stSidebar")
+    step = "seed"
+    try:
+        seed_box = sidebar.get_by_role("spinbutton", name="Seed", exact=True)
+        await seed_box.fill(str(seed))
+        await seed_box.press("Enter")
+        await page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=STEP_TIMEOUT_MS)
+        step = "run"
+        start = time.perf_counter()
+        await sidebar.get_by_role("button", name="Run").click()
+        try:
+            await page.wait_for_selector('[data-test-script-state="running"]', timeout=2_000)
+        except Exception:  # noqa: BLE001 - a run can end before its running state is seen
+            pass
+        await page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=STEP_TIMEOUT_MS)
+        if await page.get_by_test_id("stException").count():
+            raise RuntimeError("the page shows an exception")
+        step = "comparison maps"
+        await page.get_by_role("tab", name="Comparison").click()
+        panel = page.locator('[role="tabpanel"]:visible')
+        await panel.get_by_test_id("stImage").first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+        seconds = time.perf_counter() - start
+        step = "back"
+        await page.get_by_role("tab", name="Prediction").click()
+        return seconds
+    except Exception as err:
+        raise RuntimeError(f"step '{step}': {type(err).__name__}: {str(err).splitlines()[0]}") from None
+
+
+async def session(browser, url: str, index: int, deadline: float, results: list, errors: list,
+                  max_runs: int | None = None) -> None:
+    context = await browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = await context.new_page()
+    page.set_default_timeout(STEP_TIMEOUT_MS)
+    seed = 1000 * (index + 1)
+    try:
+        await page.goto(url)
+        await page.get_by_test_id("stSidebar").get_by_role("button", name="Run").wait_for()
+        while time.perf_counter() < deadline and (max_runs is None or len(results) + len(errors) < max_runs):
+            seed += 1
+            try:
+                results.append((index, time.perf_counter(), await one_run(page, seed)))
+            except Exception as err:  # noqa: BLE001 - every failure is counted, then the session goes on afresh
+                errors.append(f"session {index}, seed {seed}: {err}")
+                await page.goto(url)
+    finally:
+        await context.close()
+
+
+async def load(url: str, sessions: int, seconds: float) -> tuple[float, float, list, list]:
+    """(single-session seconds, the time every session had finished a run, each run's latency, each error)."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            warm, warm_errors = [], []
+            await session(browser, url, 99, time.perf_counter() + 600, warm, warm_errors, max_runs=1)  # one, alone
+            if warm_errors:
+                raise RuntimeError(f"the warm-up run failed: {warm_errors[0]}")
+            warmed = time.perf_counter()
+            results, errors = [], []
+            deadline = time.perf_counter() + seconds
+            await asyncio.gather(*(session(browser, url, k, deadline, results, errors) for k in range(sessions)))
+        finally:
+            await browser.close()
+    firsts = {}
+    for index, finished, _ in results:
+        firsts.setdefault(index, finished)
+    # warm once every session has run: each has its thread (and malloc arena) and the caches hold a run of each
+    warmed = max([warmed, *firsts.values()])
+    return warm[0][2], warmed, [latency for _, _, latency in results], errors
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    return round(statistics.quantiles(values, n=100)[q - 1], 2) if len(values) >= 2 else None
+
+
+def measure(sessions: int, seconds: float) -> dict:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with tempfile.TemporaryDirectory() as tmp:
+        log = open(Path(tmp) / "streamlit.log", "w")
+        server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
+                                   "--server.fileWatcherType", "none", "--server.port", str(port),
+                                   "--server.address", "127.0.0.1"], cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
+        memory = Memory(server.pid)
+        try:
+            wait_until_healthy(url, server, Path(tmp) / "streamlit.log")
+            memory.start()
+            single, warmed, results, errors = asyncio.run(load(url, sessions, seconds))
+            warm_rss = next((mb for t, mb in memory.samples if t >= warmed), memory.rss_mb())
+            end_rss = memory.rss_mb()
+        finally:
+            memory.stopped.set()
+            server.terminate()
+            server.wait(timeout=30)
+            log.close()
+    return {"sessions": sessions, "seconds": seconds, "runs": len(results), "errors": len(errors),
+            "error_examples": errors[:10], "single_session_seconds": round(single, 2),
+            "latency_p50": percentile(results, 50), "latency_p95": percentile(results, 95),
+            "p95_over_single": round(percentile(results, 95) / single, 2) if len(results) >= 2 else None,
+            "rss_mb_after_warm_up": round(warm_rss), "rss_mb_end": round(end_rss),
+            "rss_growth": round(end_rss / warm_rss - 1, 3)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "load.json"))
+    args = parser.parse_args()
+    result = measure(args.sessions, args.seconds)
+    for key, value in result.items():
+        print(f"{key:>24}: {value}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
