@@ -19,11 +19,12 @@ $(STAMP): requirements.lock pyproject.toml
 
 install: $(STAMP)
 
-# The lock: pip-compile resolves requirements.txt (the app) and requirements-test.txt (reference libraries the
-# tests compare with, pytest-xdist, pip-tools) to exact versions. Run after changing either file.
+# The lock: pip-compile resolves requirements.txt (the app), requirements-test.txt (reference libraries the tests
+# compare with, pytest-xdist, pip-tools) and pyproject's `ray` extra (evaluate --ray; the app never imports it) to
+# exact versions, transitive ones included. Run after changing any of them.
 lock: $(STAMP)
 	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
-		--output-file requirements.lock requirements.txt requirements-test.txt
+		--extra ray --output-file requirements.lock pyproject.toml requirements.txt requirements-test.txt
 
 # Debian chromium for the browser test (Playwright drives it; no browser download).
 browser:

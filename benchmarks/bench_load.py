@@ -3,8 +3,8 @@
   python benchmarks/bench_load.py [--sessions 10] [--seconds 300] [--out FILE]
 
 Starts `streamlit run` on a free loopback port and warms it with one session's first Run (the single-session
-time). Then N sessions, each its own context of headless Debian Chromium (Playwright, no browser download),
-repeat until the time is up: type a new seed, press Run, wait for the run to end, open the Comparison tab and wait
+time). Then N sessions, each its own context of headless Debian Chromium (Playwright, no browser download), repeat
+until the time is up: type a new seed, press Run, wait for the run to end, open the Comparison tab and wait
 for its maps. A run's latency is from the Run press to the Comparison maps shown. An error is a page showing an
 exception, or a step not done within the step timeout (90 s). The server's resident memory is sampled each
 second; its growth is from the end of the warm-up (every session has finished a run) to the end. It stops by
@@ -88,16 +88,19 @@ async def session(browser, url: str, index: int, deadline: float, results: list,
     page = await context.new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
     seed = 1000 * (index + 1)
+    fresh = True  # the page is to be (re)opened
     try:
-        await page.goto(url)
-        await page.get_by_test_id("stSidebar").get_by_role("button", name="Run").wait_for()
         while time.perf_counter() < deadline and (max_runs is None or len(results) + len(errors) < max_runs):
             seed += 1
             try:
+                if fresh:
+                    await page.goto(url)
+                    await page.get_by_test_id("stSidebar").get_by_role("button", name="Run").wait_for()
+                    fresh = False
                 results.append((index, time.perf_counter(), await one_run(page, seed)))
             except Exception as err:  # noqa: BLE001 - every failure is counted, then the session goes on afresh
-                errors.append(f"session {index}, seed {seed}: {err}")
-                await page.goto(url)
+                errors.append(f"session {index}, seed {seed}: {str(err).splitlines()[0]}")
+                fresh = True
     finally:
         await context.close()
 
@@ -151,7 +154,10 @@ def measure(sessions: int, seconds: float) -> dict:
             server.terminate()
             server.wait(timeout=30)
             log.close()
-    return {"sessions": sessions, "seconds": seconds, "runs": len(results), "errors": len(errors),
+            server_log = (Path(tmp) / "streamlit.log").read_text(errors="replace")
+    return {"server_tracebacks": server_log.count("Traceback"),
+            "server_log_tail": server_log.splitlines()[-5:],
+            "sessions": sessions, "seconds": seconds, "runs": len(results), "errors": len(errors),
             "error_examples": errors[:10], "single_session_seconds": round(single, 2),
             "latency_p50": percentile(results, 50), "latency_p95": percentile(results, 95),
             "p95_over_single": round(percentile(results, 95) / single, 2) if len(results) >= 2 else None,

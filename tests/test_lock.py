@@ -1,9 +1,10 @@
-"""Reproducible installs: requirements.lock pins every package, agrees with requirements.txt and
-requirements-test.txt, is what the Makefile installs, and is what this environment holds."""
+"""Reproducible installs: requirements.lock pins every package, agrees with requirements.txt, requirements-test.txt
+and pyproject's `ray` extra, is what the Makefile installs, and is what this environment holds."""
 
 from __future__ import annotations
 
 import re
+import tomllib
 from importlib import metadata
 from pathlib import Path
 
@@ -44,6 +45,9 @@ def test_the_lock_pins_every_package_and_agrees_with_the_requirements():
     assert len(lock) > 100 and all(lock.values()), "every package, transitive ones too, at one version"
     for source in ("requirements.txt", "requirements-test.txt"):
         assert disagreements(requirements(ROOT / source), lock) == [], f"{source} changed: run `make lock`"
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    wanted = {normalise(m.group(1)): m.group(2) for line in extras["ray"] if (m := _LINE.match(line))}
+    assert disagreements(wanted, lock) == [], "the ray extra changed: run `make lock`"
     assert "-r requirements.lock" in (ROOT / "Makefile").read_text()
 
 

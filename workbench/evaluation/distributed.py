@@ -11,6 +11,7 @@ Ray is an optional extra (`pip install -e .[ray]`); only `xai_models.py evaluate
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator, Sequence
 
 from workbench.errors import InputError
@@ -37,6 +38,17 @@ class Evaluator:
                              baseline)
 
 
+def _check_reachable(address: str | None, timeout: float = 5.0) -> None:
+    """A HOST:PORT (or ray://HOST:PORT) that takes no connection is reported at once: Ray itself retries for minutes."""
+    if not address or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except (OSError, ValueError):
+        raise InputError(f"cannot start or reach Ray at {address}: nothing answers there.") from None
+
+
 def ray_runner(address: str | None = None, workers: int | None = None) -> Runner:
     """A runner on Ray: a local cluster on this machine when `address` is None, else the cluster there. `workers`
     actors (default: one per CPU the cluster has), each with one CPU."""
@@ -51,6 +63,7 @@ def ray_runner(address: str | None = None, workers: int | None = None) -> Runner
         import torch
 
         if not ray.is_initialized():
+            _check_reachable(address)
             try:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False, configure_logging=False)
             except (ConnectionError, ValueError, RuntimeError) as err:

@@ -67,8 +67,13 @@ class FairLock:
                 self._depth += 1
                 return True
             self._queue.append(me)
-            while self._owner is not None or self._queue[0] != me:
-                self._changed.wait()
+            try:
+                while self._owner is not None or self._queue[0] != me:
+                    self._changed.wait()
+            except BaseException:  # interrupted while queued: leave the queue, or every later thread waits forever
+                self._queue.remove(me)
+                self._changed.notify_all()
+                raise
             self._queue.popleft()
             self._owner, self._depth = me, 1
             return True
