@@ -9,7 +9,6 @@ from workbench.data import generated_cases
 from workbench.methods import Explanation
 from workbench.models import ModelAdapter, Prediction, Target, load_model, predict
 from workbench.models.repo_files import size_text
-from workbench.render import curves_picture, matrix_picture
 from workbench.service import (
     Curve,
     ExplainRequest,
@@ -176,6 +175,8 @@ def get_matrix_picture(matrix: np.ndarray, labels: tuple[str, ...], title: str,
                        limits: tuple[float, float]) -> np.ndarray:
     """A chart drawn once per content: matplotlib takes a quarter of a second a chart, which every rerun of every
     session paid (benchmarks/bench_load.py); now reruns and other sessions reuse the picture."""
+    from workbench.render import matrix_picture  # matplotlib: loaded once a tab draws, not with the sidebar
+
     return matrix_picture(matrix, labels, title, limits)
 
 
@@ -183,4 +184,6 @@ def get_matrix_picture(matrix: np.ndarray, labels: tuple[str, ...], title: str,
 def get_curves_picture(series: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], x_label: str,
                        y_label: str) -> np.ndarray:
     """The deletion and insertion chart, drawn once per content (see `get_matrix_picture`)."""
+    from workbench.render import curves_picture
+
     return curves_picture(series, x_label, y_label)
