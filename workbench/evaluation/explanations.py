@@ -345,12 +345,11 @@ def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: 
         return {m: row_key(model.info.id, model.info.revision, source.name, case.index, m, resolved[k][m], seed,
                            baseline) for m in method_ids}
 
-    items = [(k, case) for k in range(len(models)) for case in source.cases()]
-    work = (Work(k, case, tuple(m for m, key in keys_of(k, case).items() if key not in done)) for k, case in items)
+    items = [(k, case, keys_of(k, case)) for k in range(len(models)) for case in source.cases()]
+    work = (Work(k, case, tuple(m for m, key in keys.items() if key not in done)) for k, case, keys in items)
     fresh = runner(models, (w for w in work if w.methods), resolved, seed, source.name, baseline)
     rows = []
-    for count, (k, case) in enumerate(items, 1):
-        keys = keys_of(k, case)
+    for count, (_, _, keys) in enumerate(items, 1):
         if any(key not in done for key in keys.values()):
             made = next(fresh)
             if rows_path is not None:
