@@ -177,6 +177,20 @@ def ok_cases() -> list[Case]:
     return cases
 
 
+def jpeg2000_garbage(pixels: np.ndarray) -> bytes:
+    """A DICOM file that says its pixels are JPEG 2000 and holds a codestream header and zeros."""
+    import pydicom
+    from pydicom.encaps import encapsulate
+    from pydicom.uid import JPEG2000Lossless
+
+    ds = pydicom.dcmread(io.BytesIO(dicom(pixels)))
+    ds.file_meta.TransferSyntaxUID = JPEG2000Lossless
+    ds.PixelData = encapsulate([b"\xff\x4f\xff\x51" + bytes(100)])
+    buf = io.BytesIO()
+    ds.save_as(buf)
+    return buf.getvalue()
+
+
 def wav_bytes() -> bytes:
     import soundfile
 
@@ -199,6 +213,8 @@ def error_cases() -> list[Case]:
     nan[3, 4] = np.nan
     inf = np.full((H, W), 0.5, np.float32)
     inf[3, 4] = np.inf
+    px = (base_gray() * 4095).round().astype(np.uint16)
+    dicom_px = dicom(px)
     not_image = "not a readable image"
     corrupt = "could not be decoded"
     return [
@@ -230,6 +246,11 @@ def error_cases() -> list[Case]:
         Case("dicom_preamble_then_noise.dcm", b"\0" * 128 + b"DICM" + noise, error="DICOM file without an image"),
         Case("dicom_60000x60000.dcm", dicom(np.zeros((8, 8)), Rows=60000, Columns=60000),
              error="the limit is 50,000,000 pixels"),
+        Case("dicom_pixels_cut_short.dcm", dicom_px[:-2000], error="cannot be decoded (The number of bytes of pixel"),
+        Case("dicom_zero_rows.dcm", dicom(np.zeros((8, 8)), Rows=0), error="'Rows' value of '0' is invalid"),
+        Case("dicom_bits_allocated_7.dcm", dicom(px, BitsAllocated=7), error="'Bits Allocated' value of '7'"),
+        Case("dicom_jpeg2000_garbage.dcm", jpeg2000_garbage(px),
+             error="(JPEG 2000 Image Compression (Lossless Only)) cannot be decoded"),
         Case("recording.png", wav_bytes(), error=not_image),
         Case("archive.png", b"PK\x03\x04" + noise, error=not_image),
         Case("document.jpg", b"%PDF-1.4\n" + noise, error=not_image),

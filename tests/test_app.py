@@ -15,7 +15,6 @@ from streamlit.testing.v1 import AppTest
 from workbench.methods import METHODS
 
 from .conftest import ROOT
-from .test_bad_input import BAD_FILES, bad_file
 
 APP = str(ROOT / "Streamlit" / "app.py")
 
@@ -164,19 +163,6 @@ def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
     at.file_uploader[0].set_value((name, data, "image/png")).run()
     assert not at.exception, at.exception
     return at
-
-
-@pytest.mark.parametrize("kind", list(BAD_FILES))
-def test_bad_upload_shows_a_message_and_the_app_keeps_running(kind, samples_dir):
-    data = bad_file(kind, (samples_dir / "affected_01.png").read_bytes())
-    at = _upload(new_app(), "bad.png", data)
-    assert any(BAD_FILES[kind][1] in e.value for e in at.error)
-    # the user's choices are still there and a good file works right after
-    buf = io.BytesIO()
-    Image.new("L", (200, 180), 90).save(buf, "PNG")
-    at.file_uploader[0].set_value(("good.png", buf.getvalue(), "image/png")).run()
-    assert not at.error
-    assert [t.label for t in at.tabs] == ["Prediction", "Explanations", "Comparison", "Evaluation", "Model performance"]
 
 
 def test_hub_model_that_cannot_be_fetched_is_explained(monkeypatch):

@@ -203,26 +203,6 @@ def test_explain_scores_a_partial_spoof_against_its_span(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)[0]["scores"]["pointing_game"] == 1.0
 
 
-LUNG_ARGS = ["--task", "lung_xray", "--model", BUNDLED, "--input", str(ROOT / "sample_files" / "lung_xray" /
-                                                                       "affected_01.png"), "--methods", "gradcam"]
-AUDIO_ARGS = ["--task", "audio_deepfake", "--model", "audio_deepfake-resnet-compact", "--input",
-              str(ROOT / "sample_files" / "audio_deepfake" / "spoof_tts_01.wav"), "--methods", "step_scores"]
-
-
-@pytest.mark.parametrize("inputs,truth,message", [
-    (LUNG_ARGS, "missing.png", "ground truth file not found"),
-    (AUDIO_ARGS, "bad.json", "cannot read the ground truth in bad.json"),
-    (LUNG_ARGS, "span.json", "a time span is ground truth for audio"),
-])
-def test_a_bad_truth_file_exits_2_with_one_line(tmp_path, capsys, inputs, truth, message):
-    (tmp_path / "bad.json").write_text('{"spam": 1}')
-    (tmp_path / "span.json").write_text('{"span": [0.5, 1.0]}')
-    args = [*inputs, "--truth", str(tmp_path / truth), "--out", str(tmp_path / "maps")]
-    assert xai_models.main(args) == 2
-    err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1 and err.count("ground truth") == 1
-
-
 def test_a_span_for_a_later_window_is_refused(tmp_path, capsys):
     (tmp_path / "span.json").write_text('{"span": [0.5, 1.0]}')
     args = ["--task", "audio_deepfake", "--model", "audio_deepfake-resnet-compact", "--input",

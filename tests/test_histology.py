@@ -109,7 +109,7 @@ def test_bad_medmnist_files_get_a_message(tmp_path, arrays, message):
 
 def test_medmnist_names_and_files():
     assert medmnist.dataset_name("/data/pathmnist_64.npz") == "pathmnist"
-    with pytest.raises(InputError, match="name the data set"):
+    with pytest.raises(InputError, match="must start with the data set"):
         medmnist.dataset_name("organamnist.npz")
     with pytest.raises(InputError, match="not a readable .npz"):
         medmnist.read_split(b"not a zip", "x.npz", "test")

@@ -9,7 +9,6 @@ the files a request log shows were fetched, and the shared method contract (test
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -154,55 +153,6 @@ def test_pickled_weights_are_refused_unless_the_repo_is_trusted(cache):
     assert trusted.info.trusted and not safe.info.trusted
     _, x = picture_input(safe)
     np.testing.assert_allclose(trusted.predict(x), safe.predict(x), atol=1e-6)
-
-
-def _edit_json(path, **changes) -> None:
-    path.write_text(json.dumps({**json.loads(path.read_text()), **changes}))
-
-
-def _cut(path) -> None:
-    path.write_bytes(path.read_bytes()[:200])
-
-
-BROKEN = {  # what is wrong: (the good repo it starts from, the damage, what the message says)
-    "config.json is not JSON": ("resnet", lambda f: (f / "config.json").write_text("{oops"), "not valid JSON"),
-    "config.json holds a list": ("resnet", lambda f: (f / "config.json").write_text("[1]"), "a JSON object"),
-    "config.json of no known kind": ("resnet", lambda f: (f / "config.json").write_text('{"a": 1}'),
-                                     "not a model the workbench can read"),
-    "unknown transformers model_type": ("resnet", lambda f: _edit_json(f / "config.json", model_type="no-such-net"),
-                                        "not a transformers image classifier"),
-    "transformers weights cut short": ("resnet", lambda f: _cut(f / "model.safetensors"),
-                                       "not a transformers image classifier"),
-    "no image processor": ("resnet", lambda f: (f / "preprocessor_config.json").unlink(), "has no image processor"),
-    "image processor not JSON": ("resnet", lambda f: (f / "preprocessor_config.json").write_text("{"),
-                                 "has no image processor"),
-    "no weights at all": ("resnet", lambda f: (f / "model.safetensors").unlink(), "no model weights"),
-    "unknown timm architecture": ("timm", lambda f: _edit_json(f / "config.json", architecture="no_such_net"),
-                                  "could not be built"),
-    "timm weights cut short": ("timm", lambda f: _cut(f / "model.safetensors"), "could not be built"),
-    "Keras file cut short": ("keras", lambda f: _cut(f / "classifier.keras"), "could not be loaded safely"),
-    "legacy Keras .h5 only": ("keras", lambda f: (f / "classifier.keras").rename(f / "model.h5"),
-                              r"only pickled weights \(model.h5\)"),
-}
-
-
-@pytest.mark.parametrize("case", BROKEN)
-def test_a_damaged_repo_gets_one_clear_message(tmp_path, repos, case):
-    kind, damage, message = BROKEN[case]
-    folder = tmp_path / "repo"
-    shutil.copytree(repos[kind], folder)
-    damage(folder)
-    with pytest.raises(ModelError, match=message):
-        load_model(str(folder))
-
-
-def test_a_repo_that_needs_its_own_code_is_refused(tmp_path, repos):
-    folder = tmp_path / "custom"
-    hub_repos.transformers_resnet(folder)
-    config = json.loads((folder / "config.json").read_text())
-    (folder / "config.json").write_text(json.dumps({**config, "auto_map": {"AutoModel": "modeling.Net"}}))
-    with pytest.raises(ModelError, match="never runs a repo's code"):
-        load_model(str(folder))
 
 
 def test_a_hub_model_serves_a_task_whose_labels_it_shares(tmp_path, cache):

@@ -103,23 +103,6 @@ def test_a_changed_map_shows_its_difference_and_the_manifest_alone_checks_by_dig
     assert alone["max_difference"] == 0.0 and {m["compared_with"] for m in alone["maps"]} == {"summary"}
 
 
-@pytest.mark.parametrize("case, message", [("other input", "not the input the manifest records"),
-                                           ("not a report", "is not a report"),
-                                           ("missing", "file not found")])
-def test_reproduce_refuses_with_one_line(report, tmp_path, capsys, case, message):
-    target, given = str(report), str(SAMPLE)
-    if case == "other input":
-        given = str(SAMPLE.with_name("affected_02.png"))
-    elif case == "not a report":
-        target = str(tmp_path / "x.json")
-        (tmp_path / "x.json").write_text("{}")
-    else:
-        target = str(tmp_path / "absent.zip")
-    assert xai_models.main(["reproduce", target, "--input", given]) == 2
-    err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1 and "Traceback" not in err
-
-
 def test_an_audio_report_holds_what_each_map_keeps_and_leaves_as_sound(audio_model_dir, tmp_path):
     """The top 20% and the rest of each map's window as WAVs, and a PDF with the spectrogram."""
     import soundfile

@@ -277,7 +277,7 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
             if windows is not None and windows.explained != 0:
                 raise InputError("ground truth is given from the clip's start, for its first window; this clip's "
                                  f"explained window is {windows.explained}: add --window 0.")
-            truth = load_truth(task, args.truth).as_mask(model.info.input.size, picture.axes)
+            truth = load_truth(task, args.truth, raw).as_mask(model.info.input.size, picture.axes)
         target = target_for(model, predict(model, x), args.target, args.component)
         method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
         explanations = run_methods(task, model, x, method_ids, target, args.seed, params)

@@ -72,18 +72,14 @@ def load_input(task: Task, path: str) -> tuple[np.ndarray, list[str]]:
     return task.read(read_file(path), Path(path).name)
 
 
-def load_truth(task: Task, path: str) -> GroundTruth:
-    """A ground-truth file given with an input (`Task.read_truth`); a malformed one is the user's error."""
+def load_truth(task: Task, path: str, raw: np.ndarray) -> GroundTruth:
+    """A ground-truth file given with an input (`Task.read_truth`), checked to cover that input."""
     file = Path(path)
     if not file.is_file():
         raise InputError(f"ground truth file not found: {path}")
-    try:
-        return task.read_truth(file)
-    except InputError:
-        raise
-    except (ValueError, KeyError, TypeError, IndexError) as err:  # JSON errors are ValueErrors
-        raise InputError(f"cannot read the ground truth in {file.name}: a mask image or a .json file "
-                         f'{{"span": [start_s, end_s]}} is expected ({err}).') from None
+    truth = task.read_truth(read_file(path), file.name)
+    task.check_truth(truth, raw)
+    return truth
 
 
 def faithfulness_curves(e: Explanation, model: ModelAdapter, x: np.ndarray,

@@ -171,10 +171,29 @@ def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[s
         return None
     try:
         raw, notes = task.read(upload.getvalue(), upload.name)
-        return upload.name, raw, None, notes, (upload.name, upload.getvalue())
     except InputError as err:
         st.error(f"Cannot use this file: {err}")
         return None
+    return upload.name, raw, _uploaded_truth(task, raw), notes, (upload.name, upload.getvalue())
+
+
+def _uploaded_truth(task: Task, raw: np.ndarray) -> GroundTruth | None:
+    """The user's own ground truth for an upload, to score the maps against; a bad one gets a message and
+    the maps still run, unscored."""
+    audio = task.modality == "audio"
+    upload = st.sidebar.file_uploader(
+        "Ground truth (optional)", type=["json"] if audio else list(task.file_types), key=f"truth:{task.id}",
+        help='A .json file {"span": [start_s, end_s]} (seconds from the clip\'s start)' if audio else
+        "A mask image the size of the input: white where the evidence is.")
+    if upload is None:
+        return None
+    try:
+        truth = task.read_truth(upload.getvalue(), upload.name)
+        task.check_truth(truth, raw)
+    except InputError as err:
+        st.error(f"Cannot use this ground truth: {err}")
+        return None
+    return truth
 
 
 def seconds_text(seconds: float) -> str:

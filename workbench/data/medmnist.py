@@ -38,7 +38,7 @@ def dataset_name(file_name: str) -> str:
     stem = file_name.rsplit("/", 1)[-1].split(".")[0].split("_")[0].lower()
     if stem not in DATASETS:
         raise InputError(f"{file_name}: not a MedMNIST file this workbench reads ({', '.join(DATASETS)}); "
-                         "name the data set with --dataset.")
+                         "its name must start with the data set's (e.g. pneumoniamnist_64.npz).")
     return stem
 
 
@@ -46,6 +46,8 @@ def read_split(data: bytes, name: str, split: str) -> tuple[np.ndarray, np.ndarr
     """One split's images (uint8) and labels (N x 1 or N x K)."""
     if split not in SPLITS:
         raise InputError(f"split must be one of {SPLITS}, not '{split}'.")
+    if not data:
+        raise InputError(f"{name} is empty.")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             keys = set(archive.files)

@@ -116,8 +116,11 @@ def folder_cases(task, folder: Path, n: int) -> Iterator[EvalCase]:
         truth_path = next((p for p in (path.with_name(f"{path.stem}_mask.png"), path.with_suffix(".json"))
                            if p.exists()), None)
         label = path.stem.split("_")[0]
-        yield EvalCase(i, task.read(path.read_bytes(), path.name)[0], label if label in task.labels else None,
-                       None if truth_path is None else task.read_truth(truth_path))
+        raw = task.read(path.read_bytes(), path.name)[0]
+        truth = None if truth_path is None else task.read_truth(truth_path.read_bytes(), truth_path.name)
+        if truth is not None:
+            task.check_truth(truth, raw)
+        yield EvalCase(i, raw, label if label in task.labels else None, truth)
 
 
 def radiograph_cases(task, films: Sequence[xray_folder.Radiograph]) -> Iterator[EvalCase]:

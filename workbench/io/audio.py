@@ -8,6 +8,7 @@ note that says what was changed (mixed to mono, resampled, capped at 10 minutes,
 from __future__ import annotations
 
 import io
+import re
 from dataclasses import dataclass, field
 from math import gcd
 
@@ -40,6 +41,15 @@ def resample(signal: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     return resample_poly(signal, int(rate_out) // g, int(rate_in) // g).astype(np.float32)
 
 
+def _reason(err: Exception) -> str:
+    """libsndfile's reason without what only confuses a user of bytes in memory: the stream's repr, and the
+    claim that a file does not exist (its answer to data in no format it knows)."""
+    text = re.sub(r"^Error( opening <[^>]*>)? ?: ", "", str(err)).strip().rstrip(".")
+    if text.startswith("File does not exist or is not a regular file"):
+        return "its format is not recognised"
+    return text or type(err).__name__
+
+
 def decode_audio(data: bytes, name: str = "the file", sample_rate: int = 16_000) -> DecodedAudio:
     """Decode, mix down to mono, resample to `sample_rate`; a note for each change made."""
     import soundfile
@@ -53,7 +63,7 @@ def decode_audio(data: bytes, name: str = "the file", sample_rate: int = 16_000)
             signal = f.read(min(frames, cap) if frames > 0 else -1, dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError) as err:
         raise InputError(f"{name} is not a readable audio file ({', '.join(AUDIO_FILE_TYPES).upper()} "
-                         f"expected): {err}.") from None
+                         f"expected): {_reason(err)}.") from None
     notes = []
     if len(signal) == 0:
         raise InputError(f"{name} holds no audio samples.")

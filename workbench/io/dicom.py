@@ -46,7 +46,9 @@ def decode_dicom(data: bytes, name: str = "the file", sniffed: bool = True) -> n
     try:
         pixels = ds.pixel_array
     except Exception as err:  # noqa: BLE001
-        raise InputError(f"{name}: its DICOM pixel data cannot be decoded ({str(err).splitlines()[0]}).") from None
+        reason = str(err).splitlines()[0].rstrip(":") if str(err) else type(err).__name__
+        raise InputError(f"{name}: its DICOM pixel data ({ds.file_meta.TransferSyntaxUID.name}) cannot be decoded "
+                         f"({reason}).") from None
     if int(ds.get("NumberOfFrames", 1) or 1) > 1:
         pixels = pixels[0]
     if ds.get("PhotometricInterpretation", "MONOCHROME2") not in ("MONOCHROME1", "MONOCHROME2"):

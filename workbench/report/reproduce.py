@@ -8,9 +8,11 @@ Every stochastic method's seed is recorded, so on the same machine every differe
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import zipfile
+from numbers import Real
 from pathlib import Path
 
 import numpy as np
@@ -29,21 +31,46 @@ def read_report(path: str | Path) -> tuple[dict, dict[str, np.ndarray]]:
     if not path.is_file():
         raise InputError(f"file not found: {path}")
     try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                manifest = json.loads(archive.read("manifest.json"))
-                names = set(archive.namelist())
-                maps = {m["file"]: np.load(io.BytesIO(archive.read(m["file"])))
-                        for m in manifest["maps"] if m.get("file") in names}
-        else:
-            manifest = json.loads(path.read_text())
-            maps = {m["file"]: np.load(path.parent / m["file"]) for m in manifest["maps"]
-                    if (path.parent / m.get("file", "")).is_file()}
+        with zipfile.ZipFile(path) if zipfile.is_zipfile(path) else contextlib.nullcontext() as archive:
+            manifest = json.loads(archive.read("manifest.json") if archive else path.read_bytes())
+            if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+                raise InputError(f"{path.name} is not a manifest of format {FORMAT}.")
+            check_manifest(manifest, path.name)
+            files = {m["file"] for m in manifest["maps"] if isinstance(m.get("file"), str)}
+            if archive:
+                maps = {f: np.load(io.BytesIO(archive.read(f))) for f in files if f in archive.namelist()}
+            else:
+                maps = {f: np.load(path.parent / f) for f in files if (path.parent / f).is_file()}
     except (KeyError, ValueError, TypeError, OSError, zipfile.BadZipFile) as err:
         raise InputError(f"{path.name} is not a report or manifest of this workbench ({err}).") from None
-    if manifest.get("format") != FORMAT or "maps" not in manifest:
-        raise InputError(f"{path.name} is not a manifest of format {FORMAT}.")
     return manifest, maps
+
+
+def check_manifest(manifest: dict, name: str) -> None:
+    """Every field `reproduce` reads, with its type, before anything is loaded: a cut or hand-edited manifest
+    gets one message naming the field, not a KeyError halfway through the maps."""
+    def need(record, key: str, types, where: str) -> None:
+        if not isinstance(record, dict) or not isinstance(record.get(key), types):
+            raise InputError(f"{name}: the manifest's {where}{key} is missing or of the wrong type.")
+
+    for key, types in (("task", str), ("input", dict), ("request", dict), ("models", list), ("maps", list)):
+        need(manifest, key, types, "")
+    for key, types in (("name", str), ("sha256", str), ("window", (int, type(None)))):
+        need(manifest["input"], key, types, "input.")
+    need(manifest["request"], "component", (int, type(None)), "request.")
+    for model in manifest["models"]:
+        for key in ("id", "revision", "source"):
+            need(model, key, str, "models[].")
+    listed = {model["id"] for model in manifest["models"]}
+    for entry in manifest["maps"]:
+        for key, types in (("model", str), ("method", str), ("target", dict), ("params", dict), ("seed", int),
+                           ("map", dict)):
+            need(entry, key, types, "maps[].")
+        need(entry["target"], "label", (str, type(None)), "maps[].target.")
+        for key, types in (("sha256", str), ("shape", list), ("min", Real), ("max", Real), ("sum", Real)):
+            need(entry["map"], key, types, "maps[].map.")
+        if entry["model"] not in listed:
+            raise InputError(f"{name}: a map is of model '{entry['model']}', which the manifest's models do not list.")
 
 
 def _difference(new: np.ndarray, entry: dict, recorded: np.ndarray | None) -> tuple[float, str]:
@@ -89,7 +116,7 @@ def reproduce(manifest: dict, input_bytes: bytes, recorded: dict[str, np.ndarray
         model, x, prediction = loaded[model_id]
         target = target_for(model, prediction, entry["target"]["label"], manifest["request"]["component"])
         e = METHODS[entry["method"]].explain(model, x, target, entry["params"], entry["seed"])
-        difference, against = _difference(e.map, entry, recorded.get(entry["file"]))
+        difference, against = _difference(e.map, entry, recorded.get(entry.get("file")))
         out.append({"model": model_id, "method": entry["method"], "max_difference": difference,
                     "compared_with": against, "identical": map_digest(e.map) == entry["map"]["sha256"],
                     "same_target": e.target.region_hash == entry["target"]["region"]

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.errors import ModelError
+from workbench.errors import InputError, ModelError
 from workbench.io.audio import decode_audio
 from workbench.specs import InputSpec, SignalSpec
-from workbench.tasks.base import Axes, Picture, Sample, Task
+from workbench.tasks.base import Axes, GroundTruth, Picture, Sample, Task
 
 
 def _frames(spec: SignalSpec, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -129,6 +129,12 @@ class AudioTask(Task):
     def read(self, data: bytes, name: str = "the file") -> tuple[np.ndarray, list[str]]:
         decoded = decode_audio(data, name, self.sample_rate)
         return decoded.signal, decoded.notes
+
+    def check_truth(self, truth: GroundTruth, raw: np.ndarray) -> None:
+        """A span must start inside the clip (or the window) it marks; one past the end marks nothing."""
+        seconds = len(raw) / self.sample_rate
+        if truth.span is not None and truth.span[0] >= seconds:
+            raise InputError(f"the span starts at {truth.span[0]:g} s but the audio is {seconds:g} s long.")
 
     def decode(self, data: bytes, name: str = "the file") -> np.ndarray:
         return self.read(data, name)[0]

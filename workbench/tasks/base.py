@@ -8,6 +8,7 @@ over (with what its axes measure), and finds its sample files and their ground t
 from __future__ import annotations
 
 import json
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -128,20 +129,44 @@ class Task(ABC):
         return out
 
     def ground_truth(self, sample: Sample) -> GroundTruth | None:
-        return None if sample.truth_path is None else self.read_truth(sample.truth_path)
+        return None if sample.truth_path is None else self.read_truth(sample.truth_path.read_bytes(),
+                                                                      sample.truth_path.name)
 
-    def read_truth(self, path: Path) -> GroundTruth:
-        """A truth file: a mask image, or (audio) a .json file `{"span": [start_s, end_s]}`. The
-        sample files' truth and a truth given with any input (the CLI's `--truth`) are read here."""
-        if path.suffix == ".json":
-            if self.modality != "audio":
+    def read_truth(self, data: bytes, name: str) -> GroundTruth:
+        """A truth file's bytes: a mask image (image tasks) or a .json file `{"span": [start_s, end_s]}` (audio).
+        Every truth is read here (samples, folders, the CLI's `--truth`, the app's upload), so a malformed one
+        gets the same message on every path."""
+        is_json = name.lower().endswith(".json")
+        if self.modality != "audio":
+            if is_json:
                 raise InputError("a time span is ground truth for audio; an image task takes a mask image.")
-            span = json.loads(path.read_text())["span"]
-            return GroundTruth(span=(float(span[0]), float(span[1])))
-        from workbench.io.image import decode_image
+            from workbench.io.image import decode_image
 
-        mask = decode_image(path.read_bytes(), path.name)
-        return GroundTruth(mask=(mask if mask.ndim == 2 else mask.mean(-1)) > 0.5)
+            mask = decode_image(data, name)
+            return GroundTruth(mask=(mask if mask.ndim == 2 else mask.mean(-1)) > 0.5)
+        if not is_json:
+            raise InputError(f"cannot use {name} as ground truth: an audio task takes a .json file "
+                             '{"span": [start_s, end_s]} (seconds from the clip\'s start).')
+        try:
+            span = json.loads(data)["span"]
+            if len(span) != 2:
+                raise ValueError(f"the span has {len(span)} values")
+            start, end = float(span[0]), float(span[1])
+        except (ValueError, KeyError, TypeError, IndexError) as err:  # JSON and decoding errors are ValueErrors
+            raise InputError(f"cannot read the ground truth in {name}: a .json file "
+                             f'{{"span": [start_s, end_s]}} is expected ({err}).') from None
+        if not (math.isfinite(start) and math.isfinite(end) and 0 <= start < end):
+            raise InputError(f"the span in {name} must run forward from 0 s or later (start < end, both finite); "
+                             f"it is [{start}, {end}].")
+        return GroundTruth(span=(start, end))
+
+    def check_truth(self, truth: GroundTruth, raw: np.ndarray) -> None:
+        """A user's truth must cover the input it scores: a mask is the image's size (a resized mask of another
+        picture would score against the wrong pixels)."""
+        if truth.mask is not None and truth.mask.shape != raw.shape[:2]:
+            (mh, mw), (h, w) = truth.mask.shape, raw.shape[:2]
+            raise InputError(f"the mask is {mw}x{mh} pixels but the image is {w}x{h}: a mask must be the size of "
+                             "the image it marks.")
 
     def assess(self, label_map: np.ndarray) -> dict[str, float | str]:
         """Task read-outs of a segmentation's label map (e.g. a quality score); none by default."""
