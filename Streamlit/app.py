@@ -5,34 +5,37 @@ Layout and session state only: each tab is a module in views/, computation lives
 """
 
 import streamlit as st
-from views import sidebar
+from views import services, sidebar
+
+from workbench.interrupt import interruptible
 
 st.set_page_config(page_title="XAI Workbench", page_icon="🔬", layout="wide")
 st.title("XAI Workbench")
 
-selection = sidebar.render()
-if selection is None:
-    st.stop()
+with interruptible(services.stop_point):  # Stop, a closed tab or a new rerun ends a run between batches
+    selection = sidebar.render()
+    if selection is None:
+        st.stop()
 
-# Imported once the sidebar is drawn: it appears without waiting for what only the tabs use (pandas,
-# matplotlib, scipy); benchmarks/bench_startup.py measures that wait.
-from views import comparison, evaluation, explanations, performance, prediction  # noqa: E402
+    # Imported once the sidebar is drawn: it appears without waiting for what only the tabs use (pandas,
+    # matplotlib, scipy); benchmarks/bench_startup.py measures that wait.
+    from views import comparison, evaluation, explanations, performance, prediction  # noqa: E402
 
-if selection.model.info.notice:
-    st.warning(selection.model.info.notice)
-for note in selection.notes:
-    st.info(f"Input changed to fit the model: {note}")
-results = explanations.results_for(selection)
-tab_pred, tab_expl, tab_cmp, tab_eval, tab_perf = st.tabs(
-    ["Prediction", "Explanations", "Comparison", "Evaluation", "Model performance"])
-with tab_pred:
-    prediction.render(selection)
-with tab_expl:
-    explanations.render(selection, results)
-with tab_cmp:
-    comparison.render(selection, results)
-with tab_eval:
-    evaluation.render(selection)
-with tab_perf:
-    performance.render(selection)
-sidebar.show_costs(selection)  # last: it times a model pass the first time
+    if selection.model.info.notice:
+        st.warning(selection.model.info.notice)
+    for note in selection.notes:
+        st.info(f"Input changed to fit the model: {note}")
+    results = explanations.results_for(selection)
+    tab_pred, tab_expl, tab_cmp, tab_eval, tab_perf = st.tabs(
+        ["Prediction", "Explanations", "Comparison", "Evaluation", "Model performance"])
+    with tab_pred:
+        prediction.render(selection)
+    with tab_expl:
+        explanations.render(selection, results)
+    with tab_cmp:
+        comparison.render(selection, results)
+    with tab_eval:
+        evaluation.render(selection)
+    with tab_perf:
+        performance.render(selection)
+    sidebar.show_costs(selection)  # last: it times a model pass the first time

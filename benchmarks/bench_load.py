@@ -1,6 +1,6 @@
 """Many browser sessions on one app server: runs, errors, latency percentiles and the server's memory.
 
-  python benchmarks/bench_load.py [--sessions 10] [--seconds 300] [--out FILE]
+  python benchmarks/bench_load.py [--sessions 10] [--seconds 300] [--out FILE] [--py-spy PATH]
 
 Starts `streamlit run` on a free loopback port and warms it with one session's first Run (the single-session
 time). Then N sessions, each its own context of headless Debian Chromium (Playwright, no browser download), repeat
@@ -83,7 +83,7 @@ async def one_run(page, seed: int) -> float:
 
 
 async def session(browser, url: str, index: int, deadline: float, results: list, errors: list,
-                  max_runs: int | None = None) -> None:
+                  max_runs: int | None = None, on_error=None) -> None:
     context = await browser.new_context(viewport={"width": 1500, "height": 1100})
     page = await context.new_page()
     page.set_default_timeout(STEP_TIMEOUT_MS)
@@ -100,13 +100,16 @@ async def session(browser, url: str, index: int, deadline: float, results: list,
                 results.append((index, time.perf_counter(), await one_run(page, seed)))
             except Exception as err:  # noqa: BLE001 - every failure is counted, then the session goes on afresh
                 errors.append(f"session {index}, seed {seed}: {str(err).splitlines()[0]}")
+                if on_error is not None:
+                    await asyncio.to_thread(on_error)
                 fresh = True
     finally:
         await context.close()
 
 
-async def load(url: str, sessions: int, seconds: float) -> tuple[float, float, list, list]:
-    """(single-session seconds, the time every session had finished a run, each run's latency, each error)."""
+async def load(url: str, sessions: int, seconds: float, on_error=None) -> tuple[float, float, list, list]:
+    """(single-session seconds, the time every session had finished a run, each run's latency, each error).
+    `on_error` is called (in a thread) after each error, while the other sessions go on."""
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -119,7 +122,8 @@ async def load(url: str, sessions: int, seconds: float) -> tuple[float, float, l
             warmed = time.perf_counter()
             results, errors = [], []
             deadline = time.perf_counter() + seconds
-            await asyncio.gather(*(session(browser, url, k, deadline, results, errors) for k in range(sessions)))
+            await asyncio.gather(*(session(browser, url, k, deadline, results, errors, on_error=on_error)
+                                   for k in range(sessions)))
         finally:
             await browser.close()
     firsts = {}
@@ -134,7 +138,7 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(statistics.quantiles(values, n=100)[q - 1], 2) if len(values) >= 2 else None
 
 
-def measure(sessions: int, seconds: float) -> dict:
+def measure(sessions: int, seconds: float, py_spy: str | None = None) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -143,10 +147,18 @@ def measure(sessions: int, seconds: float) -> dict:
                                    "--server.fileWatcherType", "none", "--server.port", str(port),
                                    "--server.address", "127.0.0.1"], cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
         memory = Memory(server.pid)
+        dumps: list[str] = []
+
+        def dump_threads() -> None:
+            """What every server thread is doing right after an error (`py-spy dump`), for the first three."""
+            if py_spy and len(dumps) < 3:
+                done = subprocess.run([py_spy, "dump", "--pid", str(server.pid)], capture_output=True, text=True)
+                dumps.append(done.stdout + done.stderr)
+
         try:
             wait_until_healthy(url, server, Path(tmp) / "streamlit.log")
             memory.start()
-            single, warmed, results, errors = asyncio.run(load(url, sessions, seconds))
+            single, warmed, results, errors = asyncio.run(load(url, sessions, seconds, dump_threads))
             warm_rss = next((mb for t, mb in memory.samples if t >= warmed), memory.rss_mb())
             end_rss = memory.rss_mb()
         finally:
@@ -162,7 +174,7 @@ def measure(sessions: int, seconds: float) -> dict:
             "latency_p50": percentile(results, 50), "latency_p95": percentile(results, 95),
             "p95_over_single": round(percentile(results, 95) / single, 2) if len(results) >= 2 else None,
             "rss_mb_after_warm_up": round(warm_rss), "rss_mb_end": round(end_rss),
-            "rss_growth": round(end_rss / warm_rss - 1, 3)}
+            "rss_growth": round(end_rss / warm_rss - 1, 3), "thread_dumps_at_errors": dumps}
 
 
 def main() -> None:
@@ -170,9 +182,13 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "load.json"))
+    parser.add_argument("--py-spy", metavar="PATH", help="a py-spy executable: dump the server's threads after "
+                        "each of the first three errors (into the JSON)")
     args = parser.parse_args()
-    result = measure(args.sessions, args.seconds)
+    result = measure(args.sessions, args.seconds, args.py_spy)
     for key, value in result.items():
+        if key == "thread_dumps_at_errors":
+            continue
         print(f"{key:>24}: {value}")
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(result, indent=2))

@@ -9,7 +9,7 @@ import numpy as np
 import streamlit as st
 
 from views.services import get_explanation, get_pass_seconds
-from views.sidebar import Selection, seconds_text
+from views.sidebar import STOP, Selection, seconds_text
 from workbench.errors import InputError, ModelError
 from workbench.methods import METHODS, Explanation
 from workbench.models import ModelAdapter, Target
@@ -40,6 +40,10 @@ def explain_all(model_id: str, revision: str | None, model: ModelAdapter, x: np.
     passes = sum(p for _, p in runs)
     slow = any(p * per_pass > SLOW_SECONDS for _, p in runs)
     out, failed = [], {}
+    stop = st.empty()
+    if slow:  # pressed, it reruns the page: the run ends at its next batch and the sidebar drops the request
+        stop.button("Stop", key=f"{STOP}{who}", help="Ends this run within a batch of model passes; the maps "
+                    "finished so far are kept, and Run computes only the rest.")
     with st.status(f"{who}Explaining with {len(runs)} method(s), {passes:,} model passes, "
                    f"{seconds_text(passes * per_pass)}…", expanded=slow) as status:
         for request, method_passes in runs:
@@ -55,6 +59,7 @@ def explain_all(model_id: str, revision: str | None, model: ModelAdapter, x: np.
                 failed[request.method] = f"{type(err).__name__}: {err}"
         status.update(label=f"{who}{len(out)} explanation(s) ready" + (f", {len(failed)} failed" if failed else ""),
                       state="error" if failed else "complete", expanded=False)
+    stop.empty()
     for method_id, why in failed.items():
         st.error(f"{who}{METHODS[method_id].name} failed: {why.rstrip('.')}. The other maps are shown; press Run to "
                  "try it again.")

@@ -25,6 +25,13 @@ from workbench.tasks import TASKS, GroundTruth, Task
 COMPUTED = {"explanations": 0, "predictions": 0, "scores": 0, "curves": 0, "sanity": 0}
 
 
+def stop_point() -> None:
+    """Where a model run yields to Streamlit (installed with `workbench.interrupt.interruptible`): reading the
+    session state is Streamlit's own interrupt point, so a pressed Stop, a closed tab or a newer rerun ends the
+    run here, between two batches, instead of after the whole method."""
+    st.session_state.get(TRUSTED)
+
+
 TRUSTED = "trusted_repos"  # session state: the repos whose pickled weights this session chose to load
 
 

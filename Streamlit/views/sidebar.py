@@ -25,6 +25,7 @@ DEFAULT_METHODS = {
 }
 OTHER_DEFAULTS = ("gradcam", "integrated_gradients")  # a task without its own list
 PREDICTED = "predicted class"
+STOP = "run:stop"  # the key prefix of the Stop buttons beside a running explanation (views/explanations.py)
 CASE_NOTE = "Generated here, in memory, from data the bundled models never trained on; nothing is saved."
 
 
@@ -309,6 +310,9 @@ def render() -> Selection | None:
     seed = int(st.sidebar.number_input("Seed", 0, 2**31 - 1, 0, help="Same seed, same maps."))
     if st.sidebar.button("Run", type="primary", disabled=not methods):
         st.session_state["request"] = RunRequest(model.key, x_hash, tuple(methods), seed, target, component, compare)
+    if any(str(key).startswith(STOP) and st.session_state[key] for key in st.session_state):
+        st.session_state.pop("request", None)
+        st.info("Stopped. The maps finished before the stop are kept: Run computes only the rest.")
     request = st.session_state.get("request")
     if request is not None and (request.model_key, request.x_hash) != (model.key, x_hash):
         request = None  # the last run was for another model or input
