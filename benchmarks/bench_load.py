@@ -7,7 +7,8 @@ time). Then N sessions, each its own context of headless Debian Chromium (Playwr
 until the time is up: type a new seed, press Run, wait for the run to end, open the Comparison tab and wait
 for its maps. A run's latency is from the Run press to the Comparison maps shown. An error is a page showing an
 exception, or a step not done within the step timeout (90 s). The server's resident memory is sampled each
-second; its growth is from the end of the warm-up (every session has finished a run) to the end. It stops by
+second; its growth is from the end of the warm-up (every session has finished a run) to the end. The server's CPU
+time beside the machine's (the browsers take the rest) says who the cores were busy for. It stops by
 itself: the sessions finish their runs, then the browser and the server are closed. Prints a table, writes JSON
 (default benchmarks/results/load.json).
 """
@@ -48,6 +49,18 @@ class Memory(threading.Thread):
                 self.samples.append((time.perf_counter(), self.rss_mb()))
             except psutil.Error:
                 return
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its children, so far."""
+    times = psutil.Process(pid).cpu_times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
+def busy_seconds() -> float:
+    """CPU time the whole machine has spent busy (every core; idle and I/O wait left out), so far."""
+    times = psutil.cpu_times()
+    return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
 async def one_run(page, seed: int) -> float:
@@ -158,7 +171,9 @@ def measure(sessions: int, seconds: float, py_spy: str | None = None) -> dict:
         try:
             wait_until_healthy(url, server, Path(tmp) / "streamlit.log")
             memory.start()
+            server_cpu, machine_cpu = cpu_seconds(server.pid), busy_seconds()
             single, warmed, results, errors = asyncio.run(load(url, sessions, seconds, dump_threads))
+            server_cpu, machine_cpu = cpu_seconds(server.pid) - server_cpu, busy_seconds() - machine_cpu
             warm_rss = next((mb for t, mb in memory.samples if t >= warmed), memory.rss_mb())
             end_rss = memory.rss_mb()
         finally:
@@ -174,7 +189,8 @@ def measure(sessions: int, seconds: float, py_spy: str | None = None) -> dict:
             "latency_p50": percentile(results, 50), "latency_p95": percentile(results, 95),
             "p95_over_single": round(percentile(results, 95) / single, 2) if len(results) >= 2 else None,
             "rss_mb_after_warm_up": round(warm_rss), "rss_mb_end": round(end_rss),
-            "rss_growth": round(end_rss / warm_rss - 1, 3), "thread_dumps_at_errors": dumps}
+            "rss_growth": round(end_rss / warm_rss - 1, 3), "server_cpu_seconds": round(server_cpu),
+            "machine_busy_cpu_seconds": round(machine_cpu), "thread_dumps_at_errors": dumps}
 
 
 def main() -> None:
