@@ -1,4 +1,4 @@
-"""How soon the app's Stop ends a long explanation.
+"""How soon the app's Stop, or a closed tab, ends a long explanation, and whether the next session's run works.
 
   python benchmarks/bench_stop.py [--repeats 5] [--out FILE]
 
@@ -6,7 +6,9 @@ Starts `streamlit run` on a free loopback port, opens one headless Debian Chromi
 stride 1 on the lung task's default sample (some 14,600 passes: minutes here), and repeats: press Run, wait for
 the progress bar and a few seconds more, press Stop. Two times per repeat, from the press: until the page says
 "Stopped." (the rerun that dropped the request has drawn it), and until the server's CPU falls under a fifth of
-a core over 0.2 s (the computation has ended). Prints them, writes JSON (default benchmarks/results/stop.json).
+a core over 0.2 s (the computation has ended). Then the same run once more, and the tab is closed in the middle
+of it: the time until the server is idle. Last, a new session runs the task's default methods. Prints the
+times, writes JSON (default benchmarks/results/stop.json); tests/test_browser.py runs it with one repeat.
 """
 
 import argparse
@@ -41,6 +43,7 @@ def seconds_until_idle(pid: int, since: float, limit: float = 60.0) -> float:
 
 
 def choose_slow_occlusion(page) -> None:
+    """Add Occlusion to the chosen methods, at stride 1."""
     sidebar = page.get_by_test_id("stSidebar")
     methods = sidebar.get_by_test_id("stMultiSelect").filter(has_text="XAI methods").locator("input")
     methods.click()
@@ -86,6 +89,20 @@ def main() -> None:
                 shown.append(time.perf_counter() - start)
                 idle.append(seconds_until_idle(proc.pid, start))
                 print(f"stop {k + 1}: page says stopped after {shown[-1]:.2f} s, server idle after {idle[-1]:.2f} s")
+            page.get_by_test_id("stSidebar").get_by_role("button", name="Run").click()
+            page.get_by_test_id("stProgress").filter(has_text="Occlusion").wait_for()
+            start = time.perf_counter()
+            page.context.close()  # the tab closes in the middle of the run
+            closed_idle = seconds_until_idle(proc.pid, start)
+            print(f"tab closed: server idle after {closed_idle:.2f} s")
+            other = browser.new_page(viewport={"width": 1500, "height": 1100})  # another session, its defaults
+            other.set_default_timeout(120_000)
+            other.goto(url)
+            start = time.perf_counter()
+            other.get_by_test_id("stSidebar").get_by_role("button", name="Run").click()
+            other.get_by_text("3 explanation(s) ready").wait_for()
+            next_run = time.perf_counter() - start
+            print(f"the next session's run: {next_run:.2f} s")
             browser.close()
     finally:
         proc.terminate()
@@ -93,6 +110,7 @@ def main() -> None:
     result = {"repeats": args.repeats, "stopped_shown_seconds": shown, "server_idle_seconds": idle,
               "median_shown": statistics.median(shown), "max_shown": max(shown),
               "median_idle": statistics.median(idle), "max_idle": max(idle),
+              "closed_tab_idle_seconds": closed_idle, "next_session_run_seconds": next_run,
               "tracebacks_in_server_log": log.read_text().count("Traceback")}
     print(json.dumps({k: v for k, v in result.items() if not isinstance(v, list)}, indent=1))
     args.out.write_text(json.dumps(result, indent=1) + "\n")
