@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-# Under pytest-xdist (`make test` runs two workers on the two cores) every worker computes on one thread:
-# two workers with two-thread pools oversubscribe the cores, and spinning BLAS/OpenMP threads then made a
+# Under pytest-xdist (`make test` runs three workers on the two cores) every worker computes on one thread:
+# workers with two-thread pools oversubscribe the cores, and spinning BLAS/OpenMP threads then made a
 # tiny DenseNet training run 8 times slower here. Set before numpy, torch and TensorFlow start their pools,
 # and inherited by the notebook kernels, command lines and servers the tests start.
 if os.environ.get("PYTEST_XDIST_WORKER"):

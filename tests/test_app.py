@@ -265,10 +265,10 @@ def test_audio_clip_is_scored_window_by_window_explained_and_can_be_listened_to(
     metrics = {m.proto.label: m.proto.body for m in pred.get("metric")}
     assert metrics["Clip verdict"] in ("bonafide", "spoof")
     assert len(pred.get("audio")) == 1 and pred.dataframe[0].value.shape[0] == 4
-    next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["gradcam", "occlusion"]).run()
+    next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["gradcam", "saliency"]).run()
     press_run(at)
     expl = tab(at, "Explanations")
-    assert images(expl) == ["Grad-CAM", "Occlusion"]
+    assert images(expl) == ["Grad-CAM", "Saliency"]
     assert len(expl.get("audio")) == 4, "each method: the top bins and the rest"
     next(s for s in at.sidebar.selectbox if s.label == "Window").set_value(0).run()
     assert not at.exception
@@ -339,13 +339,11 @@ def test_several_layers_are_chosen_in_a_multiselect_and_explained_together():
 
 
 def test_a_slow_method_runs_with_its_progress_bar_and_a_cache_hit_replays_cleanly():
-    """Occlusion at stride 3 (41 x 41 positions) is estimated at seconds: the run's status holds the progress bar,
-    drawn inside the cached computation and emptied when it ends. Streamlit replays it on the next, cached
+    """Occlusion at its defaults (31 x 31 positions) is estimated at seconds: the run's status holds the progress
+    bar, drawn inside the cached computation and emptied when it ends. Streamlit replays it on the next, cached
     rerun: no error, nothing recomputed, nothing left over."""
     at = new_app()
     next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["occlusion"]).run()
-    for name in ("stride_height", "stride_width"):
-        next(w for w in at.sidebar.number_input if w.label == name).set_value(3).run()
     services = sys.modules["views.services"]
     before = services.COMPUTED["explanations"]
     for _ in range(2):

@@ -61,8 +61,9 @@ def test_prediction_cli_handles_every_file_of_the_corpus(tmp_path, capsys):
             assert code == 2 and out == "" and len(lines) == 1 and case.error in lines[0], (name, err)
 
 
-@pytest.mark.parametrize("name", ["jpeg_cut_at_200.jpg", "jpeg_header_then_noise.jpg", "png_text_bomb.png",
-                                  "float_nan.tif", "png_half_rows.png"])
+# In a real process, two decoders' failures (every file of the corpus goes through the CLI in-process in
+# test_bad_corpus.py): a library warning or a C decoder's message must not reach stderr beside our one line.
+@pytest.mark.parametrize("name", ["jpeg_header_then_noise.jpg", "png_text_bomb.png"])
 def test_explain_cli_process_reports_decoder_failures_as_input_errors(name, tmp_path):
     path = tmp_path / name
     path.write_bytes(BAD[name].data)

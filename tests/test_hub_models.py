@@ -19,6 +19,7 @@ import pytest
 import torch
 from PIL import Image
 
+import xai_models
 from workbench.errors import InputError, ModelError
 from workbench.methods import METHODS, compatible_methods, hidden_methods
 from workbench.models import Target, load_model, parse_model_ref
@@ -229,30 +230,28 @@ def test_a_hub_that_does_not_answer_is_reported_not_waited_on(tmp_path, monkeypa
             load_model("hub:org/resnet")
 
 
-def test_the_cli_refuses_a_pickle_with_exit_2_and_records_the_trust_when_given(tmp_path, cache):
+def test_the_cli_refuses_a_pickle_with_exit_2_and_records_the_trust_when_given(tmp_path, cache, capsys):
+    """In one process, as a script calling the CLI four times would: a pickle trusted once is not trusted by the
+    next command that does not say so."""
     picture = tmp_path / "photo.png"
     Image.fromarray(hub_repos.image(32, 32)).save(picture)
-    env = {**_env(), "HF_HUB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
-    command = [sys.executable, str(ROOT / "xai_models.py"), "--task", "hub_image", "--model", "hub:org/pickled",
-               "--input", str(picture), "--methods", "gradcam", "--json", "--out", str(tmp_path / "out")]
-    refused = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
-    assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert "pickled weights" in refused.stderr and "--trust-pickle" in refused.stderr
+    command = ["--task", "hub_image", "--model", "hub:org/pickled", "--input", str(picture), "--methods", "gradcam",
+               "--json", "--out", str(tmp_path / "out")]
+    assert xai_models.main(command) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "pickled weights" in err and "--trust-pickle" in err
     report = tmp_path / "report.zip"
-    trusted = subprocess.run([*command, "--trust-pickle", "--zip", str(report)], capture_output=True, text=True,
-                             env=env, timeout=300)
-    assert trusted.returncode == 0, trusted.stderr
-    [record] = json.loads(trusted.stdout)
+    assert xai_models.main([*command, "--trust-pickle", "--zip", str(report)]) == 0
+    [record] = json.loads(capsys.readouterr().out)
     assert record["trusted"] == ["org/pickled"] and record["revision"] == hub_repos.COMMIT
     with zipfile.ZipFile(report) as bundle:
         manifest = json.loads(bundle.read("manifest.json"))
     assert manifest["trusted"] == ["org/pickled"] and manifest["maps"][0]["trusted"] == "pickled weights"
-    again = [sys.executable, str(ROOT / "xai_models.py"), "reproduce", str(report), "--input", str(picture), "--json"]
-    untrusted = subprocess.run(again, capture_output=True, text=True, env=env, timeout=300)
-    assert untrusted.returncode == 2 and "only pickled weights" in untrusted.stderr, "a report grants no trust"
-    reproduced = subprocess.run([*again, "--trust-pickle"], capture_output=True, text=True, env=env, timeout=300)
-    assert reproduced.returncode == 0, reproduced.stderr
-    assert json.loads(reproduced.stdout)["max_difference"] == 0.0
+    again = ["reproduce", str(report), "--input", str(picture), "--json"]
+    assert xai_models.main(again) == 2
+    assert "only pickled weights" in capsys.readouterr().err, "a report grants no trust"
+    assert xai_models.main([*again, "--trust-pickle"]) == 0
+    assert json.loads(capsys.readouterr().out)["max_difference"] == 0.0
 
 
 def _serve(monkeypatch, hub: FakeHub) -> None:

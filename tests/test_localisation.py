@@ -30,14 +30,16 @@ def detected_cases(bundled):
     return cases
 
 
-@pytest.mark.parametrize("method_id,params,min_hits", [
-    ("gradcam", {}, 0.4),
-    ("occlusion", {"window_height": 16, "window_width": 16, "stride_height": 8, "stride_width": 8}, 0.4),
+# Occlusion runs 100 forward passes a case (24 px patches, stride 12), so it is scored on the first 24 detected
+# cases only (measured there: 0.51; 0.44 over all 47; chance 0.035).
+@pytest.mark.parametrize("method_id,params,n_cases,min_hits", [
+    ("gradcam", {}, N_CASES, 0.4),
+    ("occlusion", {"window_height": 24, "window_width": 24, "stride_height": 12, "stride_width": 12}, 24, 0.4),
 ])
-def test_pointing_game_is_won_far_above_chance(bundled, detected_cases, method_id, params, min_hits):
+def test_pointing_game_is_won_far_above_chance(bundled, detected_cases, method_id, params, n_cases, min_hits):
     game = METRICS["pointing_game"]
     hits, chance = [], []
-    for x, mask in detected_cases:
+    for x, mask in detected_cases[:n_cases]:
         e = METHODS[method_id].explain(bundled, x, Target(1), params)
         hits.append(game.score(e, truth=mask))
         chance.append(ndimage.binary_dilation(mask, iterations=game.tolerance).mean())

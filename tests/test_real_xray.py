@@ -205,24 +205,25 @@ def test_a_smoke_run_of_the_recipe_through_the_command_line_writes_a_card_that_c
         tmp_path, monkeypatch, capsys):
     from workbench.models import load_model
     from workbench.training.__main__ import main
+    from workbench.training.runner import SMOKE, SMOKE_EVAL
 
     out = tmp_path / RECIPE
     monkeypatch.setattr(sys, "argv", ["workbench.training", "train", "--recipe", RECIPE, "--out", str(out), "--smoke"])
     main()
     printed = capsys.readouterr().out  # the log lines, then the result
     result = json.loads(printed[printed.index("\n{") + 1:])
-    assert result["held_out"]["n"] == 40 and len(result["held_out"]["confusion"]) == 2
+    assert result["held_out"]["n"] == SMOKE_EVAL and len(result["held_out"]["confusion"]) == 2
     training = json.loads((out / "training.json").read_text())
     assert result["training"] == training
-    assert (training["n_train"], training["n_val"], training["epochs"]) == (64, 32, 1)
+    assert (training["n_train"], training["n_val"], training["epochs"]) == (SMOKE["n_train"], SMOKE["n_val"], 1)
     card = (out / "README.md").read_text()
-    for phrase in ("real-data", "64 real radiographs", "Kermany", "CC BY 4.0", "no flips",
+    for phrase in ("real-data", f"{SMOKE['n_train']} real radiographs", "Kermany", "CC BY 4.0", "no flips",
                    "| truth \\ predicted | normal | affected |", "Not for adults"):
         assert phrase in card, phrase
     model = load_model(str(out))
     assert model.info.labels == ("normal", "affected")
     stats = model.feature_stats
-    assert (stats.n_fit, stats.n_held_out) == (64, 32), "fitted on 64 real training films, no mirrored copies"
+    assert (stats.n_fit, stats.n_held_out) == (SMOKE["n_ood"], 32), "training films, no mirrored copies; 32 held out"
 
 
 def test_the_command_line_says_when_the_films_are_missing(tmp_path, monkeypatch, capsys):

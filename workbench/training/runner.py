@@ -10,8 +10,8 @@ from workbench.training.recipes import Recipe
 from workbench.training.segmentation import evaluate_segmenter, train_segmenter, write_segmentation_card
 
 # Tiny settings for CI's smoke runs: every step runs, nothing is learnt.
-SMOKE = {"n_train": 64, "n_val": 32, "epochs": 1, "n_ood": 64}
-SMOKE_EVAL = 40
+SMOKE = {"n_train": 32, "n_val": 16, "epochs": 1, "n_ood": 32}
+SMOKE_EVAL = 20
 
 
 def trainer(recipe: Recipe) -> tuple[Callable, Callable, Callable]:
