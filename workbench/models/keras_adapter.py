@@ -69,6 +69,10 @@ def _nhwc(batch: np.ndarray) -> tf.Tensor:
     return tf.constant(np.ascontiguousarray(np.moveaxis(batch, 1, -1), dtype=np.float32))
 
 
+def _as_list(out: Any) -> list[tf.Tensor]:
+    return list(out) if isinstance(out, list | tuple) else [out]  # one output comes back bare
+
+
 def _nchw(t: tf.Tensor) -> np.ndarray:
     array = t.numpy()
     return np.ascontiguousarray(np.moveaxis(array, -1, 1)) if array.ndim == 4 else array
@@ -79,7 +83,7 @@ class KerasAdapter(ModelAdapter):
         super().__init__(info)
         self.model = model
         self._submodels: dict[tuple[str, ...], keras.Model] = {}
-        self._compiled: dict[tuple[str, ...], Any] = {}
+        self._compiled: dict[tuple, Any] = {}  # traced graphs, by what they compute
 
     @classmethod
     def from_folder(cls, info: ModelInfo) -> KerasAdapter:
@@ -115,20 +119,36 @@ class KerasAdapter(ModelAdapter):
             yield batch[i:i + self.batch_size]
 
     def _forward(self, layers: Sequence[str]) -> Any:
-        """The sub-model's forward pass as a TensorFlow graph, for passes that need no gradient: eager Keras
-        spends milliseconds a layer, which made a deletion curve of an audio window twice as slow. Traced once
-        per sub-model; `reduce_retracing` leaves the batch size open after a second size is seen."""
-        key = tuple(layers)
+        """x -> [the head's output, *the layers' outputs], as a TensorFlow graph: eager Keras spends milliseconds a
+        layer, which made a deletion curve of an audio window twice as slow. Traced once per sub-model;
+        `reduce_retracing` leaves the batch size open after a second size is seen."""
+        key = ("forward", *layers)
         if key not in self._compiled:
             sub = self._submodel(layers)
-            self._compiled[key] = tf.function(lambda x: sub(x, training=False), reduce_retracing=True)
+            self._compiled[key] = tf.function(lambda x: _as_list(sub(x, training=False)), reduce_retracing=True)
         return self._compiled[key]
 
-    def _run(self, forward: Any, x: tf.Tensor) -> list[tf.Tensor]:
-        """`forward` is a graph from `_forward`, or a sub-model called eagerly (in a GradientTape)."""
-        self._count(forward=int(x.shape[0]))
-        out = forward(x, training=False) if isinstance(forward, keras.Model) else forward(x)
-        return list(out) if isinstance(out, list | tuple) else [out]  # one output comes back bare
+    def _gradients(self, layers: Sequence[str], target: Target) -> Any:
+        """x -> (the layers' outputs, the gradients of the summed target score with respect to them, or to x when no
+        layer is asked for), as a graph per sub-model and class. A target with a region runs eagerly: its pixels
+        would make a new graph for every region."""
+        sub = self._submodel(layers)
+
+        def gradients(x: tf.Tensor) -> tuple[list[tf.Tensor], Any]:
+            with tf.GradientTape() as tape:
+                tape.watch(x)  # records every op, frozen weights or not
+                out, *outs = _as_list(sub(x, training=False))
+                for a in outs:
+                    tape.watch(a)
+                total = tf.reduce_sum(self._score(out, target))
+            return outs, tape.gradient(total, outs if layers else x)
+
+        if target.region is not None:
+            return gradients
+        key = ("gradients", target.class_index, *layers)
+        if key not in self._compiled:
+            self._compiled[key] = tf.function(gradients, reduce_retracing=True)
+        return self._compiled[key]
 
     def _score(self, output: tf.Tensor, target: Target) -> tf.Tensor:
         if len(output.shape) == 4:
@@ -137,51 +157,45 @@ class KerasAdapter(ModelAdapter):
 
     def outputs_and_activations(self, batch: np.ndarray,
                                 layers: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-        sub = self._forward(layers)
+        forward = self._forward(layers)
         outputs, acts = [], [[] for _ in layers]
         with self.lock:
             for chunk in self._chunks(batch):
-                out, *layer_outs = self._run(sub, _nhwc(chunk))
+                self._count(forward=len(chunk))
+                out, *layer_outs = forward(_nhwc(chunk))
                 outputs.append(_nchw(out))
                 for store, a in zip(acts, layer_outs):
                     store.append(_nchw(a))
         return np.concatenate(outputs), [np.concatenate(a) for a in acts]
 
     def target_scores(self, batch: np.ndarray, target: Target) -> np.ndarray:
-        sub = self._forward(())
+        forward = self._forward(())
+        scores = []
         with self.lock:
-            return np.concatenate([self._score(self._run(sub, _nhwc(c))[0], target).numpy()
-                                   for c in self._chunks(batch)])
+            for chunk in self._chunks(batch):
+                self._count(forward=len(chunk))
+                scores.append(self._score(forward(_nhwc(chunk))[0], target).numpy())
+        return np.concatenate(scores)
 
     def input_gradients(self, batch: np.ndarray, target: Target) -> np.ndarray:
-        sub = self._submodel(())
+        gradients = self._gradients((), target)
         grads = []
         with self.lock:
             for chunk in self._chunks(batch):
-                x = _nhwc(chunk)
-                with tf.GradientTape() as tape:
-                    tape.watch(x)
-                    total = tf.reduce_sum(self._score(self._run(sub, x)[0], target))
-                self._count(backward=len(chunk))
-                grads.append(_nchw(tape.gradient(total, x)))
+                self._count(forward=len(chunk), backward=len(chunk))
+                grads.append(_nchw(gradients(_nhwc(chunk))[1]))
         return np.concatenate(grads)
 
     def layer_gradients(self, batch: np.ndarray, target: Target,
                         layers: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
-        sub = self._submodel(layers)
+        gradients = self._gradients(layers, target)
         acts: list[list[np.ndarray]] = [[] for _ in layers]
         grads: list[list[np.ndarray]] = [[] for _ in layers]
         with self.lock:
             for chunk in self._chunks(batch):
-                x = _nhwc(chunk)
-                with tf.GradientTape() as tape:
-                    tape.watch(x)  # records every op, frozen weights or not
-                    out, *outs = self._run(sub, x)
-                    for a in outs:
-                        tape.watch(a)
-                    total = tf.reduce_sum(self._score(out, target))
-                self._count(backward=len(chunk))
-                for store_a, store_g, a, g in zip(acts, grads, outs, tape.gradient(total, outs)):
+                self._count(forward=len(chunk), backward=len(chunk))
+                outs, outs_grads = gradients(_nhwc(chunk))
+                for store_a, store_g, a, g in zip(acts, grads, outs, outs_grads):
                     store_a.append(_nchw(a))
                     store_g.append(_nchw(g))
         return [(np.concatenate(a), np.concatenate(g)) for a, g in zip(acts, grads)]
