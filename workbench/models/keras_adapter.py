@@ -79,9 +79,11 @@ def _nchw(t: tf.Tensor) -> np.ndarray:
 
 
 class KerasAdapter(ModelAdapter):
-    def __init__(self, model: keras.Model, info: ModelInfo) -> None:
+    def __init__(self, model: keras.Model, info: ModelInfo, traced: bool = True) -> None:
+        """`traced`: passes run as traced graphs (`_graph`); a randomised copy, used for a few passes, runs eagerly."""
         super().__init__(info)
         self.model = model
+        self.traced = traced
         self._submodels: dict[tuple[str, ...], keras.Model] = {}
         self._compiled: dict[tuple, Any] = {}  # traced graphs, by what they compute
 
@@ -120,12 +122,18 @@ class KerasAdapter(ModelAdapter):
 
     def _forward(self, layers: Sequence[str]) -> Any:
         """x -> [the head's output, *the layers' outputs], as a TensorFlow graph: eager Keras spends milliseconds a
-        layer, which made a deletion curve of an audio window twice as slow. Traced once per sub-model;
-        `reduce_retracing` leaves the batch size open after a second size is seen."""
-        key = ("forward", *layers)
+        layer, which made a deletion curve of an audio window twice as slow."""
+        sub = self._submodel(layers)
+        return self._graph(("forward", *layers), lambda x: _as_list(sub(x, training=False)))
+
+    def _graph(self, key: tuple, fn: Any) -> Any:
+        """`fn` traced once (the batch size left open, so no batch traces it again) and kept under `key`; tracing
+        takes about a second, so an adapter used for a few passes (`traced=False`) runs `fn` eagerly."""
+        if not self.traced:
+            return fn
         if key not in self._compiled:
-            sub = self._submodel(layers)
-            self._compiled[key] = tf.function(lambda x: _as_list(sub(x, training=False)), reduce_retracing=True)
+            spec = tf.TensorSpec((None, *self.model.input_shape[1:]), tf.float32)
+            self._compiled[key] = tf.function(fn, input_signature=[spec])
         return self._compiled[key]
 
     def _gradients(self, layers: Sequence[str], target: Target) -> Any:
@@ -143,12 +151,8 @@ class KerasAdapter(ModelAdapter):
                 total = tf.reduce_sum(self._score(out, target))
             return outs, tape.gradient(total, outs if layers else x)
 
-        if target.region is not None:
-            return gradients
-        key = ("gradients", target.class_index, *layers)
-        if key not in self._compiled:
-            self._compiled[key] = tf.function(gradients, reduce_retracing=True)
-        return self._compiled[key]
+        return gradients if target.region is not None else self._graph(("gradients", target.class_index, *layers),
+                                                                       gradients)
 
     def _score(self, output: tf.Tensor, target: Target) -> tf.Tensor:
         if len(output.shape) == 4:
@@ -220,4 +224,4 @@ class KerasAdapter(ModelAdapter):
         for name in layers:
             for variable in clone.get_layer(name).trainable_weights:
                 variable.assign(random_like(rng, np.asarray(variable.numpy())))
-        return KerasAdapter(clone, randomised_revision(self.info, layers, seed))
+        return KerasAdapter(clone, randomised_revision(self.info, layers, seed), traced=False)
