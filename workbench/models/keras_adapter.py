@@ -5,7 +5,7 @@ registers a loader that imports it on first use); it imports torch._dynamo (whic
 the line before TensorFlow (environment.md: TensorFlow before triton segfaults). Batches arrive
 N x C x H x W like every adapter's; Keras layers are channels-last, so the adapter moves the channel axis in and out.
 Gradients come from `tf.GradientTape`; activations and their gradients from a functional
-sub-model that returns the layer's output beside the head's.
+sub-model that returns the layer's output beside the head's. Passes run as traced graphs (`_graph`), not eagerly.
 """
 
 from __future__ import annotations
