@@ -4,13 +4,17 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
+# uv installs no bytecode up front, so Python must write it on first import: where PYTHONDONTWRITEBYTECODE is set
+# (it is on this machine) every process would compile torch and TensorFlow from source again (tests 626 -> 926 s).
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: run test lint install lock browser speech-tools pdf-tools train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
         train-iqa evaluate-iqa train-audio evaluate-audio bench clean
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
 	# every package, transitive ones included, at the version requirements.lock pins (make lock writes it), by uv:
-	# it unpacks the wheels in parallel and compiles no bytecode up front, 34 s here where pip took about 5 min
+	# it unpacks the wheels in parallel and compiles no bytecode up front (above), 34 s here where pip took about 5 min
 	$(PY) -m pip install -q uv==0.13.9
 	$(VENV)/bin/uv pip install --python $(PY) -q -r requirements.lock
 	# the library itself, editable: inference.py, xai_models.py and workbench/ import from anywhere
