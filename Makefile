@@ -51,7 +51,7 @@ lint: $(STAMP)
 # Three workers on two cores: the browser, Ray, server and subprocess tests spend much of their time waiting, and a
 # third worker fills it (the suite took 7.4 min with three, 9.0 with two, here).
 test: $(STAMP) browser speech-tools pdf-tools lint
-	$(PY) -m pytest -q -n 3 --dist worksteal tests
+	$(PY) -m pytest -q -n 3 --dist worksteal --durations=15 tests
 
 # One model: make train RECIPE=<id> (the recipes are in workbench/training/recipes.py); a family: train-lung etc.
 RECIPE ?= lung_xray-resnet-compact
