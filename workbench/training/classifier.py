@@ -201,7 +201,7 @@ def write_model_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
         f"at the generator's own contrast.")
     spec = recipe.spec
     colour = "one grayscale channel" if spec.channels == 1 else "RGB"
-    stages = "" if not recipe.stages else f"\n{STAGES_LINE.format(', '.join(f'`{s}`' for s in recipe.stages))}"
+    stages = "" if not recipe.stages else f"\n{stages_line(recipe.stages)}"
     stress = "".join(f"\n- {name}: **accuracy {acc:.3f}**" for name, acc in evaluation.get("stress_tests", {}).items())
     if stress:
         stress = f"\n\nThe same {evaluation['n']} {recipe.case_word}, changed on purpose:{stress}"
@@ -257,8 +257,14 @@ Measured with `python -m workbench.training evaluate --recipe {recipe.id} --mode
     return out / "README.md"
 
 
-STAGES_LINE = ("Default NormGrad layers: {} (the stages after the stem, multiplied; on held-out phantoms this "
-               "localised better than any one layer: README, known truth).")
+def stages_line(stages: tuple[str, ...]) -> str:
+    """The card's line on NormGrad's default layers, each choice with the measurement behind it."""
+    names = ", ".join(f"`{s}`" for s in stages)
+    if len(stages) > 1:
+        return (f"Default NormGrad layers: {names} (the stages after the stem, multiplied; on held-out phantoms "
+                "this localised better than any one layer: README, known truth).")
+    return (f"Default NormGrad layer: {names} (on held-out phantoms it localised better than each later stage "
+            "alone and than their product: README, known truth).")
 
 
 def ood_card_section(folder: Path, recipe: Recipe) -> str:
