@@ -83,8 +83,8 @@ class NormGrad(Method):
         layers = model.layers()
         default = [s for s in model.info.stages if s in layers] or [layers[0]]
         return [Param("layers", "layers", default, "Layer(s) the virtual identity layer is inserted after; "
-                      "several are multiplied together (each scaled to [0, 1]). Default: the model's stages "
-                      "after the stem when its config names them, else its CAM layer.", choices=tuple(layers))]
+                      "several are multiplied together (each scaled to [0, 1]). Default: the layers its config "
+                      "names as `stages` (measured to localise best), else its CAM layer.", choices=tuple(layers))]
 
     def cost(self, model, x, params) -> Cost:
         return Cost(forward=1, backward=1)

@@ -46,8 +46,9 @@ class ModelInfo:
     notice: str = ""  # a warning the app and CLI show beside every prediction (e.g. a shortcut demo)
     source: str = "bundled"  # "bundled", "local" or "hub"
     step_scores: StepScores | None = None
-    # The stage outputs after the stem, fine to coarse: NormGrad's default is their product, which beat any one
-    # layer on every lung model where it was measured (README, known truth). Empty: the target layer alone.
+    # NormGrad's default layers, their product, as measured on held-out cases (README, known truth): the stage
+    # outputs after the stem, fine to coarse, on four lung models; the stem alone on the AlexNet. Empty: the
+    # target layer alone.
     stages: tuple[str, ...] = ()
     weights: tuple[str, ...] = ()  # the weight files loaded, main file first (their digests go in reports)
     trusted: bool = False  # pickled weights, loaded because the user trusted the repo (recorded in every export)
