@@ -5,7 +5,7 @@ STAMP  := $(VENV)/.installed
 PORT   ?= 8501
 
 # uv installs no bytecode up front, so Python must write it on first import: where PYTHONDONTWRITEBYTECODE is set
-# (it is on this machine) every process would compile torch and TensorFlow from source again (tests 626 -> 926 s).
+# (it is on this machine) every process would compile torch and TensorFlow from source again (tests 626 -> 927 s).
 unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: run test lint install lock browser speech-tools pdf-tools train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
