@@ -385,7 +385,8 @@ def test_evaluate_resumes_from_rows_kept_in_memory_and_counts_each_models_relian
     and serves the old ones as they are. Each model's excluded cases are those `reliance_counts` gives a reason
     for. Two tiny random models on the 32 px grid: fast, and their reliance is whatever it happens to be."""
     from workbench.evaluation import explanations
-    from workbench.evaluation.explanations import COLUMNS, evaluate, generated, reliance_counts, summarise, table_csv
+    from workbench.evaluation.cases import generated
+    from workbench.evaluation.explanations import COLUMNS, evaluate, reliance_counts, summarise, table_csv
 
     from .conftest import tiny_adapter
 

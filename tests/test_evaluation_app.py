@@ -10,10 +10,12 @@ import math
 import numpy as np
 import pytest
 
+import workbench.evaluation.cases as cases
 import workbench.evaluation.explanations as explanations
 import workbench.evaluation.performance as performance
+from workbench.evaluation.cases import generated
 from workbench.evaluation.classification import classification_report
-from workbench.evaluation.explanations import COLUMNS, evaluate, generated, summarise
+from workbench.evaluation.explanations import COLUMNS, evaluate, summarise
 from workbench.models import load_model
 from workbench.training.classifier import HELD_OUT
 from workbench.training.recipes import RECIPES
@@ -200,7 +202,7 @@ def test_a_model_without_a_recipe_says_what_is_and_is_not_available():
     assert performance.card_section(load_model(BUNDLED).info.card) in [m.value for m in perf.markdown]
 
 
-@pytest.mark.skipif(explanations.real_folder("lung_xray") is None, reason="no shared chest X-ray folder here")
+@pytest.mark.skipif(cases.real_folder("lung_xray") is None, reason="no shared chest X-ray folder here")
 def test_real_radiographs_of_held_out_patients_are_scored_without_localisation_at_the_chosen_baseline(evaluated):
     """The shared folder's held-out films as cases, the mean baseline chosen: the library's table for the same
     settings, no localisation (no masks), and a caption that says so."""
@@ -212,7 +214,7 @@ def test_real_radiographs_of_held_out_patients_are_scored_without_localisation_a
     widget(tab(at, "Evaluation"), "number_input", "Number of cases (N)").set_value(2).run()
     widget(tab(at, "Evaluation"), "selectbox", "Deletion/insertion baseline").set_value("mean").run()
     click(at, "Run evaluation")
-    source = explanations.from_folder("lung_xray", str(explanations.real_folder("lung_xray")), 2)
+    source = cases.from_folder("lung_xray", str(cases.real_folder("lung_xray")), 2)
     expected = summarise(evaluate([load_model(BUNDLED)], METHODS, source, 0, baseline="mean"))
     shown = shown_table(at)
     assert_tables_equal(shown, expected)

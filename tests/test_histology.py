@@ -118,7 +118,7 @@ def test_medmnist_names_and_files():
 
 def test_an_npz_in_memory_gives_the_cases_of_the_same_file_on_disk(tmp_path):
     """An upload is read from its bytes, never written; its rows are keyed by its content, not a path."""
-    from workbench.evaluation.explanations import from_npz, from_npz_bytes
+    from workbench.evaluation.cases import from_npz, from_npz_bytes
 
     images, _, labels = histology.make_dataset(4, seed=3, split="test")
     data = _npz(test_images=(images * 255).astype(np.uint8), test_labels=labels[:, None])

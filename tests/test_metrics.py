@@ -233,7 +233,7 @@ def test_a_randomised_copy_has_new_weights_only_in_the_named_layers(tiny):
 
 def test_the_layer_sweep_scores_every_layer_as_grad_cam_run_layer_by_layer(bundled):
     """One pass capturing every layer gives, per layer, the scores of Grad-CAM run on that layer alone."""
-    from workbench.evaluation.explanations import CASE_SOURCES
+    from workbench.evaluation.cases import CASE_SOURCES
     from workbench.evaluation.layers import layer_sweep
 
     layers = ["layer2", "layer3", "layer4"]

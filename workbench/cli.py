@@ -158,12 +158,10 @@ def _method_params(pairs: Sequence[str]) -> dict[str, dict]:
 
 def evaluate_main(argv: Sequence[str] | None = None) -> int:
     """`xai_models.py evaluate`: methods x models scored on generated cases whose truth is known."""
+    from workbench.evaluation.cases import from_folder, from_npz, generated
     from workbench.evaluation.explanations import (
         COLUMNS,
         evaluate,
-        from_folder,
-        from_npz,
-        generated,
         run_here,
         sanity_verdicts,
         summarise,

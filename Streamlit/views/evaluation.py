@@ -17,17 +17,12 @@ from views.sidebar import Selection
 from workbench.data.medmnist import DATASETS
 from workbench.data.speech import SpeechDataMissing
 from workbench.errors import InputError, ModelError
+from workbench.evaluation.cases import CASE_SOURCES, CaseSource, from_folder, from_npz_bytes, generated, real_folder
 from workbench.evaluation.explanations import (
-    CASE_SOURCES,
     COLUMNS,
     LOCALISATION,
     OTHERS,
-    CaseSource,
     evaluate,
-    from_folder,
-    from_npz_bytes,
-    generated,
-    real_folder,
     reliance_counts,
     summarise,
     table_csv,
