@@ -88,7 +88,7 @@ def test_a_run_stopped_while_queued_for_the_lock_leaves_the_queue(tiny, tiny_inp
     threads[0].start()
     held.wait(timeout=10)
     threads[1].start()
-    for _ in range(200):
+    for _ in range(1000):  # up to 10 s: under the suite's load a new thread can take a while to run
         if tiny.lock.waiting() == 1:
             break
         time.sleep(0.01)
