@@ -303,11 +303,35 @@ def test_evaluate_scores_methods_x_models_on_generated_cases_and_resumes(tmp_pat
     (["--task", "lung_xray", "--model", "histopathology-resnet18-compact"], "is for task 'histopathology'"),
     (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--methods", "nope"], "unknown method"),
     (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--n", "0"], "--n must be at least 1"),
-    (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--folder", "/nonexistent"], "folder not found")])
+    (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--folder", "/nonexistent"], "folder not found"),
+    (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--folder", str(ROOT / "sample_files" / "lung_xray"),
+      "--baseline", "twin"], "the twin baseline needs cases with counterfactual twins")])
 def test_evaluate_refuses_bad_requests_with_one_line(tmp_path, capsys, args, message):
     assert xai_models.main(["evaluate", *args, "--csv", str(tmp_path / "t.csv")]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_the_twin_baseline_takes_deleted_points_from_the_counterfactual_twin(tmp_path, capsys):
+    """Deletion with `--baseline twin` on generated cases: the curve runs from the model's probability on the case
+    to its probability on the twin (all points deleted), each read from the model directly; the row records the
+    baseline, so twin and black rows never mix."""
+    from workbench.data import phantoms
+    from workbench.metrics.faithfulness import perturbation_curve
+
+    out = tmp_path / "twin.csv"
+    assert xai_models.main(["evaluate", "--task", "lung_xray", "--model", BUNDLED, "--methods", "gradcam", "--n", "1",
+                            "--baseline", "twin", "--csv", str(out)]) == 0
+    (row,) = [json.loads(line) for line in (tmp_path / "twin.csv.rows.jsonl").read_text().splitlines()]
+    assert row["baseline"] == "twin"
+    model = load_model(BUNDLED)
+    x, twin = (model.info.input.normalize(phantoms.make_phantom(0, "test", 0, label=1, twin=t).image[None])[None]
+               for t in (False, True))
+    e = METHODS["gradcam"].explain(model, x, Target(1))
+    shares, curve = perturbation_curve(model, x, e.map, Target(1), "deletion", baseline=twin)
+    p_case, p_twin = model.predict(np.concatenate([x, twin]))[:, 1]
+    assert (curve[0], curve[-1]) == (pytest.approx(p_case, abs=1e-5), pytest.approx(p_twin, abs=1e-5))
+    assert row["deletion_auc"] == pytest.approx(float(np.sum((curve[1:] + curve[:-1]) / 2 * np.diff(shares))))
 
 
 def test_evaluate_on_a_folder_with_masks_and_on_a_medmnist_file(tmp_path, capsys):

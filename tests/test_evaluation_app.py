@@ -202,6 +202,26 @@ def test_a_model_without_a_recipe_says_what_is_and_is_not_available():
     assert performance.card_section(load_model(BUNDLED).info.card) in [m.value for m in perf.markdown]
 
 
+def test_generated_cases_offer_the_twin_baseline_and_score_with_it_as_the_library_does(evaluated):
+    """Only generated cases have counterfactual twins: the twin baseline is offered for them, not for a MedMNIST
+    file, and the table it gives is the library's for the same settings."""
+    at, *_ = evaluated
+    ev = tab(at, "Evaluation")
+    widget(ev, "radio", "Cases").set_value("Generated cases (known truth, counterfactual twins)").run()
+    widget(tab(at, "Evaluation"), "multiselect", "Models").set_value([BUNDLED]).run()
+    widget(tab(at, "Evaluation"), "multiselect", "Methods").set_value(METHODS).run()
+    widget(tab(at, "Evaluation"), "number_input", "Number of cases (N)").set_value(2).run()
+    baseline = widget(tab(at, "Evaluation"), "selectbox", "Deletion/insertion baseline")
+    assert list(baseline.options) == ["black", "mean", "blur", "twin"]
+    baseline.set_value("twin").run()
+    click(at, "Run evaluation")
+    expected = summarise(evaluate([load_model(BUNDLED)], METHODS, generated("lung_xray", 2), 0, baseline="twin"))
+    assert_tables_equal(shown_table(at), expected)
+    widget(tab(at, "Evaluation"), "radio", "Cases").set_value("MedMNIST .npz file").run()
+    assert list(widget(tab(at, "Evaluation"), "selectbox", "Deletion/insertion baseline").options) == [
+        "black", "mean", "blur"]
+
+
 @pytest.mark.skipif(cases.real_folder("lung_xray") is None, reason="no shared chest X-ray folder here")
 def test_real_radiographs_of_held_out_patients_are_scored_without_localisation_at_the_chosen_baseline(evaluated):
     """The shared folder's held-out films as cases, the mean baseline chosen: the library's table for the same

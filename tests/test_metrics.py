@@ -187,6 +187,15 @@ def test_deletion_and_insertion_curves_follow_a_model_that_reads_one_pixel():
     _, insertion = perturbation_curve(model, x, heatmap, Target(1), "insertion", steps=4)
     np.testing.assert_allclose(insertion, [0.5] + [sigmoid(4.0)] * 4, rtol=1e-6)
     assert area_under(shares, deletion) == pytest.approx(0.125 * (sigmoid(4.0) + 0.5) + 0.75 * 0.5)
+    # A reference input (what the evaluation's twin baseline passes): pixel (0, 0) at 0.25 there, logit 2.
+    twin = x.copy()
+    twin[0, 0, 0, 0] = 0.25
+    _, deletion = perturbation_curve(model, x, heatmap, Target(1), "deletion", steps=4, baseline=twin)
+    np.testing.assert_allclose(deletion, [sigmoid(4.0)] + [sigmoid(2.0)] * 4, rtol=1e-6)
+    _, insertion = perturbation_curve(model, x, heatmap, Target(1), "insertion", steps=4, baseline=twin)
+    np.testing.assert_allclose(insertion, [sigmoid(2.0)] + [sigmoid(4.0)] * 4, rtol=1e-6)
+    with pytest.raises(ValueError, match="the input's shape"):
+        perturbation_curve(model, x, heatmap, Target(1), "deletion", baseline=twin[..., :3])
     e = METHODS["saliency"].explain(model, x, Target(1))  # all on pixel (0, 0); the metric steps 5% (0.8 px -> 1)
     assert METRICS["deletion_auc"].score(e, model=model, x=x) == pytest.approx(0.025 * (sigmoid(4.0) + 0.5) + 0.475)
     assert METRICS["insertion_auc"].score(e, model=model, x=x) == pytest.approx(0.025 * (sigmoid(4.0) + 0.5)

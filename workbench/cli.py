@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import InputError, ModelError
+from workbench.evaluation.cases import EVAL_BASELINES
 from workbench.methods import METHODS
-from workbench.methods.common import BASELINES
 from workbench.models import OOD_MESSAGE, ClassPrediction, list_models, load_model, predict
 from workbench.render import encode_png, explanation_picture, with_axes
 from workbench.service import (
@@ -184,8 +184,9 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
                                          "cases")
     source.add_argument("--npz", help="a MedMNIST .npz file (labels, no masks: faithfulness and complexity only)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--baseline", default="black", choices=BASELINES,
-                        help="what deletion and insertion put in place of the removed points")
+    parser.add_argument("--baseline", default="black", choices=EVAL_BASELINES,
+                        help="what deletion and insertion put in place of the removed points: black, the input's "
+                             "mean, a blurred copy, or (generated cases) each case's counterfactual twin")
     parser.add_argument("--sanity", action="store_true", help="add each model x method's randomisation check")
     parser.add_argument("--csv", required=True, help="output CSV; its rows so far are kept in CSV.rows.jsonl, so "
                                                      "a stopped run resumes")

@@ -83,10 +83,10 @@ def load_truth(task: Task, path: str, raw: np.ndarray) -> GroundTruth:
 
 
 def faithfulness_curves(e: Explanation, model: ModelAdapter, x: np.ndarray,
-                        baseline: str = "black") -> dict[str, Curve]:
+                        baseline: str | np.ndarray = "black") -> dict[str, Curve]:
     """The curve of every metric that is an area under one (deletion, insertion), by metric id, the removed
-    points replaced by `baseline` (black, mean or blur). Each costs some twenty model passes, so the app
-    computes them once, draws them and scores from them."""
+    points replaced by `baseline` (black, mean or blur, or a reference input such as the counterfactual twin).
+    Each costs some twenty model passes, so the app computes them once, draws them and scores from them."""
     from workbench.metrics import METRICS, PerturbationAUC  # scipy: loaded when a map is scored
 
     return {m.id: m.curve(e, model, x, baseline) for m in METRICS.values() if isinstance(m, PerturbationAUC)}

@@ -17,7 +17,15 @@ from views.sidebar import Selection
 from workbench.data.medmnist import DATASETS
 from workbench.data.speech import SpeechDataMissing
 from workbench.errors import InputError, ModelError
-from workbench.evaluation.cases import CASE_SOURCES, CaseSource, from_folder, from_npz_bytes, generated, real_folder
+from workbench.evaluation.cases import (
+    CASE_SOURCES,
+    EVAL_BASELINES,
+    CaseSource,
+    from_folder,
+    from_npz_bytes,
+    generated,
+    real_folder,
+)
 from workbench.evaluation.explanations import (
     COLUMNS,
     LOCALISATION,
@@ -110,9 +118,14 @@ def _settings(sel: Selection) -> Settings | None:
     a, b, c, d = st.columns(4)
     n = int(a.number_input("Number of cases (N)", 1, MAX_N, DEFAULT_N, key="evaluation:n"))
     seed = int(b.number_input("Seed (cases and methods)", 0, 2**31 - 1, 0, key="evaluation:seed"))
-    baseline = d.selectbox("Deletion/insertion baseline", BASELINES, key="evaluation:baseline",
-                           help="What replaces the removed points: black, the input's mean level, or a blurred "
-                                "copy of the input (removes detail, keeps the layout).")
+    twins = kind == GENERATED  # only generated cases have a counterfactual twin to take the points from
+    baseline = d.selectbox("Deletion/insertion baseline", EVAL_BASELINES if twins else BASELINES,
+                           key=f"evaluation:baseline:{twins}",
+                           help="What replaces the removed points: black, the input's mean level, a blurred copy of "
+                                "the input (removes detail, keeps the layout)" + (
+                                    ", or each case's counterfactual twin (the same case without the object: "
+                                    "removing a point takes it from the twin, so a map on the object deletes fast)."
+                                    if twins else "."))
     sanity = c.checkbox("Sanity check", key="evaluation:sanity",
                         help="Each method again on copies of each model with its layers randomised from the top, on "
                              "the first case: it passes when the map changes (Adebayo et al. 2018).")

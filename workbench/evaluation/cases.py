@@ -15,7 +15,14 @@ import numpy as np
 from workbench.errors import InputError
 from workbench.io import xray_folder
 from workbench.io.files import read_file
+from workbench.methods.common import BASELINES
 from workbench.tasks import TASKS, GroundTruth
+
+# What deletion and insertion can put in place of the removed points: the methods' references, or each case's
+# counterfactual twin (the same case without the object), which only generated cases have. On the lung phantoms
+# black, mean and blur leave most lesions readable where they were (docs/evaluation.md); the twin does not.
+TWIN = "twin"
+EVAL_BASELINES = (*BASELINES, TWIN)
 
 
 @dataclass(frozen=True)
@@ -133,18 +140,21 @@ CASE_SOURCES: dict[str, Callable[[int, int, str], Iterator[EvalCase]]] = {
 
 @dataclass(frozen=True)
 class CaseSource:
-    """Where cases come from: `name` (part of every row's key, so rows of two sources never mix) and `cases`."""
+    """Where cases come from: `name` (part of every row's key, so rows of two sources never mix), `cases`, and
+    whether every case has a counterfactual twin."""
 
     name: str
     cases: Callable[[], Iterator[EvalCase]]
     n: int
+    twins: bool = False
 
 
 def generated(task_id: str, n: int, seed: int = 0, split: str = "test") -> CaseSource:
     if task_id not in CASE_SOURCES:
         raise InputError(f"no generated cases with known truth for '{task_id}'; they exist for "
                          f"{', '.join(CASE_SOURCES)}.")
-    return CaseSource(f"generated:{task_id}:{split}:{seed}", lambda: CASE_SOURCES[task_id](n, seed, split), n)
+    return CaseSource(f"generated:{task_id}:{split}:{seed}", lambda: CASE_SOURCES[task_id](n, seed, split), n,
+                      twins=True)
 
 
 def from_folder(task_id: str, folder: str, n: int, seed: int = 0) -> CaseSource:

@@ -23,9 +23,8 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import InputError
-from workbench.evaluation.cases import CaseSource, EvalCase
+from workbench.evaluation.cases import EVAL_BASELINES, TWIN, CaseSource, EvalCase
 from workbench.methods import METHODS
-from workbench.methods.common import BASELINES
 from workbench.metrics import METRICS
 from workbench.metrics.sanity import model_randomisation
 from workbench.models import ModelAdapter, Target
@@ -61,6 +60,7 @@ class Prepared:
     model's reliance on the object (None where unknown: no twin, or a segmentation without truth)."""
 
     x: np.ndarray
+    twin: np.ndarray | None  # the twin as the model reads it, when the case has one
     target: Target
     truth: np.ndarray | None
     detected: bool | None
@@ -74,7 +74,8 @@ def prepare(model: ModelAdapter, case: EvalCase) -> Prepared:
     task = TASKS[model.info.task]
     spec = model.info.input
     x = task.preprocess(case.raw, spec)
-    batch = x if case.twin is None else np.concatenate([x, task.preprocess(case.twin, spec)])
+    twin = None if case.twin is None else task.preprocess(case.twin, spec)
+    batch = x if twin is None else np.concatenate([x, twin])
     probabilities = model.predict(batch)
     c = model.info.labels.index(case.label) if case.label is not None else predicted_class(probabilities[0])
     truth = truth_mask(task, model, case)
@@ -85,20 +86,24 @@ def prepare(model: ModelAdapter, case: EvalCase) -> Prepared:
         region, p = None, probabilities[:, c]
     detected = None if p is None else bool(p[0] > 0.5)
     relies = None if case.twin is None or p is None else bool(detected and p[1] <= 0.5)
-    return Prepared(x, Target(c, region), truth, detected, relies, None if relies is None else float(p[0] - p[1]))
+    return Prepared(x, twin, Target(c, region), truth, detected, relies, None if relies is None else float(p[0] - p[1]))
 
 
 def evaluate_case(model: ModelAdapter, case: EvalCase, method_ids: Sequence[str], params: dict[str, dict],
                   seed: int, source: str, baseline: str = "black") -> list[dict]:
     """One row per method for this case (the reliance fields repeated on each); without a truth, the
-    localisation metrics are None. Deletion and insertion replace points with `baseline`."""
+    localisation metrics are None. Deletion and insertion replace points with `baseline`: a name of
+    EVAL_BASELINES, `twin` taking each point from the case's counterfactual twin."""
     ready = prepare(model, case)
+    if baseline == TWIN and ready.twin is None:
+        raise InputError(f"case {case.index} has no counterfactual twin for the twin baseline.")
+    reference = ready.twin if baseline == TWIN else baseline
     has_truth = ready.truth is not None and ready.truth.any()
     metrics = [*(LOCALISATION if has_truth else ()), *OTHERS]
     rows = []
     for method_id in method_ids:
         e = METHODS[method_id].explain(model, ready.x, ready.target, params.get(method_id), seed)
-        curves = faithfulness_curves(e, model, ready.x, baseline)
+        curves = faithfulness_curves(e, model, ready.x, reference)
         scores = {m: METRICS[m].score_curve(curves[m]) if m in curves else
                   METRICS[m].score(e, truth=ready.truth, model=model, x=ready.x) for m in metrics}
         rows.append({"model": model.info.id, "revision": model.info.revision, "source": source, "case": case.index,
@@ -156,13 +161,17 @@ def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: 
              params: dict[str, dict] | None = None, rows_path: Path | None = None,
              progress: Callable[[int, int], None] | None = None, done: dict[str, dict] | None = None,
              baseline: str = "black", runner: Runner = run_here) -> list[dict]:
-    """Every model x case x method row, deletion and insertion replacing points with `baseline` (black, mean
-    or blur). Rows already in `done` (row key -> row) are served from it, not recomputed, and each fresh row
-    is added to it as soon as its case is scored: a caller that keeps `done` (the app, in its session)
-    resumes a stopped run. `rows_path` (JSONL) keeps `done` on disk, for the CLI. `runner` computes the missing
-    rows: here (the default) or on a Ray cluster (evaluation/distributed.py), with the same rows."""
-    if baseline not in BASELINES:
-        raise InputError(f"unknown baseline '{baseline}'; one of {', '.join(BASELINES)}.")
+    """Every model x case x method row, deletion and insertion replacing points with `baseline` (black, mean,
+    blur, or each case's twin where the source has twins). Rows already in `done` (row key -> row) are served
+    from it, not recomputed, and each fresh row is added to it as soon as its case is scored: a caller that
+    keeps `done` (the app, in its session) resumes a stopped run. `rows_path` (JSONL) keeps `done` on disk, for
+    the CLI. `runner` computes the missing rows: here (the default) or on a Ray cluster
+    (evaluation/distributed.py), with the same rows."""
+    if baseline not in EVAL_BASELINES:
+        raise InputError(f"unknown baseline '{baseline}'; one of {', '.join(EVAL_BASELINES)}.")
+    if baseline == TWIN and not source.twins:
+        raise InputError("the twin baseline needs cases with counterfactual twins: generated cases have them, "
+                         "a folder or a MedMNIST file does not.")
     params = params or {}
     tasks = {m.info.task for m in models}
     if len(tasks) != 1:

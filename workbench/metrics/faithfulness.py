@@ -26,13 +26,19 @@ def target_probability(model: ModelAdapter, batch: np.ndarray, target: Target) -
 
 
 def perturbation_curve(model: ModelAdapter, x: np.ndarray, heatmap: np.ndarray, target: Target, mode: str,
-                       steps: int = 20, baseline: str = "black") -> tuple[np.ndarray, np.ndarray]:
+                       steps: int = 20, baseline: str | np.ndarray = "black") -> tuple[np.ndarray, np.ndarray]:
     """(shares of pixels changed, 0 to 1 in `steps` steps; the target's probability at each): the most
-    relevant pixels first (ties: the first in row-major order)."""
+    relevant pixels first (ties: the first in row-major order). `baseline` names a reference (black, mean,
+    blur) or is the reference input itself, such as the case's counterfactual twin."""
     if mode not in ("deletion", "insertion"):
         raise ValueError(f"mode must be deletion or insertion, not {mode!r}")
     target = model.resolve_target(x, target)
-    reference = baseline_for(model, x, baseline)
+    if isinstance(baseline, np.ndarray):
+        if baseline.shape != x.shape:
+            raise ValueError(f"a reference input must have the input's shape {x.shape}, not {baseline.shape}")
+        reference = baseline
+    else:
+        reference = baseline_for(model, x, baseline)
     start, end = (x, reference) if mode == "deletion" else (reference, x)
     order = np.argsort(-heatmap.ravel(), kind="stable")
     shares = np.linspace(0.0, 1.0, steps + 1)
@@ -63,10 +69,11 @@ class PerturbationAUC(Metric):
             raise ValueError(f"baseline must be one of {BASELINES}")
         self.steps, self.baseline = steps, baseline
 
-    def curve(self, explanation, model, x, baseline: str | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The curve with this metric's baseline, or with `baseline` (black, mean or blur) when given."""
+    def curve(self, explanation, model, x, baseline: str | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The curve with this metric's baseline, or with `baseline` when given (a name, or a reference input
+        such as the counterfactual twin: `perturbation_curve`)."""
         return perturbation_curve(model, x, explanation.map, explanation.target, self.mode, self.steps,
-                                  baseline or self.baseline)
+                                  self.baseline if baseline is None else baseline)
 
     def score_curve(self, curve: tuple[np.ndarray, np.ndarray]) -> float:
         """The score of a curve computed already: the app draws the curves and scores the same ones."""
