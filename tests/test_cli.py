@@ -304,8 +304,9 @@ def test_evaluate_scores_methods_x_models_on_generated_cases_and_resumes(tmp_pat
     (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--methods", "nope"], "unknown method"),
     (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--n", "0"], "--n must be at least 1"),
     (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--folder", "/nonexistent"], "folder not found"),
-    (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--folder", str(ROOT / "sample_files" / "lung_xray"),
-      "--baseline", "twin"], "the twin baseline needs cases with counterfactual twins")])
+    (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--folder",
+      str(ROOT / "sample_files" / "lung_xray"), "--baseline", "twin"],
+     "the twin baseline needs cases with counterfactual twins")])
 def test_evaluate_refuses_bad_requests_with_one_line(tmp_path, capsys, args, message):
     assert xai_models.main(["evaluate", *args, "--csv", str(tmp_path / "t.csv")]) == 2
     err = capsys.readouterr().err
