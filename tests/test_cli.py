@@ -335,6 +335,26 @@ def test_the_twin_baseline_takes_deleted_points_from_the_counterfactual_twin(tmp
     assert row["deletion_auc"] == pytest.approx(float(np.sum((curve[1:] + curve[:-1]) / 2 * np.diff(shares))))
 
 
+def test_with_the_twin_baseline_deletion_and_insertion_are_averaged_over_the_cases_the_model_relies_on():
+    """By hand: two cases, the model relies on the first only. With black every case counts for deletion and
+    insertion; with the twin, the second (whose twin leaves the answer as it was) is excluded as from
+    localisation."""
+    from workbench.evaluation.explanations import summarise
+
+    def row(case: int, relies: bool, baseline: str) -> dict:
+        return {"model": "m", "method": "gradcam", "case": case, "relies": relies, "baseline": baseline,
+                "seconds": 1.0, "pointing_game": float(relies), "rank_accuracy": 0.5, "energy_pointing_game": 0.5,
+                "iou": 0.5, "dice": 0.5, "hd95": 1.0, "deletion_auc": 0.1 if relies else 0.9,
+                "insertion_auc": 0.8 if relies else 0.4, "sparseness": 0.2 if relies else 0.6}
+
+    (black,) = summarise([row(0, True, "black"), row(1, False, "black")])
+    (twin,) = summarise([row(0, True, "twin"), row(1, False, "twin")])
+    assert (black["deletion_auc"], black["insertion_auc"]) == (0.5, 0.6)
+    assert (twin["deletion_auc"], twin["insertion_auc"]) == (0.1, 0.8)
+    assert black["pointing_game"] == twin["pointing_game"] == 1.0 and black["excluded"] == twin["excluded"] == 1
+    assert black["sparseness"] == twin["sparseness"] == 0.4, "a property of the map alone: every case"
+
+
 def test_evaluate_on_a_folder_with_masks_and_on_a_medmnist_file(tmp_path, capsys):
     """The lung samples folder: files with a mask are scored for localisation, none is excluded (no twins);
     a pneumoniamnist-layout file (labels, no masks) gets faithfulness and complexity only."""

@@ -203,8 +203,9 @@ def _columns() -> dict:
     return config | {
         "sanity": st.column_config.Column("Sanity check passed", help="The model-randomisation check (empty: not "
                                           "run)."),
-        "excluded": st.column_config.NumberColumn("Excluded", help="Cases left out of the localisation means: the "
-                                                  "model did not rely on the object there."),
+        "excluded": st.column_config.NumberColumn("Excluded", help="Cases left out of the localisation means (and, "
+                                                  "with the twin baseline, of deletion and insertion): the model "
+                                                  "did not rely on the object there."),
         "seconds_per_case": st.column_config.NumberColumn("Seconds per case ↓", format="%.3f"),
     }
 

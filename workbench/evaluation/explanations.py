@@ -32,7 +32,8 @@ from workbench.service import faithfulness_curves
 from workbench.tasks import TASKS
 
 LOCALISATION = ("pointing_game", "rank_accuracy", "energy_pointing_game", "iou", "dice", "hd95")
-OTHERS = ("deletion_auc", "insertion_auc", "sparseness")
+CURVES = ("deletion_auc", "insertion_auc")
+OTHERS = (*CURVES, "sparseness")
 
 
 def truth_mask(task, model: ModelAdapter, case: EvalCase) -> np.ndarray | None:
@@ -210,14 +211,17 @@ def _mean(values: list) -> float | None:
 
 def summarise(rows: list[dict], sanity: dict[tuple[str, str], bool] | None = None) -> list[dict]:
     """One row per model x method: localisation means over the cases not shown to be ignored by the model
-    (its answer did not flip without the object: excluded), the rest over all cases."""
+    (its answer did not flip without the object: excluded), the rest over all cases. With the twin baseline,
+    deletion and insertion are averaged over the kept cases too: where the model keeps its answer on the twin,
+    taking points from the twin removes nothing it uses, so the curve stays flat whatever the map."""
     out = []
     for model, method in dict.fromkeys((r["model"], r["method"]) for r in rows):
         group = [r for r in rows if r["model"] == model and r["method"] == method]
         kept = [r for r in group if r["relies"] is not False]
+        twin = all(r["baseline"] == TWIN for r in group)
         row = {"model": model, "method": method}
         row |= {m: _mean([r[m] for r in kept]) for m in LOCALISATION}
-        row |= {m: _mean([r[m] for r in group]) for m in OTHERS}
+        row |= {m: _mean([r[m] for r in (kept if twin and m in CURVES else group)]) for m in OTHERS}
         row["sanity"] = None if sanity is None else sanity.get((model, method))
         row |= {"cases": len(group), "excluded": len(group) - len(kept),
                 "seconds_per_case": _mean([r["seconds"] for r in group])}
