@@ -1,15 +1,15 @@
 """Many browser sessions on one app server: runs, errors, latency percentiles and the server's memory.
 
-  python benchmarks/bench_load.py [--sessions 10] [--seconds 300] [--out FILE] [--py-spy PATH]
+  python benchmarks/bench_load.py [--sessions 10] [--seconds 300] [--step-seconds 90] [--out FILE] [--py-spy PATH]
 
 Starts `streamlit run` on a free loopback port and warms it with one session's first Run (the single-session
 time). Then N sessions, each its own context of headless Debian Chromium (Playwright, no browser download), repeat
 until the time is up: type a new seed, press Run, wait for the run to end, open the Comparison tab and wait
 for its maps. A run's latency is from the Run press to the Comparison maps shown. An error is a page showing an
-exception, or a step not done within the step timeout (90 s). The server's resident memory is sampled each
-second; its growth is from the end of the warm-up (every session has finished a run) to the end. The server's CPU
-time beside the machine's (the browsers take the rest) says who the cores were busy for. It stops by
-itself: the sessions finish their runs, then the browser and the server are closed. Prints a table, writes JSON
+exception, or a step not done within the step timeout (`--step-seconds`, 90 s). The server's resident memory is
+sampled each second; its growth is from the end of the warm-up (every session has finished a run) to the end.
+The server's CPU time beside the machine's (the browsers take the rest) says who the cores were busy for. It
+stops by itself: the sessions finish their runs, then the browser and the server are closed. Prints a table, writes JSON
 (default benchmarks/results/load.json).
 """
 
@@ -29,7 +29,7 @@ from bench_startup import APP, CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_he
 
 from workbench.paths import ROOT
 
-STEP_TIMEOUT_MS = 90_000
+STEP_SECONDS = 90
 
 
 class Memory(threading.Thread):
@@ -63,7 +63,7 @@ def busy_seconds() -> float:
     return sum(times) - times.idle - getattr(times, "iowait", 0.0)
 
 
-async def one_run(page, seed: int) -> float:
+async def one_run(page, seed: int, step_ms: float) -> float:
     """Type a seed, press Run, wait for the Comparison tab's maps: seconds from the press to the maps. The run's
     end is the page's script state back at `notRunning` (after it was seen `running`, or 2 s without seeing it)."""
     sidebar = page.get_by_test_id("stSidebar")
@@ -72,7 +72,7 @@ async def one_run(page, seed: int) -> float:
         seed_box = sidebar.get_by_role("spinbutton", name="Seed", exact=True)
         await seed_box.fill(str(seed))
         await seed_box.press("Enter")
-        await page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=STEP_TIMEOUT_MS)
+        await page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=step_ms)
         step = "run"
         start = time.perf_counter()
         await sidebar.get_by_role("button", name="Run").click()
@@ -80,13 +80,13 @@ async def one_run(page, seed: int) -> float:
             await page.wait_for_selector('[data-test-script-state="running"]', timeout=2_000)
         except Exception:  # noqa: BLE001 - a run can end before its running state is seen
             pass
-        await page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=STEP_TIMEOUT_MS)
+        await page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=step_ms)
         if await page.get_by_test_id("stException").count():
             raise RuntimeError("the page shows an exception")
         step = "comparison maps"
         await page.get_by_role("tab", name="Comparison").click()
         panel = page.locator('[role="tabpanel"]:visible')
-        await panel.get_by_test_id("stImage").first.wait_for(state="visible", timeout=STEP_TIMEOUT_MS)
+        await panel.get_by_test_id("stImage").first.wait_for(state="visible", timeout=step_ms)
         seconds = time.perf_counter() - start
         step = "back"
         await page.get_by_role("tab", name="Prediction").click()
@@ -96,10 +96,10 @@ async def one_run(page, seed: int) -> float:
 
 
 async def session(browser, url: str, index: int, deadline: float, results: list, errors: list,
-                  max_runs: int | None = None, on_error=None) -> None:
+                  step_ms: float, max_runs: int | None = None, on_error=None) -> None:
     context = await browser.new_context(viewport={"width": 1500, "height": 1100})
     page = await context.new_page()
-    page.set_default_timeout(STEP_TIMEOUT_MS)
+    page.set_default_timeout(step_ms)
     seed = 1000 * (index + 1)
     fresh = True  # the page is to be (re)opened
     try:
@@ -110,7 +110,7 @@ async def session(browser, url: str, index: int, deadline: float, results: list,
                     await page.goto(url)
                     await page.get_by_test_id("stSidebar").get_by_role("button", name="Run").wait_for()
                     fresh = False
-                results.append((index, time.perf_counter(), await one_run(page, seed)))
+                results.append((index, time.perf_counter(), await one_run(page, seed, step_ms)))
             except Exception as err:  # noqa: BLE001 - every failure is counted, then the session goes on afresh
                 errors.append(f"session {index}, seed {seed}: {str(err).splitlines()[0]}")
                 if on_error is not None:
@@ -120,7 +120,8 @@ async def session(browser, url: str, index: int, deadline: float, results: list,
         await context.close()
 
 
-async def load(url: str, sessions: int, seconds: float, on_error=None) -> tuple[float, float, list, list]:
+async def load(url: str, sessions: int, seconds: float, step_ms: float,
+               on_error=None) -> tuple[float, float, list, list]:
     """(single-session seconds, the time every session had finished a run, each run's latency, each error).
     `on_error` is called (in a thread) after each error, while the other sessions go on."""
     from playwright.async_api import async_playwright
@@ -129,13 +130,14 @@ async def load(url: str, sessions: int, seconds: float, on_error=None) -> tuple[
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             warm, warm_errors = [], []
-            await session(browser, url, 99, time.perf_counter() + 600, warm, warm_errors, max_runs=1)  # one, alone
+            alone = time.perf_counter() + 600
+            await session(browser, url, 99, alone, warm, warm_errors, step_ms, max_runs=1)  # one, alone
             if warm_errors:
                 raise RuntimeError(f"the warm-up run failed: {warm_errors[0]}")
             warmed = time.perf_counter()
             results, errors = [], []
             deadline = time.perf_counter() + seconds
-            await asyncio.gather(*(session(browser, url, k, deadline, results, errors, on_error=on_error)
+            await asyncio.gather(*(session(browser, url, k, deadline, results, errors, step_ms, on_error=on_error)
                                    for k in range(sessions)))
         finally:
             await browser.close()
@@ -151,7 +153,7 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(statistics.quantiles(values, n=100)[q - 1], 2) if len(values) >= 2 else None
 
 
-def measure(sessions: int, seconds: float, py_spy: str | None = None) -> dict:
+def measure(sessions: int, seconds: float, py_spy: str | None = None, step_seconds: float = STEP_SECONDS) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
@@ -172,7 +174,8 @@ def measure(sessions: int, seconds: float, py_spy: str | None = None) -> dict:
             wait_until_healthy(url, server, Path(tmp) / "streamlit.log")
             memory.start()
             server_cpu, machine_cpu = cpu_seconds(server.pid), busy_seconds()
-            single, warmed, results, errors = asyncio.run(load(url, sessions, seconds, dump_threads))
+            single, warmed, results, errors = asyncio.run(load(url, sessions, seconds, step_seconds * 1000,
+                                                                     dump_threads))
             server_cpu, machine_cpu = cpu_seconds(server.pid) - server_cpu, busy_seconds() - machine_cpu
             warm_rss = next((mb for t, mb in memory.samples if t >= warmed), memory.rss_mb())
             end_rss = memory.rss_mb()
@@ -197,11 +200,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=300)
+    parser.add_argument("--step-seconds", type=float, default=STEP_SECONDS, help="how long a step may take "
+                        "before it counts as an error")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "load.json"))
     parser.add_argument("--py-spy", metavar="PATH", help="a py-spy executable: dump the server's threads after "
                         "each of the first three errors (into the JSON)")
     args = parser.parse_args()
-    result = measure(args.sessions, args.seconds, args.py_spy)
+    result = measure(args.sessions, args.seconds, args.py_spy, args.step_seconds)
     for key, value in result.items():
         if key == "thread_dumps_at_errors":
             continue

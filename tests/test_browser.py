@@ -106,10 +106,13 @@ def test_stop_and_a_closed_tab_end_a_long_run_and_the_next_session_runs(tmp_path
 
 def test_two_sessions_for_30_seconds_without_an_error(tmp_path):
     """The load benchmark's short version: two browser sessions on one server, each pressing Run with a new seed
-    and opening the Comparison tab, for 30 s (benchmarks/bench_load.py runs ten for five minutes)."""
+    and opening the Comparison tab, for 30 s (benchmarks/bench_load.py runs ten for five minutes). A step may take
+    up to 300 s, not the benchmark's 90: here the suite's other workers share the two cores (a step once took
+    over 90 s in CI), and this test asserts no error, not speed."""
     out = tmp_path / "load.json"
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_load.py"), "--sessions", "2", "--seconds", "30",
-                    "--out", str(out)], cwd=ROOT, check=True, capture_output=True, timeout=600)
+                    "--step-seconds", "300", "--out", str(out)], cwd=ROOT, check=True, capture_output=True,
+                   timeout=900)
     result = json.loads(out.read_text())
     assert result["errors"] == 0, result["error_examples"]
     assert result["runs"] >= 4, "each session ran several times"
