@@ -124,7 +124,9 @@ def _settings(sel: Selection) -> Settings | None:
                            help="What replaces the removed points: black, the input's mean level, a blurred copy of "
                                 "the input (removes detail, keeps the layout)" + (
                                     ", or each case's counterfactual twin (the same case without the object: "
-                                    "removing a point takes it from the twin, so a map on the object deletes fast)."
+                                    "removing a point takes it from the twin, so a map on the object deletes fast). "
+                                    "Prefer it where the model may take the edit itself for evidence: the audio "
+                                    "detectors read scattered black points as a spoof (docs/evaluation.md)."
                                     if twins else "."))
     sanity = c.checkbox("Sanity check", key="evaluation:sanity",
                         help="Each method again on copies of each model with its layers randomised from the top, on "
