@@ -13,10 +13,9 @@ Prints a table, writes JSON (default benchmarks/results/deletion_baselines.json)
 """
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
+from baseline_table import report
 
 from workbench.evaluation.cases import EVAL_BASELINES, TWIN, generated
 from workbench.evaluation.explanations import prepare
@@ -57,13 +56,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "deletion_baselines.json"))
     args = parser.parse_args()
     results = [measure(m, args.task, args.n) for m in args.model.split(",")]
-    print(f"{'model':36} {'baseline':8} {'oracle deletion AUC':>20} {'p, object removed':>18} {'still detected':>15}")
-    for r in results:
-        for b, v in r["baselines"].items():
-            print(f"{r['model']:36} {b:8} {v['oracle_deletion_auc']:20.3f} {v['p_object_removed']:18.3f} "
-                  f"{v['still_detected']:15.2f}")
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"-> {args.out}")
+    report(results, [("oracle deletion AUC", "oracle_deletion_auc", ".3f"),
+                     ("p, object removed", "p_object_removed", ".3f"), ("still detected", "still_detected", ".2f")],
+           args.out)
 
 
 if __name__ == "__main__":

@@ -14,10 +14,9 @@ Prints a table, writes JSON (default benchmarks/results/scattered_edits.json).
 """
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
+from baseline_table import report
 
 from workbench.evaluation.cases import BASELINES, generated
 from workbench.evaluation.explanations import prepare
@@ -70,14 +69,9 @@ def main() -> None:
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "scattered_edits.json"))
     args = parser.parse_args()
     results = [measure(m, args.task, args.n, args.share) for m in args.model.split(",")]
-    print(f"{'model':36} {'baseline':8} {'relied on':>9} {'p, object replaced':>19} "
-          f"{'+ rest scattered':>17} {'+ rest in tiles':>16}")
-    for r in results:
-        for b, v in r["baselines"].items():
-            print(f"{r['model']:36} {b:8} {r['relied_on']:9d} {v['p_object_replaced']:19.3f} "
-                  f"{v['p_object_and_rest_scattered_replaced']:17.3f} {v['p_object_and_rest_tiles_replaced']:16.3f}")
-    Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
-    print(f"-> {args.out}")
+    report(results, [("relied on", "relied_on", "d"), ("p, object replaced", "p_object_replaced", ".3f"),
+                     ("+ rest scattered", "p_object_and_rest_scattered_replaced", ".3f"),
+                     ("+ rest in tiles", "p_object_and_rest_tiles_replaced", ".3f")], args.out)
 
 
 if __name__ == "__main__":
