@@ -8,7 +8,7 @@ PORT   ?= 8501
 # (it is on this machine) every process would compile torch and TensorFlow from source again (tests 626 -> 927 s).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run test lint install lock browser speech-tools pdf-tools train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
+.PHONY: run serve test lint install lock browser speech-tools pdf-tools train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
         train-iqa evaluate-iqa train-audio evaluate-audio bench clean
 
 $(STAMP): requirements.lock pyproject.toml
@@ -42,8 +42,15 @@ speech-tools:
 pdf-tools:
 	@command -v pdftoppm >/dev/null || (apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null)
 
+# This machine only (127.0.0.1). The server's settings (docs/hosting.md) come from WORKBENCH_* variables.
 run: $(STAMP)
-	$(VENV)/bin/streamlit run Streamlit/app.py --server.port $(PORT)
+	$(VENV)/bin/streamlit run Streamlit/app.py --server.port $(PORT) --server.address 127.0.0.1
+
+# A class on a LAN: every interface. Prints the settings every session gets, and that anyone who can reach the port
+# can use them, before it starts.
+serve: $(STAMP)
+	$(PY) -m workbench.settings --serving $(PORT)
+	$(VENV)/bin/streamlit run Streamlit/app.py --server.port $(PORT) --server.address 0.0.0.0
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -8,12 +8,15 @@ import streamlit as st
 from views import services, sidebar
 
 from workbench.interrupt import interruptible
+from workbench.settings import configure_logging
 
+configure_logging()  # the `workbench` logger to the server's stderr, at WORKBENCH_LOG_LEVEL (warnings)
 st.set_page_config(page_title="XAI Workbench", page_icon="🔬", layout="wide")
 st.title("XAI Workbench")
 
 with interruptible(services.stop_point):  # Stop, a closed tab or a new rerun ends a run between batches
     selection = sidebar.render()
+    sidebar.show_server_settings()
     if selection is None:
         st.stop()
 

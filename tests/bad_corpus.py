@@ -39,6 +39,7 @@ PATHS = {  # input path: what reads it
     "npz": "the Evaluation tab's MedMNIST upload, `xai_models.py evaluate --npz`",
     "manifest": "`xai_models.py reproduce` (a report ZIP or its manifest.json)",
     "repo": "the sidebar's Hub field, `--model` (a model folder or a cached Hub repo)",
+    "request": "a choice on the command line (`--seed`, `--csv`) or the shared folder the evaluation reads",
 }
 
 
@@ -49,7 +50,10 @@ class Bad:
     message: str  # a fragment of the one-line message, in the CLI and in the app
     make: Callable[[Path], Path]  # writes the file into a folder; returns its path
     against: str = ""  # what it is given with: the truth's input (lung or audio), or nothing
-    app: str = "message"  # in the app: the same message; "uploader": a type its uploader refuses; "CLI only"
+    app: str = "message"  # in the app: the same message; "uploader": a type its uploader refuses; "field": the
+    # app's field does not offer the value; "CLI only"
+    argv: tuple[str, ...] = ()  # a request's command line, "{file}" standing for the made path
+    speech: bool = False  # the made path is the bona fide speech folder the evaluation reads (WORKBENCH_SPEECH_DIR)
 
 
 def data(make: Callable[[], bytes], name: str) -> Callable[[Path], Path]:
@@ -332,6 +336,48 @@ REPOS = [  # (name, good repo it starts from, the damage, message)
 ]
 
 
+# Requests: a choice or a shared folder, not a file ----------------------------------------------------------------
+
+def _speech_folder(content: bytes | None) -> Callable[[Path], Path]:
+    """A bona fide speech folder: absent (None), or every clip the evaluation reads holding `content`."""
+    def write(folder: Path) -> Path:
+        from workbench.data.speech import CLIPS, LANGUAGES
+
+        speech = folder / "speech_bonafide"
+        if content is not None:
+            speech.mkdir()
+            for lang in LANGUAGES:
+                for k in sorted({k for ks in CLIPS.values() for k in ks}):
+                    (speech / f"{lang}_{k}.wav").write_bytes(content)
+        return speech
+    return write
+
+
+def _folder(name: str) -> Callable[[Path], Path]:
+    def write(folder: Path) -> Path:
+        (folder / name).mkdir()
+        return folder / name
+    return write
+
+
+EXPLAIN = ("--task", "lung_xray", "--input", str(LUNG_SAMPLE), "--out", "{file}")
+EVALUATE = ("evaluate", "--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--methods", "gradcam",
+            "--n", "1")
+AUDIO_EVALUATE = ("evaluate", "--task", "audio_deepfake", "--model", "audio_deepfake-resnet-compact", "--methods",
+                  "step_scores", "--n", "1", "--csv", "{file}.csv")
+SEED = "the seed must be a whole number from 0 to 4,294,967,295, not -1"
+REQUESTS = [  # (name, make, command line, message, in the app, speech folder)
+    ("explain_seed_negative", nothing("maps"), (*EXPLAIN, "--methods", "lime", "--seed", "-1"), SEED, "field", False),
+    ("evaluate_seed_negative", nothing("table"), (*EVALUATE, "--seed", "-1", "--csv", "{file}.csv"), SEED, "field",
+     False),
+    ("csv_is_a_folder", _folder("tables"), (*EVALUATE, "--csv", "{file}"), "it is a folder; give a file name",
+     "CLI only", False),
+    ("speech_folder_missing", _speech_folder(None), AUDIO_EVALUATE, "bona fide speech not found in", "message", True),
+    ("speech_clip_damaged", _speech_folder(NOISE), AUDIO_EVALUATE, "cannot be read: missing or damaged", "message",
+     True),
+]
+
+
 # The corpus --------------------------------------------------------------------------------------------------
 
 def corpus() -> list[Bad]:
@@ -344,10 +390,13 @@ def corpus() -> list[Bad]:
     out += [Bad("npz", name, message, data(make, name)) for name, make, message in NPZ]
     out += [Bad("manifest", name, message, data(make, name), app="CLI only") for name, make, message in MANIFESTS]
     out += [Bad("repo", name, message, damaged(kind, damage, name)) for name, kind, damage, message in REPOS]
+    out += [Bad("request", name, message, make, app=app, argv=argv, speech=speech)
+            for name, make, argv, message, app, speech in REQUESTS]
     return sorted(out, key=lambda b: list(PATHS).index(b.path))
 
 
 APP_OUTCOMES = {"message": "the same message", "uploader": "not taken by the upload field (another type)",
+                "field": "not offered by the app's field (its range)",
                 "CLI only": "CLI only"}
 
 

@@ -134,3 +134,18 @@ def audio_model_dir(tmp_path_factory) -> Path:
 def model_input(task, model, data: bytes) -> np.ndarray:
     """A file's bytes as the model's input, through the task's one decode/preprocess path."""
     return task.preprocess(task.decode(data), model.info.input)
+
+
+@pytest.fixture
+def server_env(monkeypatch):
+    """Set the server's settings for one test (WORKBENCH_LOCAL_MODELS="1", ...): the app reads them once per
+    process, so the cache is cleared after setting and again after the test."""
+    from workbench.settings import server_settings
+
+    def setting(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        server_settings.cache_clear()
+
+    yield setting
+    server_settings.cache_clear()

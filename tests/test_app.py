@@ -242,8 +242,10 @@ def test_shortcut_model_is_labelled_as_a_model_that_cheats():
     assert any("cheats, on purpose" in w.value for w in at.warning)
 
 
-def _audio_app(sample: str, model_dir) -> AppTest:
-    """The audio task with a model folder typed where a Hub repo id goes (a tiny random Keras model)."""
+def _audio_app(sample: str, model_dir, server_env) -> AppTest:
+    """The audio task with a model folder typed where a Hub repo id goes (a tiny random Keras model), on a server
+    that allows model folders (WORKBENCH_LOCAL_MODELS=1)."""
+    server_env(WORKBENCH_LOCAL_MODELS="1")
     at = new_app()
     next(s for s in at.sidebar.selectbox if s.label == "Task").set_value("audio_deepfake").run()
     assert not at.exception
@@ -255,8 +257,8 @@ def _audio_app(sample: str, model_dir) -> AppTest:
     return at
 
 
-def test_audio_clip_is_scored_window_by_window_explained_and_can_be_listened_to(audio_model_dir):
-    at = _audio_app("spoof_tts_long_04", audio_model_dir)
+def test_audio_clip_is_scored_window_by_window_explained_and_can_be_listened_to(audio_model_dir, server_env):
+    at = _audio_app("spoof_tts_long_04", audio_model_dir, server_env)
     radio = next(r for r in at.sidebar.radio if r.label == "Input")
     assert "Microphone" in radio.options
     window = next(s for s in at.sidebar.selectbox if s.label == "Window")
@@ -274,8 +276,8 @@ def test_audio_clip_is_scored_window_by_window_explained_and_can_be_listened_to(
     assert not at.exception
 
 
-def test_an_uploaded_bad_audio_clip_gets_a_message_and_a_stereo_one_a_note(audio_model_dir):
-    at = _audio_app("spoof_tts_01", audio_model_dir)
+def test_an_uploaded_bad_audio_clip_gets_a_message_and_a_stereo_one_a_note(audio_model_dir, server_env):
+    at = _audio_app("spoof_tts_01", audio_model_dir, server_env)
     next(r for r in at.sidebar.radio if r.label == "Input").set_value("Upload").run()
     silent = io.BytesIO()
     import soundfile

@@ -33,6 +33,8 @@ def cli_args(bad: Bad, file, folder) -> list[str]:
     if bad.path == "npz":
         return ["evaluate", "--task", "lung_xray", "--model", BUNDLED, "--methods", "gradcam", "--n", "2", "--npz",
                 str(file), "--csv", str(folder / "out")]
+    if bad.path == "request":
+        return [arg.replace("{file}", str(file)) for arg in bad.argv]
     if bad.path == "manifest":
         return ["reproduce", str(file), "--input", str(LUNG_SAMPLE)]
     picture = folder / "photo.png"
@@ -47,12 +49,15 @@ def test_the_corpus_holds_every_input_path_and_its_listing_is_current():
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_every_bad_file_exits_2_with_one_line_and_writes_nothing(path, tmp_path, capsys):
+def test_every_bad_file_exits_2_with_one_line_and_writes_nothing(path, tmp_path, capsys, monkeypatch):
     wrong = []
     for k, bad in enumerate(b for b in CORPUS if b.path == path):
         folder = tmp_path / str(k)
         folder.mkdir()
-        args = cli_args(bad, bad.make(folder), folder)
+        made = bad.make(folder)
+        if bad.speech:  # the folder the evaluation reads its real speech from, as WORKBENCH_SPEECH_DIR sets it
+            monkeypatch.setattr("workbench.data.speech.SPEECH_DIR", made)
+        args = cli_args(bad, made, folder)
         capsys.readouterr()  # what making the file printed (a library's progress bar)
         code = xai_models.main(args)
         out, err = capsys.readouterr()
@@ -151,7 +156,8 @@ def test_every_bad_medmnist_upload_gets_its_message(tmp_path):
     assert not wrong, wrong
 
 
-def test_every_damaged_model_repo_gets_its_message_in_the_sidebar(tmp_path):
+def test_every_damaged_model_repo_gets_its_message_in_the_sidebar(tmp_path, server_env):
+    server_env(WORKBENCH_LOCAL_MODELS="1", WORKBENCH_TRUST_PICKLE="1")  # the folders typed in; the pickle message
     at = new_app()
     next(s for s in at.sidebar.selectbox if s.label == "Task").set_value("hub_image").run()
     wrong = []
@@ -160,4 +166,20 @@ def test_every_damaged_model_repo_gets_its_message_in_the_sidebar(tmp_path):
         assert not at.exception, (bad.name, at.exception)
         if not any("Could not load the model: " in m and bad.message in m for m in _messages(at)):
             wrong.append((bad.name, _messages(at)))
+    assert not wrong, wrong
+
+
+def test_a_missing_or_damaged_speech_folder_gets_its_message_in_the_evaluation_tab(tmp_path, monkeypatch):
+    """The real speech the audio evaluation reads from ../shared, gone or damaged: a message, no traceback."""
+    at = new_app()
+    next(s for s in at.sidebar.selectbox if s.label == "Task").set_value("audio_deepfake").run()
+    wrong = []
+    for k, bad in enumerate(b for b in CORPUS if b.speech and b.app == "message"):
+        (tmp_path / str(k)).mkdir()
+        monkeypatch.setattr("workbench.data.speech.SPEECH_DIR", bad.make(tmp_path / str(k)))
+        next(n for n in tab(at, "Evaluation").number_input if n.label == "Number of cases (N)").set_value(1).run()
+        next(b for b in tab(at, "Evaluation").button if b.label == "Run evaluation").click().run()
+        assert not at.exception, (bad.name, at.exception)
+        if not any(bad.message in e.value for e in tab(at, "Evaluation").error):
+            wrong.append((bad.name, [e.value for e in tab(at, "Evaluation").error]))
     assert not wrong, wrong

@@ -190,8 +190,9 @@ def test_the_performance_tab_shows_classification_report_of_the_same_predictions
     assert performance.card_section(model.info.card) in [m.value for m in perf.markdown], "the card's section beside"
 
 
-def test_a_model_without_a_recipe_says_what_is_and_is_not_available():
+def test_a_model_without_a_recipe_says_what_is_and_is_not_available(server_env):
     """A bundled model's folder typed as a path loads as a local model: no recipe is known for it, its card is."""
+    server_env(WORKBENCH_LOCAL_MODELS="1")
     at = new_app()
     next(r for r in at.sidebar.radio if r.label == "Model source").set_value("Hugging Face Hub").run()
     next(t for t in at.sidebar.text_input if t.label == "Hub repo id").input(str(ROOT / "models" / BUNDLED)).run()

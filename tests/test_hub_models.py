@@ -267,9 +267,11 @@ def _env() -> dict:
     return {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
 
 
-def test_the_app_explains_a_cached_hub_model_and_asks_before_loading_a_pickle(cache):
+def test_the_app_explains_a_cached_hub_model_and_asks_before_loading_a_pickle(cache, server_env):
+    """On a server that offers the trust switch (WORKBENCH_TRUST_PICKLE=1)."""
     from streamlit.testing.v1 import AppTest
 
+    server_env(WORKBENCH_TRUST_PICKLE="1")
     at = AppTest.from_file(str(ROOT / "Streamlit" / "app.py"), default_timeout=180)
     at.run()
     next(s for s in at.sidebar.selectbox if s.label == "Task").set_value("hub_image").run()

@@ -236,3 +236,58 @@ def test_integrated_gradients_equals_captum_on_a_piecewise_linear_densenet(lung_
     sample = next(s for s in lung_task.samples() if s.truth_path is not None)
     test_integrated_gradients_equals_captum((model, lung_task.preprocess(
         lung_task.decode(sample.path.read_bytes()), model.info.input), 1))
+
+
+def shap_seeded_globally(model: TorchAdapter, x: np.ndarray, c: int, segments: np.ndarray, samples: int,
+                         seed: int) -> np.ndarray:
+    """shap's KernelExplainer as its documentation seeds it (numpy's global generator, np.random.seed), on
+    superpixel coalitions scored by the torch module itself (each off superpixel black)."""
+    import shap
+
+    n = int(segments.max()) + 1
+    black = (0.0 - model.info.input.mean[0]) / model.info.input.std[0]
+
+    def f(rows: np.ndarray) -> np.ndarray:
+        on = rows[:, segments] > 0.5  # rows x H x W
+        images = np.where(on[:, None], x[0][None], np.float32(black)).astype(np.float32)
+        with torch.no_grad():
+            return model.module(torch.from_numpy(images))[:, c].numpy().astype(np.float64)
+
+    state = np.random.get_state()
+    try:
+        np.random.seed(seed)
+        values = shap.KernelExplainer(f, np.zeros((1, n))).shap_values(np.ones((1, n)), nsamples=samples,
+                                                                         l1_reg=False, silent=True)
+    finally:
+        np.random.set_state(state)
+    return np.asarray(values, np.float64).reshape(n)[segments]
+
+
+def test_kernel_shap_draws_from_its_own_generator_yet_equals_shap_seeded_globally():
+    """Fewer samples than coalitions, so the values depend on which coalitions are drawn: ours (a generator of the
+    run's own, no lock) equal shap's with np.random.seed, also from two threads at once; numpy's global generator
+    is left where it was."""
+    import threading
+
+    model = tiny_adapter(seed=3)
+    x = sample_input(model)
+    params = {"samples": 60, "superpixels": "grid", "superpixel_size": 8, "baseline": "black"}
+    segments = (np.arange(32)[:, None] // 8) * 4 + np.arange(32)[None, :] // 8  # 16 squares of 8 x 8
+    np.random.seed(11)
+    expected_next = np.random.random()
+    np.random.seed(11)
+    maps = {}
+
+    def run(seed: int) -> None:
+        maps[seed] = METHODS["kernel_shap"].explain(model, x, Target(1), params, seed=seed).map
+
+    threads = [threading.Thread(target=run, args=(seed,)) for seed in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert np.random.random() == expected_next, "numpy's global generator untouched"
+    for seed in (1, 2):
+        reference = shap_seeded_globally(model, x, 1, segments, 60, library_seed(np.random.default_rng(seed)))
+        np.testing.assert_allclose(maps[seed], reference, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(maps[1], maps[2]), "the seed matters at 60 of 65,534 coalitions"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,6 +22,7 @@ from workbench.render import encode_png, explanation_picture, with_axes
 from workbench.service import (
     check_methods,
     check_model_task,
+    check_seed,
     faithfulness_curves,
     load_input,
     load_truth,
@@ -199,6 +201,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.n < 1:
             raise InputError("--n must be at least 1.")
+        check_seed(args.seed)
         task = get_task(args.task)
         models = [load_model(m.strip()) for m in args.model.split(",") if m.strip()]
         for model in models:
@@ -212,6 +215,10 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         out = Path(args.csv)
         if not out.parent.is_dir():
             raise InputError(f"cannot write to {args.csv}: its folder does not exist.")
+        if out.is_dir():
+            raise InputError(f"cannot write to {args.csv}: it is a folder; give a file name, e.g. {out / 'table.csv'}.")
+        if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+            raise InputError(f"cannot write to {args.csv}: permission denied.")  # before hours of work, not after
         runner = run_here
         if args.ray is not None:
             from workbench.evaluation.distributed import ray_runner
@@ -224,7 +231,13 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         table = summarise(rows, sanity_verdicts(models, method_ids, cases, args.seed, params) if args.sanity else None)
     except (InputError, ModelError) as err:
         return fail(str(err))
-    out.write_text(table_csv(table), newline="")
+    except OSError as err:  # the CSV or its rows file: a read-only folder, a full disk
+        return fail(f"cannot write to {err.filename or args.csv}: {err.strerror or err}.")
+    try:
+        out.write_text(table_csv(table), newline="")
+    except OSError as err:
+        return fail(f"cannot write to {args.csv}: {err.strerror or err} (the rows are kept in "
+                    f"{out.name}.rows.jsonl; run again to write the table).")
     if args.json:
         print(json.dumps(table))
     else:

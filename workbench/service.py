@@ -20,6 +20,7 @@ from workbench.errors import InputError
 from workbench.io.files import read_file
 from workbench.methods import METHODS, Cost, Explanation, Method
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, Target
+from workbench.settings import REFERENCE_VALUES
 from workbench.specs import GENERIC_TASK
 from workbench.tasks import AudioTask, GroundTruth, Task
 
@@ -175,6 +176,16 @@ def check_methods(task: Task, model: ModelAdapter, method_ids: Sequence[str]) ->
     return [METHODS[m] for m in method_ids]
 
 
+MAX_SEED = 2**32 - 1  # numpy's seeds are non-negative; shap's legacy generator takes at most 32 bits
+
+
+def check_seed(seed: int) -> int:
+    """The seed, if numpy can take it: a negative or huge one is the user's to change, not a traceback."""
+    if not 0 <= int(seed) <= MAX_SEED:
+        raise InputError(f"the seed must be a whole number from 0 to {MAX_SEED:,}, not {seed}.")
+    return int(seed)
+
+
 def explain_request(model: ModelAdapter, x: np.ndarray, method_id: str, target: Target,
                     params: dict | None = None, seed: int = 0) -> ExplainRequest:
     """The request for one explanation, parameters validated (defaults filled in) first. A method that draws
@@ -183,7 +194,7 @@ def explain_request(model: ModelAdapter, x: np.ndarray, method_id: str, target: 
     method = METHODS[method_id]
     resolved = method.resolve_params(model, params)
     return ExplainRequest(model.key, input_hash(x), method_id, json.dumps(resolved, sort_keys=True),
-                          int(seed) if method.stochastic else 0, target.key)
+                          check_seed(seed) if method.stochastic else 0, target.key)
 
 
 def explain(model: ModelAdapter, x: np.ndarray, request: ExplainRequest, target: Target) -> Explanation:
@@ -210,12 +221,29 @@ def pass_seconds(model: ModelAdapter, x: np.ndarray) -> float:
     by orders of magnitude from one model to the next."""
     grid = model.outputs(x[:1]).shape[-2:]  # a segmentation target's region covers the whole output
     target = Target(0, np.ones(grid, bool) if model.info.output_kind == "segmentation" else None)
-    model.input_gradients(x[:1], target)
-    with model.counting() as counted:
-        start = time.perf_counter()
-        model.input_gradients(np.repeat(x[:1], TIMING_BATCH, axis=0), target)
-        seconds = time.perf_counter() - start
+    with model.lock:  # held from here: the time is the passes', not that of other sessions' turns at the model
+        model.input_gradients(x[:1], target)
+        with model.counting() as counted:
+            start = time.perf_counter()
+            model.input_gradients(np.repeat(x[:1], TIMING_BATCH, axis=0), target)
+            seconds = time.perf_counter() - start
     return seconds / counted.passes
+
+
+def budget_passes(x: np.ndarray, passes: int) -> int:
+    """Passes in the budget's unit: passes over a 128 x 128 one-channel input, a larger input counting in
+    proportion to its values (the work of a pass grows with them)."""
+    return int(np.ceil(passes * x[0].size / REFERENCE_VALUES))
+
+
+def check_budget(x: np.ndarray, passes: int, limit: int) -> None:
+    """Refuse, before any pass runs, a request over the server's budget (`WORKBENCH_MAX_PASSES`)."""
+    cost = budget_passes(x, passes)
+    if cost > limit:
+        size = "x".join(str(n) for n in x.shape[1:])
+        raise InputError(f"this run needs {passes:,} model passes on a {size} input ({cost:,} in the budget's "
+                         f"128x128 unit), over this server's budget of {limit:,} (WORKBENCH_MAX_PASSES): ask for "
+                         "fewer samples or steps, or fewer methods or models.")
 
 
 def run_methods(task: Task, model: ModelAdapter, x: np.ndarray, method_ids: Sequence[str], target: Target,

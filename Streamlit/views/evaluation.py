@@ -12,11 +12,10 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from views.services import get_model, get_sanity
+from views.services import get_model, get_sanity, job_slot
 from views.sidebar import Selection
 from workbench.data.medmnist import DATASETS
-from workbench.data.speech import SpeechDataMissing
-from workbench.errors import InputError, ModelError
+from workbench.errors import InputError, ModelError, user_message
 from workbench.evaluation.cases import (
     CASE_SOURCES,
     EVAL_BASELINES,
@@ -39,11 +38,12 @@ from workbench.methods import METHODS
 from workbench.methods.common import BASELINES
 from workbench.metrics import METRICS
 from workbench.models import ModelAdapter, list_models
+from workbench.settings import server_settings
 
 ROWS = "evaluation:rows"  # row key -> row: every row scored in this session
 LAST = "evaluation:last"  # the last run: what it was, its progress, and once finished its table
 DEFAULT_METHODS = ("gradcam", "saliency")  # one forward and one backward pass each
-DEFAULT_N, MAX_N = 20, 500
+DEFAULT_N = 20
 GENERATED, UPLOAD = "Generated cases (known truth, counterfactual twins)", "MedMNIST .npz file"
 REAL = "Real radiographs of held-out patients (no masks)"
 TWIN = "its answer did not flip on the counterfactual twin (the same case without the object)"
@@ -116,7 +116,8 @@ def _settings(sel: Selection) -> Settings | None:
                    "the classes alternating. They have no lesion masks: localisation is left out; faithfulness, "
                    "sparseness and sanity are scored, each map explaining the class the model predicts.")
     a, b, c, d = st.columns(4)
-    n = int(a.number_input("Number of cases (N)", 1, MAX_N, DEFAULT_N, key="evaluation:n"))
+    n = int(a.number_input("Number of cases (N)", 1, server_settings().max_cases, DEFAULT_N, key="evaluation:n",
+                           help="At most WORKBENCH_MAX_CASES on this server (the sidebar's 'This server')."))
     seed = int(b.number_input("Seed (cases and methods)", 0, 2**31 - 1, 0, key="evaluation:seed"))
     twins = kind == GENERATED  # only generated cases have a counterfactual twin to take the points from
     baseline = d.selectbox("Deletion/insertion baseline", EVAL_BASELINES if twins else BASELINES,
@@ -156,6 +157,9 @@ def _run(settings: Settings) -> None:
     except InputError as err:
         st.error(f"Cannot use this file: {err}")
         return
+    except Exception as err:  # noqa: BLE001 - a folder's damaged file or a library failing: one message
+        st.error(f"Cannot read the cases: {user_message(err)}")
+        return
     models, methods = settings.models, settings.method_ids
     label = (f"{len(models)} model(s) × {len(methods)} method(s) on {source.n} {settings.cases}, seed "
              f"{settings.seed}, {settings.baseline} baseline")
@@ -167,12 +171,13 @@ def _run(settings: Settings) -> None:
         bar.progress(count / total, text=f"{count} of {total} (model, case) pairs scored")
 
     try:
-        rows = evaluate(models, methods, source, settings.seed, progress=progress,
-                        done=st.session_state.setdefault(ROWS, {}), baseline=settings.baseline)
+        with job_slot(slow=True):
+            rows = evaluate(models, methods, source, settings.seed, progress=progress,
+                            done=st.session_state.setdefault(ROWS, {}), baseline=settings.baseline)
         sanity = get_sanity(tuple(m.key for m in models), methods, source.name, settings.seed, list(models),
                             source) if settings.sanity else None
-    except (InputError, SpeechDataMissing) as err:
-        st.error(str(err))
+    except Exception as err:  # noqa: BLE001 - one message; the rows scored so far stay for the next Run
+        st.error(f"The evaluation stopped: {user_message(err)} The rows scored so far are kept.")
         return
     bar.empty()
     last.update(table=summarise(rows, sanity), reliance=reliance_counts(rows))

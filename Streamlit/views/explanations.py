@@ -10,11 +10,13 @@ import streamlit as st
 
 from views.services import get_explanation, get_pass_seconds
 from views.sidebar import STOP, Selection, seconds_text
-from workbench.errors import InputError, ModelError
+from workbench.errors import InputError, ModelError, user_message
+from workbench.jobs import CHEAP_SECONDS
 from workbench.methods import METHODS, Explanation
 from workbench.models import ModelAdapter, Target
 from workbench.render import encode_png, explanation_picture, with_axes
-from workbench.service import estimated_cost, explain_request, target_for
+from workbench.service import check_budget, estimated_cost, explain_request, target_for
+from workbench.settings import server_settings
 from workbench.tasks.audio import listen
 
 SLOW_SECONDS = 1.0  # a method estimated to take longer shows a progress bar while it runs
@@ -38,8 +40,13 @@ def explain_all(model_id: str, revision: str | None, model: ModelAdapter, x: np.
     runs = [(explain_request(model, x, m, target, params, seed), estimated_cost(model, x, m, params).passes)
             for m, params in methods]
     passes = sum(p for _, p in runs)
-    slow = any(p * per_pass > SLOW_SECONDS for _, p in runs)
     out, failed = [], {}
+    try:
+        check_budget(x, passes, server_settings().max_passes)
+    except InputError as err:
+        st.error(f"{who}Not run: {err}")
+        return out, {request.method: str(err) for request, _ in runs}
+    slow = any(p * per_pass > SLOW_SECONDS for _, p in runs)
     stop = st.empty()
     if slow:  # pressed, it reruns the page: the run ends at its next batch and the sidebar drops the request
         stop.button("Stop", key=f"{STOP}{who}", help="Ends this run within a batch of model passes; the maps "
@@ -52,11 +59,12 @@ def explain_all(model_id: str, revision: str | None, model: ModelAdapter, x: np.
             status.update(label=f"{who}{name}: {method_passes:,} passes, {seconds_text(seconds)}…", expanded=slow)
             label = f"{name}: {method_passes:,} passes, {seconds_text(seconds)};" if seconds > SLOW_SECONDS else None
             try:
-                out.append(get_explanation(model_id, revision, request.key, request, x, target, label))
+                out.append(get_explanation(model_id, revision, request.key, request, x, target, label,
+                                           method_passes * per_pass > CHEAP_SECONDS))
             except (InputError, ModelError) as err:
                 failed[request.method] = str(err)
             except Exception as err:  # noqa: BLE001 - a model or library failing mid-run ends this map, not the page
-                failed[request.method] = f"{type(err).__name__}: {err}"
+                failed[request.method] = user_message(err)
         status.update(label=f"{who}{len(out)} explanation(s) ready" + (f", {len(failed)} failed" if failed else ""),
                       state="error" if failed else "complete", expanded=False)
     stop.empty()

@@ -7,15 +7,14 @@ import streamlit as st
 
 from views.services import get_performance
 from views.sidebar import Selection
-from workbench.data.speech import SpeechDataMissing
-from workbench.errors import InputError
+from workbench.errors import user_message
 from workbench.evaluation.performance import CARD_SECTION, card_section, has_recipe
 from workbench.models import ModelInfo
 from workbench.render import confusion_table
+from workbench.settings import server_settings
 
 # Seconds on two cores (measured: 1 to 8 s for the lung models, the EfficientNet slowest; 24 windows 6 s).
 DEFAULT_N = {"lung_xray": 60, "histopathology": 45, "iqa_segmentation": 20, "audio_deepfake": 24}
-MAX_N = 2000
 ASKED = "performance:asked"  # model key -> the N last asked for: later reruns show it again, from the cache
 SEGMENTATION = (("dice", "Dice ↑", ""), ("boundary_iou", "Boundary IoU ↑", ""), ("assd", "ASSD ↓", " px"),
                 ("hd95", "HD95 ↓", " px"))
@@ -40,7 +39,7 @@ def _measured(sel: Selection) -> None:
                 "explanations on the task's generated cases.")
         return
     asked = st.session_state.setdefault(ASKED, {})
-    n = int(st.number_input("Held-out cases (N)", 1, MAX_N, DEFAULT_N.get(info.task, 40),
+    n = int(st.number_input("Held-out cases (N)", 1, server_settings().max_cases, DEFAULT_N.get(info.task, 40),
                             key=f"performance:n:{sel.model.key}",
                             help="Made by the generator of the model's training data, as the card's were (split "
                                  "test, seed 0), and never trained on."))
@@ -52,8 +51,8 @@ def _measured(sel: Selection) -> None:
         return
     try:
         report = get_performance(sel.model_id, sel.revision, sel.model.key, asked[sel.model.key])
-    except (InputError, SpeechDataMissing) as err:
-        st.error(f"Cannot evaluate the model here: {err}")
+    except Exception as err:  # noqa: BLE001 - missing data, a damaged file or a library failing: one message
+        st.error(f"Cannot evaluate the model here: {user_message(err)}")
         return
     st.caption(f"{report['n']} held-out cases (split `{report['split']}`, seed {report['seed']}).")
     if "per_class" in report:

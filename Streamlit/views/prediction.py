@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import streamlit as st
 
@@ -26,7 +28,8 @@ def render(sel: Selection) -> None:
             st.image(segmentation_picture(sel.picture, pred.mask, truth=sel.truth), width="stretch",
                      caption="Predicted classes" + (" (green outline: ground truth)" if sel.truth is not None
                                                     else ""))
-            st.markdown(" ".join(f"<span style='color:rgb{c}'>■</span> {label}" for label, c in
+            # a repo's labels are its author's text: escaped, so no HTML of theirs runs in the page
+            st.markdown(" ".join(f"<span style='color:rgb{c}'>■</span> {html.escape(label)}" for label, c in
                                  list(zip(info.labels, class_colours(len(info.labels))))[1:]),
                         unsafe_allow_html=True)
     with right:

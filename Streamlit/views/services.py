@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 import streamlit as st
 
 from workbench.data import generated_cases
+from workbench.jobs import JobQueue
 from workbench.methods import Explanation
 from workbench.models import ModelAdapter, Prediction, Target, load_model, predict
 from workbench.models.repo_files import size_text
@@ -19,6 +23,7 @@ from workbench.service import (
     prepare_input,
     score_explanation,
 )
+from workbench.settings import server_settings
 from workbench.tasks import TASKS, GroundTruth, Task
 
 # computed, not served from a cache
@@ -33,15 +38,19 @@ def stop_point() -> None:
 
 
 TRUSTED = "trusted_repos"  # session state: the repos whose pickled weights this session chose to load
+JOBS = JobQueue(server_settings().job_slots)  # the server's job slots, shared by every session
 
 
 def get_model(model_id: str, revision: str | None) -> ModelAdapter:
-    """The model at a revision, with this session's trust in its repo (the sidebar's switch)."""
-    return _load_model(model_id, revision, model_id in st.session_state.get(TRUSTED, ()))
+    """The model at a revision, with this session's trust in its repo (the sidebar's switch, offered only where
+    the server allows it) and folders on the server's disk only where it allows them."""
+    settings = server_settings()
+    trust = settings.trust_pickle and model_id in st.session_state.get(TRUSTED, ())
+    return _load_model(model_id, revision, trust, settings.local_models)
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=8)
-def _load_model(model_id: str, revision: str | None, trust_pickle: bool) -> ModelAdapter:
+def _load_model(model_id: str, revision: str | None, trust_pickle: bool, local: bool) -> ModelAdapter:
     """One adapter per model, revision and trust, shared by every session (the adapter holds a lock). A Hub
     download shows its bytes in a bar made in here (see `get_explanation` on why), only once bytes move (a model
     read from disk leaves no element for a cache hit to replay), and emptied at the end."""
@@ -54,7 +63,7 @@ def _load_model(model_id: str, revision: str | None, trust_pickle: bool) -> Mode
                          text=f"Downloading {model_id}: {size_text(done)} of {size_text(total)}")
 
     try:
-        return load_model(model_id, revision, trust_pickle, progress)
+        return load_model(model_id, revision, trust_pickle, progress, local)
     finally:
         for bar in bars:
             bar.empty()
@@ -98,11 +107,34 @@ def get_pass_seconds(model_id: str, revision: str | None, model_key: str, _x: np
     return pass_seconds(get_model(model_id, revision), _x)
 
 
+@contextlib.contextmanager
+def job_slot(slow: bool) -> Iterator[None]:
+    """One of the server's job slots (`JOBS`) for the block; while it waits, a line says how many runs are ahead.
+    Made in the caller's cached function, for the reason `get_explanation` gives, and emptied at the end."""
+    place = []
+
+    def waiting(ahead: int) -> None:
+        if not place:
+            place.append(st.empty())
+        place[0].info(f"Waiting for the server: {ahead} run(s) ahead of yours. Stop leaves the queue.")
+
+    try:
+        with JOBS.slot(slow, waiting):
+            if place:
+                place[0].empty()
+            yield
+    finally:
+        for element in place:
+            element.empty()
+
+
 @st.cache_data(show_spinner=False, max_entries=512)
 def get_explanation(model_id: str, revision: str | None, request_key: str, _request: ExplainRequest,
-                    _x: np.ndarray, _target: Target, _progress_label: str | None = None) -> Explanation:
+                    _x: np.ndarray, _target: Target, _progress_label: str | None = None,
+                    _slow: bool = False) -> Explanation:
     """Keyed by the request (model revision, input hash, method, parameters, seed, target with its
-    region hash): the same request is served from the cache instead of recomputed.
+    region hash): the same request is served from the cache instead of recomputed. It is computed in one of the
+    server's job slots (`_slow`: estimated over `CHEAP_SECONDS`).
 
     With a label, a progress bar follows the passes run. The bar is made in here, not by the caller:
     Streamlit replays what a cached function drew on a cache hit, and can only replay elements made
@@ -111,7 +143,8 @@ def get_explanation(model_id: str, revision: str | None, request_key: str, _requ
     COMPUTED["explanations"] += 1
     model = get_model(model_id, revision)
     if _progress_label is None:
-        return explain_with_progress(model, _x, _request, _target, None)
+        with job_slot(_slow):
+            return explain_with_progress(model, _x, _request, _target, None)
     bar = st.progress(0, text=_progress_label)
     shown = 0
 
@@ -123,7 +156,8 @@ def get_explanation(model_id: str, revision: str | None, request_key: str, _requ
             bar.progress(percent, text=f"{_progress_label} {percent}%")
 
     try:
-        return explain_with_progress(model, _x, _request, _target, progress)
+        with job_slot(_slow):
+            return explain_with_progress(model, _x, _request, _target, progress)
     finally:
         bar.empty()
 
@@ -153,7 +187,8 @@ def get_performance(model_id: str, revision: str | None, model_key: str, n: int)
     rerun and in every session."""
     from workbench.evaluation.performance import held_out_report
 
-    return held_out_report(get_model(model_id, revision), n)
+    with job_slot(slow=True):
+        return held_out_report(get_model(model_id, revision), n)
 
 
 @st.cache_data(show_spinner="Running the randomisation check…", max_entries=64)

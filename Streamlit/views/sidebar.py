@@ -9,10 +9,13 @@ import streamlit as st
 
 from views.services import TRUSTED, get_case, get_model, get_pass_seconds, get_prediction, get_window
 from workbench.data import generated_cases
-from workbench.errors import InputError, ModelError
+from workbench.errors import InputError, ModelError, user_message
+from workbench.io.files import read_file
 from workbench.methods import Method, Param, compatible_methods, hidden_methods
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, list_models, parse_model_ref
-from workbench.service import WindowScores, check_model_task, estimated_cost, input_hash
+from workbench.models.repo_files import PickleRefused
+from workbench.service import WindowScores, check_budget, check_model_task, estimated_cost, input_hash
+from workbench.settings import ServerSettings, server_settings
 from workbench.tasks import TASKS, GroundTruth, Picture, Task
 
 # Preselected per task, cheap on each task's first bundled model (a few seconds together): a CAM, a path
@@ -72,23 +75,29 @@ class Selection:
 
 
 def _pick_model(task: Task, bundled: list[str]) -> tuple[ModelAdapter, str, str | None] | None:
-    sources = ["Bundled", "Hugging Face Hub"]
-    source = st.sidebar.radio("Model source", sources, horizontal=True, index=0 if bundled else 1)
+    settings = server_settings()
+    sources = ["Bundled", *(["Hugging Face Hub"] if settings.hub else [])]
+    source = st.sidebar.radio("Model source", sources, horizontal=True, index=0 if bundled else len(sources) - 1)
     if source == "Bundled":
         if not bundled:
-            st.sidebar.warning(f"No bundled model for {task.name} yet: choose 'Hugging Face Hub' and enter a "
-                               "repo id or a model folder.")
+            st.sidebar.warning(f"No bundled model for {task.name} yet" + (": choose 'Hugging Face Hub' and enter a "
+                               "repo id." if settings.hub else ", and this server offers no Hub models."))
             return None
         first = bundled.index(task.default_model) if task.default_model in bundled else 0
         model_id, revision = st.sidebar.selectbox("Model", bundled, index=first), None
     else:
-        picked = _hub_reference()
+        picked = _hub_reference(settings)
         if picked is None:
             return None
         model_id, revision = picked
     try:
         model = get_model(model_id, revision)
         check_model_task(model, task)
+    except PickleRefused as err:
+        st.error(f"Could not load the model: {err}" if settings.trust_pickle else
+                 f"Could not load the model: {err.what} and this server does not load pickled weights (its "
+                 "operator can allow it with WORKBENCH_TRUST_PICKLE=1). Choose a repo with safetensors weights.")
+        return None
     except ModelError as err:
         st.error(f"Could not load the model: {err}")
         return None
@@ -102,12 +111,14 @@ def _pick_model(task: Task, bundled: list[str]) -> tuple[ModelAdapter, str, str 
     return model, model_id, revision
 
 
-def _hub_reference() -> tuple[str, str | None] | None:
-    """The Hub repo (or model folder) and revision typed in, and this session's trust in that repo's pickles."""
+def _hub_reference(settings: ServerSettings) -> tuple[str, str | None] | None:
+    """The Hub repo (or, where the server allows it, model folder) and revision typed in, and this session's trust
+    in that repo's pickles (where the server offers the switch)."""
+    folder = " or the path of such a model folder on this server" if settings.local_models else ""
     text = st.sidebar.text_input("Hub repo id", placeholder="org/name", help=(
         "A Hugging Face Hub repo (org/name, or hub:org/name@revision) holding a workbench model, a transformers or "
-        "timm image classifier, or a Keras .keras file; or the path of such a model folder. Fetched into the "
-        "standard Hub cache (HF_HUB_CACHE); offline, cached repos still load.")).strip()
+        f"timm image classifier, or a Keras .keras file{folder}. Fetched into the standard Hub cache "
+        "(HF_HUB_CACHE); offline, cached repos still load.")).strip()
     revision = st.sidebar.text_input("Revision (optional)", placeholder="main",
                                      help="A branch, tag or commit; the commit actually loaded is shown.").strip()
     if not text:
@@ -118,13 +129,14 @@ def _hub_reference() -> tuple[str, str | None] | None:
     except InputError as err:
         st.error(str(err))
         return None
-    trusted = st.session_state.setdefault(TRUSTED, set())
-    trust = st.sidebar.checkbox("Trust pickled weights from this repo", value=model_id in trusted,
-                                key=f"trust:{model_id}",
-                                help="Pickled weights (.bin, .pt, .h5) can run any code when read, so they are refused "
-                                     "unless you trust the repo. Your trust is kept for this session and recorded in "
-                                     "every explanation and report.")
-    (trusted.add if trust else trusted.discard)(model_id)
+    if settings.trust_pickle:
+        trusted = st.session_state.setdefault(TRUSTED, set())
+        trust = st.sidebar.checkbox(
+            "Trust pickled weights from this repo", value=model_id in trusted, key=f"trust:{model_id}",
+            help="Pickled weights (.bin, .pt, .h5) can run any code on this server when read, so they are refused "
+                 "unless you trust the repo. Your trust is kept for this session and recorded in every explanation "
+                 "and report.")
+        (trusted.add if trust else trusted.discard)(model_id)
     return model_id, revision
 
 
@@ -157,8 +169,12 @@ def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[s
             raw, truth = get_case(task.id, name)
             return name, raw, truth, [], None
         sample = samples[name]
-        data = sample.path.read_bytes()
-        raw, notes = task.read(data, sample.path.name)
+        try:
+            data = read_file(str(sample.path))
+            raw, notes = task.read(data, sample.path.name)
+        except InputError as err:  # a real film read from a shared folder may be damaged, or gone
+            st.error(f"Cannot use this sample: {err} Choose another sample.")
+            return None
         return sample.name, raw, task.ground_truth(sample), notes, (sample.path.name, data)
     if kind == "Microphone":
         upload = st.sidebar.audio_input("Record a clip", help="Speak for a few seconds; the recording stays "
@@ -274,6 +290,14 @@ def _pick_component(model: ModelAdapter, pred: SegmentationPrediction, target: s
         help="Explain the class logits summed over the whole predicted mask, or over one connected region.")
 
 
+def show_server_settings() -> None:
+    """What this server's operator allows, read-only (environment variables, read at start-up)."""
+    with st.sidebar.expander("This server"):
+        st.caption("Set by whoever runs the server, through environment variables (README: Hosting a class).")
+        for env, value, help_text in server_settings().rows():
+            st.caption(f"`{env}` = `{value}`: {help_text}.")
+
+
 def render() -> Selection | None:
     st.sidebar.header("1. Task")
     task = TASKS[st.sidebar.selectbox("Task", TASKS.ids(), format_func=lambda t: TASKS[t].name)]
@@ -289,27 +313,36 @@ def render() -> Selection | None:
     model, model_id, revision = picked_model
     name, clip, truth, notes, file = picked_input
     clip_hash = input_hash(clip)
-    raw, x, windows = get_window(task, model_id, revision, model, clip, clip_hash, None)
-    window = 0 if windows is None else windows.deciding
-    if windows is not None and len(windows.spans) > 1:
-        window = st.sidebar.selectbox(
-            "Window", range(len(windows.spans)), index=windows.deciding,
-            format_func=lambda k: f"{k}: {windows.spans[k][0]:.0f}-{windows.spans[k][1]:.1f} s"
-            + (" (decided the verdict)" if k == windows.deciding else ""),
-            help="A long clip is scored window by window; explanations are of one window.")
-        raw, x, _ = get_window(task, model_id, revision, model, clip, clip_hash, window)
+    try:
+        raw, x, windows = get_window(task, model_id, revision, model, clip, clip_hash, None)
+        window = 0 if windows is None else windows.deciding
+        if windows is not None and len(windows.spans) > 1:
+            window = st.sidebar.selectbox(
+                "Window", range(len(windows.spans)), index=windows.deciding,
+                format_func=lambda k: f"{k}: {windows.spans[k][0]:.0f}-{windows.spans[k][1]:.1f} s"
+                + (" (decided the verdict)" if k == windows.deciding else ""),
+                help="A long clip is scored window by window; explanations are of one window.")
+            raw, x, _ = get_window(task, model_id, revision, model, clip, clip_hash, window)
+        x_hash = input_hash(x)
+        pred = get_prediction(model_id, revision, model.key, x_hash, x)
+    except Exception as err:  # noqa: BLE001 - a model that cannot take this input: one message, the choices kept
+        st.error(f"The model could not take this input: {user_message(err)} Choose another model or input.")
+        return None
     if window != 0:
         truth = None  # a sample's span is in seconds from the clip's start, i.e. in window 0
-    x_hash = input_hash(x)
 
-    pred = get_prediction(model_id, revision, model.key, x_hash, x)
     st.sidebar.header("4. Methods")
     methods, costs = _pick_methods(task, model, x)
     target = st.sidebar.selectbox("Explain", [PREDICTED, *model.info.labels])
     component = _pick_component(model, pred, target) if isinstance(pred, SegmentationPrediction) else None
     seed = int(st.sidebar.number_input("Seed", 0, 2**31 - 1, 0, help="Same seed, same maps."))
     if st.sidebar.button("Run", type="primary", disabled=not methods):
-        st.session_state["request"] = RunRequest(model.key, x_hash, tuple(methods), seed, target, component, compare)
+        try:
+            check_budget(x, sum(c.passes for _, c in costs[:-1]), server_settings().max_passes)
+            st.session_state["request"] = RunRequest(model.key, x_hash, tuple(methods), seed, target, component,
+                                                     compare)
+        except InputError as err:
+            st.sidebar.error(f"Not run: {err}")
     if any(str(key).startswith(STOP) and st.session_state[key] for key in st.session_state):
         st.session_state.pop("request", None)
         st.info("Stopped. The maps finished before the stop are kept: Run computes only the rest.")

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbench.errors import InputError, converted
 from workbench.io.audio import resample
 from workbench.paths import SPEECH_DIR
 from workbench.specs import InputSpec
@@ -84,8 +85,9 @@ TEXTS = {
 }
 
 
-class SpeechDataMissing(RuntimeError):
-    """The bona fide clips or the espeak-ng engine are not on this machine."""
+class SpeechDataMissing(InputError):
+    """The bona fide clips or the espeak-ng engine are not on this machine, or a clip cannot be read: the user
+    is told which, in one line (the app's message, the CLI's exit 2)."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,12 @@ def bonafide_clips(split: str) -> dict[str, np.ndarray]:
     out = {}
     for lang in LANGUAGES:
         for k in CLIPS[split]:
-            signal, rate = soundfile.read(SPEECH_DIR / f"{lang}_{k}.wav", dtype="float32", always_2d=True)
+            path = SPEECH_DIR / f"{lang}_{k}.wav"
+            try:
+                signal, rate = soundfile.read(path, dtype="float32", always_2d=True)
+            except (OSError, RuntimeError) as err:  # soundfile's LibsndfileError is a RuntimeError
+                raise converted(SpeechDataMissing(f"the bona fide clip {path.name} in {SPEECH_DIR} cannot be "
+                                                  "read: missing or damaged."), err) from None
             out[f"{lang}_{k}"] = resample(signal.mean(axis=1), rate, RATE)
     return out
 

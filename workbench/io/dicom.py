@@ -11,7 +11,7 @@ import logging
 
 import numpy as np
 
-from workbench.errors import InputError
+from workbench.errors import InputError, converted
 from workbench.io.limits import check_size
 
 
@@ -47,8 +47,9 @@ def decode_dicom(data: bytes, name: str = "the file", sniffed: bool = True) -> n
         pixels = ds.pixel_array
     except Exception as err:  # noqa: BLE001
         reason = str(err).splitlines()[0].rstrip(":") if str(err) else type(err).__name__
-        raise InputError(f"{name}: its DICOM pixel data ({ds.file_meta.TransferSyntaxUID.name}) cannot be decoded "
-                         f"({reason}).") from None
+        syntax = ds.file_meta.TransferSyntaxUID.name
+        raise converted(InputError(f"{name}: its DICOM pixel data ({syntax}) cannot be decoded ({reason})."),
+                        err) from None
     if int(ds.get("NumberOfFrames", 1) or 1) > 1:
         pixels = pixels[0]
     if ds.get("PhotometricInterpretation", "MONOCHROME2") not in ("MONOCHROME1", "MONOCHROME2"):

@@ -17,14 +17,17 @@ import zlib
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from workbench.errors import InputError
+from workbench.errors import InputError, converted
 from workbench.io.dicom import decode_dicom, looks_like_dicom
-from workbench.io.limits import check_size
+from workbench.io.limits import MAX_PIXELS, check_size
 
 # What the upload widget offers; any format Pillow reads is decoded whatever its name says.
 IMAGE_FILE_TYPES = ("png", "jpg", "jpeg", "tif", "tiff", "bmp", "gif", "webp", "dcm", "dicom")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+# Pillow's decompression-bomb check, once for the process, at the project's own input limit (checked again from the
+# header, with the image's size in the message): it warns above it and refuses twice it, for every decoder call.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 
 
@@ -44,11 +47,12 @@ def decode_image(data: bytes, name: str = "the file") -> np.ndarray:
 
 
 def _decode_pillow(data: bytes, name: str) -> np.ndarray:
-    Image.MAX_IMAGE_PIXELS = None  # our own limit, from the header, replaces Pillow's bomb check
     try:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         return decode_dicom(data, name, sniffed=False)  # DICOM without its preamble, or not an image
+    except Image.DecompressionBombError:  # over twice the limit: Pillow refuses it from the header
+        raise InputError(f"{name} is over the limit of {MAX_PIXELS:,} pixels.") from None
     except Exception as err:  # noqa: BLE001  (any decoder failure is a fact about the file)
         raise _corrupt(name, err) from None
     check_size(*img.size, name)
@@ -66,7 +70,7 @@ def _decode_pillow(data: bytes, name: str) -> np.ndarray:
 
 def _corrupt(name: str, err: Exception) -> InputError:
     detail = str(err).splitlines()[0] if str(err) else type(err).__name__
-    return InputError(f"{name} could not be decoded; it may be truncated or corrupt ({detail}).")
+    return converted(InputError(f"{name} could not be decoded; it may be truncated or corrupt ({detail})."), err)
 
 
 def _check_png_complete(data: bytes, name: str) -> None:

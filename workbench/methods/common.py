@@ -8,6 +8,9 @@ from workbench.errors import InputError
 from workbench.methods.base import Param
 from workbench.models import ModelAdapter
 
+# Copies of the input a method builds and scores at once (perturbed copies, noisy copies, points on a path): at most
+# this many bytes of them, so memory stays bounded whatever the samples, steps or positions asked for.
+PERTURBATION_BYTES = 64 * 2**20
 BASELINES = ("black", "mean", "blur")
 
 
@@ -33,3 +36,13 @@ def layer_param(model: ModelAdapter) -> Param:
     layers = model.layers()
     return Param("layer", "layer", layers[0], "Layer whose feature maps are weighted "
                  "(deeper = more semantic, coarser).", choices=tuple(layers))
+
+
+def chunk_size(x: np.ndarray) -> int:
+    """How many copies of `x` fit in the memory budget (at least one)."""
+    return max(1, PERTURBATION_BYTES // max(x.nbytes, 1))
+
+
+def chunks(total: int, step: int) -> list[int]:
+    """`total` items split into runs of at most `step`: the size of each, in order."""
+    return [min(step, total - start) for start in range(0, total, step)]

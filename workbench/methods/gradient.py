@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from workbench.methods.base import Cost, Method, Param
-from workbench.methods.common import baseline_for, baseline_param
+from workbench.methods.common import baseline_for, baseline_param, chunk_size, chunks
 
 
 def magnitude(grads: np.ndarray) -> np.ndarray:
@@ -54,9 +54,11 @@ class SmoothGrad(Method):
 
     def _compute(self, model, x, target, params, rng):
         sigma = params["noise"] * float(x.max() - x.min())
-        noise = rng.normal(0.0, sigma, (params["samples"], *x.shape[1:])).astype(np.float32)
-        grads = model.input_gradients(x + noise, target)
-        return magnitude(grads.mean(axis=0, keepdims=True))[0], {"sigma": sigma}
+        total = np.zeros((1, *x.shape[1:]), np.float64)
+        for n in chunks(params["samples"], chunk_size(x)):  # the noise drawn a chunk at a time: the same draws
+            noise = rng.normal(0.0, sigma, (n, *x.shape[1:])).astype(np.float32)
+            total += model.input_gradients(x + noise, target).sum(axis=0, keepdims=True, dtype=np.float64)
+        return magnitude((total / params["samples"]).astype(np.float32))[0], {"sigma": sigma}
 
 
 class IntegratedGradients(Method):
@@ -85,9 +87,13 @@ class IntegratedGradients(Method):
         alphas, weights = (nodes + 1) / 2, weights / 2  # Gauss-Legendre on [0, 1]
         # The path in float32, as Captum builds it: on a piecewise-linear model (ReLU, max-pooling) a
         # float64 path rounds differently, flips a unit at a kink now and then, and that step's gradient jumps.
-        path = baseline + alphas.astype(np.float32)[:, None, None, None] * (x - baseline)
-        grads = model.input_gradients(path, target)
-        avg_grad = (weights[:, None, None, None] * grads).sum(axis=0, keepdims=True)
+        avg_grad, start = np.zeros((1, *x.shape[1:]), np.float64), 0
+        for n in chunks(params["steps"], chunk_size(x)):  # a chunk of the path at a time: memory stays bounded
+            step = slice(start, start + n)
+            path = baseline + alphas[step].astype(np.float32)[:, None, None, None] * (x - baseline)
+            grads = model.input_gradients(path, target)
+            avg_grad += (weights[step, None, None, None] * grads).sum(axis=0, keepdims=True)
+            start += n
         attribution = ((x - baseline) * avg_grad)[0]
         delta = float(attribution.sum()) - float(np.diff(model.target_scores(
             np.concatenate([baseline, x]), target))[0])

@@ -1,7 +1,7 @@
 """Perturbation methods: change part of the input, watch the target score.
 
-Perturbed copies are built and scored in chunks of at most PERTURBATION_BYTES, so memory stays
-bounded whatever the number of positions (a 224x224 RGB input at window 8, stride 4 has 3,025).
+Perturbed copies are built and scored in chunks of at most PERTURBATION_BYTES (methods/common.py), so memory
+stays bounded whatever the number of positions (a 224x224 RGB input at window 8, stride 4 has 3,025).
 """
 
 from __future__ import annotations
@@ -9,14 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from workbench.methods.base import Cost, Method, Param
-from workbench.methods.common import baseline_for, baseline_param
-
-PERTURBATION_BYTES = 64 * 2**20
-
-
-def chunk_size(x: np.ndarray) -> int:
-    """How many perturbed copies of `x` fit in the memory budget (at least one)."""
-    return max(1, PERTURBATION_BYTES // max(x.nbytes, 1))
+from workbench.methods.common import baseline_for, baseline_param, chunk_size
 
 
 def positions(size: int, window: int, stride: int) -> range:

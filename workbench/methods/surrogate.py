@@ -10,17 +10,59 @@ regression, and shap's coalition sampling and constrained regression.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
+from collections.abc import Iterator
 
 import numpy as np
 
 from workbench.methods.base import Cost, Method, Param
-from workbench.methods.common import baseline_for, baseline_param
-from workbench.methods.perturbation import chunk_size
+from workbench.methods.common import baseline_for, baseline_param, chunk_size
 from workbench.methods.superpixels import compose, segment, superpixel_params
 
-_GLOBAL_RNG = threading.Lock()  # shap samples coalitions from numpy's global random state
+
+class _ThreadRandom:
+    """numpy as shap's kernel module sees it: its `np.random` is the running thread's own RandomState during a
+    Kernel SHAP run here, numpy's global one otherwise. shap draws coalitions from `np.random.choice` and
+    `np.random.permutation`; a RandomState seeded with s draws what the global state seeded with s would, so the
+    maps are those of `np.random.seed(s)`, while no process-wide state is reseeded and no lock is held."""
+
+    def __init__(self, numpy) -> None:
+        self._numpy = numpy
+        self._local = threading.local()
+
+    def __getattr__(self, name: str):
+        if name == "random":
+            state = getattr(self._local, "state", None)
+            return self._numpy.random if state is None else state
+        return getattr(self._numpy, name)
+
+    @contextlib.contextmanager
+    def seeded(self, seed: int) -> Iterator[None]:
+        self._local.state = np.random.RandomState(seed)
+        try:
+            yield
+        finally:
+            self._local.state = None
+
+
+@functools.cache
+def _shap_random() -> _ThreadRandom:
+    """Installed once in shap's kernel module (the first Kernel SHAP run)."""
+    from shap.explainers import _kernel
+
+    _kernel.np = _ThreadRandom(np)
+    return _kernel.np
+
+
+@functools.cache
+def _lime_image():
+    """lime's image module with its per-sample progress bar (tqdm, on stderr) off, patched once."""
+    from lime import lime_image
+
+    lime_image.tqdm = functools.partial(lime_image.tqdm, disable=True)
+    return lime_image
 
 
 def library_seed(rng: np.random.Generator) -> int:
@@ -69,8 +111,7 @@ class Lime(SuperpixelMethod):
         return Cost(forward=params["samples"], backward=0)
 
     def _compute(self, model, x, target, params, rng):
-        from lime import lime_image
-
+        lime_image = _lime_image()
         segments = self.segments(model, x, params)
         n = int(segments.max()) + 1
         baseline = baseline_for(model, x, params["baseline"])
@@ -80,7 +121,6 @@ class Lime(SuperpixelMethod):
 
         seed = library_seed(rng)
         explainer = lime_image.LimeImageExplainer(kernel_width=params["kernel_width"], random_state=seed)
-        lime_image.tqdm = functools.partial(lime_image.tqdm, disable=True)  # its per-sample bar, on stderr
         result = explainer.explain_instance(
             np.ones((1, n, 3)), classifier, labels=(0,), hide_color=0, top_labels=None,
             num_samples=params["samples"], batch_size=params["samples"],
@@ -119,15 +159,9 @@ class KernelShap(SuperpixelMethod):
             return feature_scores(model, x, baseline, segments, target, rows > 0.5)
 
         seed = library_seed(rng)
-        with _GLOBAL_RNG:
-            state = np.random.get_state()
-            np.random.seed(seed)
-            try:
-                explainer = shap.KernelExplainer(f, np.zeros((1, n)))
-                values = explainer.shap_values(np.ones((1, n)), nsamples=params["samples"], l1_reg=False,
-                                               silent=True)
-            finally:
-                np.random.set_state(state)
+        with _shap_random().seeded(seed):
+            explainer = shap.KernelExplainer(f, np.zeros((1, n)))
+            values = explainer.shap_values(np.ones((1, n)), nsamples=params["samples"], l1_reg=False, silent=True)
         values = np.asarray(values, np.float64).reshape(n)
         base = float(np.ravel(explainer.expected_value)[0])
         return values[segments], {"superpixels": n, "expected_value": base,

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.methods.common import BASELINES, baseline_for
-from workbench.methods.perturbation import chunk_size
+from workbench.methods.common import BASELINES, baseline_for, chunk_size
 from workbench.metrics.base import Metric
 from workbench.models import ModelAdapter, Target
 

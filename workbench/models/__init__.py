@@ -7,6 +7,7 @@ workbench's own format, a loader in foreign.py for transformers, timm and Keras 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 
 from workbench.errors import ModelError
@@ -27,6 +28,7 @@ from workbench.models.torch_adapter import TorchAdapter
 from workbench.paths import MODELS_DIR
 from workbench.registry import Registry
 
+log = logging.getLogger(__name__)
 ADAPTERS: Registry[Callable[[ModelInfo], ModelAdapter]] = Registry("framework")
 ADAPTERS.register(TorchAdapter.from_folder, key="pytorch")
 
@@ -42,10 +44,11 @@ ADAPTERS.register(_load_keras, key="keras")
 
 
 def load_model(model_id: str, revision: str | None = None, trust_pickle: bool = False,
-               progress: Progress | None = None) -> ModelAdapter:
-    """Load a bundled, local or Hub model (`org/name` or `hub:org/name@revision`) into its adapter. Pickled weights
-    are refused unless `trust_pickle`; a repo's own code is never run. `progress` hears a download's bytes."""
-    src = resolve_model(model_id, revision, trust_pickle, progress)
+               progress: Progress | None = None, local: bool = True) -> ModelAdapter:
+    """Load a bundled, local (with `local`) or Hub model (`org/name` or `hub:org/name@revision`) into its adapter.
+    Pickled weights are refused unless `trust_pickle`; a repo's own code is never run. `progress` hears a
+    download's bytes."""
+    src = resolve_model(model_id, revision, trust_pickle, progress, local)
     model_id, _ = parse_model_ref(model_id)
     config = read_config(src.folder, model_id)
     kind = repo_kind(config, src.weights, model_id)
@@ -67,7 +70,8 @@ def list_models(task: str | None = None) -> list[ModelInfo]:
         try:
             src = resolve_model(cfg.parent.name)
             info = ModelInfo.from_folder(cfg.parent.name, src.folder, src.revision, src.source, src.weights)
-        except ModelError:
+        except ModelError as err:
+            log.warning("bundled model %s skipped: %s", cfg.parent.name, err)
             continue
         if task is None or info.task == task:
             out.append(info)

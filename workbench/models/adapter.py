@@ -111,6 +111,7 @@ class ModelAdapter(ABC):
         self.info = info
         self.lock = FairLock()
         self._counters = threading.local()  # per thread: two sessions never mix their counts
+        self.total = PassCount()  # every pass run on this adapter, by any thread (counted under its lock)
 
     @property
     def key(self) -> str:
@@ -130,6 +131,8 @@ class ModelAdapter(ABC):
             stack.remove(count)
 
     def _count(self, forward: int = 0, backward: int = 0) -> None:
+        self.total.forward += forward
+        self.total.backward += backward
         for count in getattr(self._counters, "stack", ()):
             count.forward += forward
             count.backward += backward

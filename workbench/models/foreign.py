@@ -13,7 +13,7 @@ import json
 import re
 from pathlib import Path
 
-from workbench.errors import ModelError
+from workbench.errors import ModelError, converted
 from workbench.models.adapter import ModelAdapter
 from workbench.models.config import ModelInfo
 from workbench.models.hub import ModelSource
@@ -90,13 +90,13 @@ def load_transformers(model_id: str, src: ModelSource, config: dict) -> ModelAda
             dtype=torch.float32)
     except Exception as err:  # noqa: BLE001 - a library reading untrusted files fails in its own ways: one message
 
-        raise ModelError(f"'{model_id}' is not a transformers image classifier the workbench can load: "
-                         f"{str(err).splitlines()[0]}") from None
+        raise converted(ModelError(f"'{model_id}' is not a transformers image classifier the workbench can load: "
+                                   f"{str(err).splitlines()[0]}"), err) from None
     try:
         processor = AutoImageProcessor.from_pretrained(src.folder, trust_remote_code=False, local_files_only=True)
     except Exception as err:  # noqa: BLE001 - as above
-        raise ModelError(f"'{model_id}' has no image processor (preprocessor_config.json) saying how to size and "
-                         f"normalise its input: {str(err).splitlines()[0]}") from None
+        raise converted(ModelError(f"'{model_id}' has no image processor (preprocessor_config.json) saying how to "
+                                   f"size and normalise its input: {str(err).splitlines()[0]}"), err) from None
     cfg = model.config
     spec = processor_spec(processor, int(getattr(cfg, "num_channels", 3) or 3), int(getattr(cfg, "image_size", 224)))
     output = "sigmoid" if getattr(cfg, "problem_type", None) == "multi_label_classification" else "logits"
@@ -127,8 +127,8 @@ def load_timm(model_id: str, src: ModelSource, config: dict) -> ModelAdapter:
             state = load_file(str(weights))
         model.load_state_dict(state)
     except Exception as err:  # noqa: BLE001 - as for transformers
-        raise ModelError(f"'{model_id}': the timm model '{config.get('architecture')}' could not be built from its "
-                         f"config and weights: {str(err).splitlines()[0]}") from None
+        raise converted(ModelError(f"'{model_id}': the timm model '{config.get('architecture')}' could not be built "
+                                   f"from its config and weights: {str(err).splitlines()[0]}"), err) from None
     names = config.get("label_names") or pretrained.get("label_names")
     labels = [str(x) for x in names] if names and len(names) == n else _labels(None, n)
     spec = InputSpec(int(height), int(width), int(channels), tuple(pretrained.get("mean", IMAGENET_MEAN)),
@@ -155,7 +155,8 @@ def load_keras(model_id: str, src: ModelSource, config: dict) -> ModelAdapter:
     try:
         model = keras.saving.load_model(str(file), compile=False, safe_mode=not src.trusted)
     except Exception as err:  # noqa: BLE001 - as for transformers (a cut .keras file is a BadZipFile)
-        raise ModelError(f"'{model_id}': {file.name} could not be loaded safely: {str(err).splitlines()[0]}") from None
+        raise converted(ModelError(f"'{model_id}': {file.name} could not be loaded safely: "
+                                   f"{str(err).splitlines()[0]}"), err) from None
     shape = tuple(model.input_shape[1:])
     if len(shape) != 3 or None in shape:
         raise ModelError(f"'{model_id}': the workbench explains image models with a fixed input size (H, W, C); "

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,10 +18,10 @@ from pathlib import Path
 from workbench.errors import InputError, ModelError
 from workbench.models.repo_files import METADATA_FILES, size_text, top_level, weight_files
 from workbench.paths import MODELS_DIR
+from workbench.settings import server_settings
 
 HUB_PREFIX = "hub:"
 HUB_TIMEOUT = 4.0  # seconds for the listing call: an unreachable Hub is reported well within 5 s
-DEFAULT_MAX_BYTES = 2 * 1024**3
 _REPO_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 Progress = Callable[[int, int], None]  # (bytes done, bytes in all), called as a download goes
@@ -53,11 +52,8 @@ def parse_model_ref(text: str, revision: str | None = None) -> tuple[str, str | 
 
 
 def max_bytes() -> int:
-    """The size limit of one Hub repo's files (`WORKBENCH_HUB_MAX_BYTES`, default 2 GB)."""
-    try:
-        return int(os.environ.get("WORKBENCH_HUB_MAX_BYTES", DEFAULT_MAX_BYTES))
-    except ValueError:
-        return DEFAULT_MAX_BYTES
+    """The size limit of one Hub repo's files (`WORKBENCH_HUB_MAX_BYTES`, default 2 GB; a bad value is logged)."""
+    return server_settings().hub_max_bytes
 
 
 def _file_digest(path: Path) -> str:
@@ -80,8 +76,9 @@ def _on_disk(folder: Path, source: str, repo: str, trust_pickle: bool) -> ModelS
 
 
 def resolve_model(model_id: str, revision: str | None = None, trust_pickle: bool = False,
-                  progress: Progress | None = None) -> ModelSource:
-    """Bundled id, model folder path or Hub repo id (or `hub:` reference) to its local files.
+                  progress: Progress | None = None, local: bool = True) -> ModelSource:
+    """Bundled id, model folder path (only with `local`: a shared server's operator decides) or Hub repo id (or
+    `hub:` reference) to its local files.
 
     A bundled (or local) model's revision is a digest of its weights, so caches keyed on it are content-addressed;
     a Hub model's is the commit its revision resolved to.
@@ -90,9 +87,12 @@ def resolve_model(model_id: str, revision: str | None = None, trust_pickle: bool
     bundled, folder = MODELS_DIR / model_id, Path(model_id)
     if "/" not in model_id and (bundled / "config.json").is_file():
         return _on_disk(bundled, "bundled", model_id, trust_pickle)
-    if folder.is_dir():
+    if local and folder.is_dir():
         return _on_disk(folder, "local", model_id, trust_pickle)
     if not _REPO_ID.match(model_id):
+        if not local:
+            raise InputError(f"'{model_id}' is not a bundled model or a Hub repo id (org/name); this server does "
+                             "not load models from its own folders (WORKBENCH_LOCAL_MODELS=0).")
         raise ModelError(f"unknown model '{model_id}': not in models/, not a model folder and not a "
                          "Hub repo id (org/name).")
     return _on_disk(_fetch(model_id, revision, trust_pickle, progress), "hub", model_id, trust_pickle)

@@ -10,13 +10,15 @@ sub-model that returns the layer's output beside the head's. Passes run as trace
 
 from __future__ import annotations
 
+import collections
 import os
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from workbench.errors import ModelError
+from workbench.errors import ModelError, converted
 from workbench.models.adapter import ModelAdapter, random_like, randomised_revision
 from workbench.models.config import ModelInfo
 from workbench.models.target import Target, target_score
@@ -36,6 +38,7 @@ import torch._dynamo  # noqa: E402, F401
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+KEPT_GRAPHS = 32  # sub-models and traced graphs an adapter keeps (least recently used dropped)
 # Layer types whose outputs are feature maps worth a CAM (normalisation, padding and pooling are not).
 _CAM_LAYERS = ("Conv2D", "DepthwiseConv2D", "Activation", "ReLU", "Add", "MaxPooling2D")
 
@@ -84,8 +87,9 @@ class KerasAdapter(ModelAdapter):
         super().__init__(info)
         self.model = model
         self.traced = traced
-        self._submodels: dict[tuple[str, ...], keras.Model] = {}
-        self._compiled: dict[tuple, Any] = {}  # traced graphs, by what they compute
+        self._submodels: collections.OrderedDict[tuple[str, ...], keras.Model] = collections.OrderedDict()
+        self._compiled: collections.OrderedDict[tuple, Any] = collections.OrderedDict()  # traced graphs, by what
+        self._stores_lock = threading.Lock()
 
     @classmethod
     def from_folder(cls, info: ModelInfo) -> KerasAdapter:
@@ -96,25 +100,35 @@ class KerasAdapter(ModelAdapter):
         try:
             model = keras.saving.load_model(str(path), compile=False, safe_mode=True)
         except Exception as err:  # noqa: BLE001 - a damaged file fails in Keras' own ways (a cut one: BadZipFile)
-            raise ModelError(f"model '{info.id}': model.keras could not be loaded safely: "
-                             f"{str(err).splitlines()[0]}") from None
+            raise converted(ModelError(f"model '{info.id}': model.keras could not be loaded safely: "
+                                       f"{str(err).splitlines()[0]}"), err) from None
         expected = (info.input.height, info.input.width, info.input.channels)
         if tuple(model.input_shape[1:]) != expected:
             raise ModelError(f"model '{info.id}': model.keras takes {tuple(model.input_shape[1:])} "
                              f"(H, W, C); config.json says {expected}.")
         return cls(model, info)
 
+    def _kept(self, store: collections.OrderedDict, key: tuple, make: Callable[[], Any]) -> Any:
+        """`store[key]`, made by `make` when missing. Sessions share the adapter, so the stores are guarded by their
+        own lock, and bounded (the least recently used entry goes): each layer choice and class makes a graph."""
+        with self._stores_lock:
+            if key in store:
+                store.move_to_end(key)
+                return store[key]
+            store[key] = value = make()
+            if len(store) > KEPT_GRAPHS:
+                store.popitem(last=False)
+            return value
+
     def _submodel(self, layers: Sequence[str]) -> keras.Model:
         """The model returning the head's output and then each of `layers`' outputs."""
-        key = tuple(layers)
-        if key not in self._submodels:
-            try:
-                outs = [self.model.get_layer(name).output for name in layers]
-            except ValueError:
-                missing = [n for n in layers if n not in {la.name for la in self.model.layers}]
-                raise ValueError(f"model '{self.info.id}' has no layer(s) {missing}.") from None
-            self._submodels[key] = keras.Model(self.model.inputs, [self.model.output, *outs])
-        return self._submodels[key]
+        try:
+            outs = [self.model.get_layer(name).output for name in layers]
+        except ValueError:
+            missing = [n for n in layers if n not in {la.name for la in self.model.layers}]
+            raise ValueError(f"model '{self.info.id}' has no layer(s) {missing}.") from None
+        return self._kept(self._submodels, tuple(layers),
+                          lambda: keras.Model(self.model.inputs, [self.model.output, *outs]))
 
     def _chunks(self, batch: np.ndarray) -> Iterator[np.ndarray]:
         for i in range(0, len(batch), self.batch_size):
@@ -131,10 +145,8 @@ class KerasAdapter(ModelAdapter):
         takes about a second, so an adapter used for a few passes (`traced=False`) runs `fn` eagerly."""
         if not self.traced:
             return fn
-        if key not in self._compiled:
-            spec = tf.TensorSpec((None, *self.model.input_shape[1:]), tf.float32)
-            self._compiled[key] = tf.function(fn, input_signature=[spec])
-        return self._compiled[key]
+        spec = tf.TensorSpec((None, *self.model.input_shape[1:]), tf.float32)
+        return self._kept(self._compiled, key, lambda: tf.function(fn, input_signature=[spec]))
 
     def _gradients(self, layers: Sequence[str], target: Target) -> Any:
         """x -> (the layers' outputs, the gradients of the summed target score with respect to them, or to x when no

@@ -24,6 +24,20 @@ TRUST_HINT = ("To load it anyway, trust this repo: the app's 'Trust pickled weig
               "--trust-pickle on the command line; the trust is recorded with every explanation and report.")
 
 
+class PickleRefused(ModelError):
+    """A repo with only pickled weights, not trusted: the message says how to trust it (a shared server whose
+    operator does not allow that words its own, from `repo` and `pickled`)."""
+
+    def __init__(self, repo: str, pickled: list[str]) -> None:
+        self.repo, self.pickled = repo, pickled
+        super().__init__(f"{self.what} so the workbench refuses it by default. {TRUST_HINT}")
+
+    @property
+    def what(self) -> str:
+        return (f"'{self.repo}' has only pickled weights ({', '.join(self.pickled)}). Loading a pickle can run any "
+                "code its author put in it,")
+
+
 def top_level(names: Iterable[str]) -> list[str]:
     """Files at the repo's top (sub-folders hold other formats: onnx/, flax/ and the like)."""
     return sorted(n for n in names if "/" not in n)
@@ -42,8 +56,7 @@ def weight_files(names: Iterable[str], repo: str, trust_pickle: bool = False) ->
         return safe
     pickled = sorted(n for n in names if n.endswith(PICKLED_SUFFIXES))
     if pickled and not trust_pickle:
-        raise ModelError(f"'{repo}' has only pickled weights ({', '.join(pickled)}). Loading a pickle can run any "
-                         f"code its author put in it, so the workbench refuses it by default. {TRUST_HINT}")
+        raise PickleRefused(repo, pickled)
     if pickled:
         return pickled
     raise ModelError(f"'{repo}' has no model weights the workbench can read (safetensors or .keras); "

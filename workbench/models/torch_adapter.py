@@ -10,7 +10,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from workbench.errors import ModelError
+from workbench.errors import ModelError, converted
 from workbench.models.adapter import ModelAdapter, random_like, randomised_revision
 from workbench.models.config import ModelInfo
 from workbench.models.target import Target, target_score
@@ -98,8 +98,8 @@ class TorchAdapter(ModelAdapter):
             module = build(info.architecture, **info.arch_params)
             module.load_state_dict(load_file(str(weights)))
         except Exception as err:  # noqa: BLE001 - a damaged file fails in safetensors' or torch's own ways: one message
-            raise ModelError(f"model '{info.id}' could not be built from its config and weights: "
-                             f"{str(err).splitlines()[0]}") from None
+            raise converted(ModelError(f"model '{info.id}' could not be built from its config and weights: "
+                                       f"{str(err).splitlines()[0]}"), err) from None
         return cls(module, info)
 
     @contextlib.contextmanager

@@ -1,0 +1,89 @@
+"""Fair shares of a shared server's cores: at most N jobs compute at once, the rest wait in arrival order.
+
+A job is one unit of model work a session asked for (an explanation, an evaluation run). Streamlit runs one script
+at a time per session, and a new Run (or Stop) ends the running one at its next batch (workbench.interrupt), so a
+session holds at most one job. The queue is for the server: with ten sessions on two cores, each job still gets
+whole cores instead of a tenth of them, and a waiting session is told how many runs are ahead of it.
+
+Slow jobs (estimated above `CHEAP_SECONDS`) may hold at most N - 1 slots when N >= 2, so a cheap request never
+waits behind long ones for more than a slot's turn. Within each kind the order is arrival order. A job waiting
+for its slot polls the caller's interruption check, so Stop (or a closed tab) takes it out of the queue.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from workbench.interrupt import checkpoint
+
+CHEAP_SECONDS = 2.0  # a job estimated at most this long is cheap: it may use the slot slow jobs leave free
+
+
+@dataclass(eq=False)
+class _Ticket:
+    slow: bool
+
+
+class JobQueue:
+    poll_seconds = 0.2  # how often a waiting job checks whether it was stopped
+
+    def __init__(self, slots: int) -> None:
+        self.slots = max(1, int(slots))
+        self.slow_slots = max(1, self.slots - 1)
+        self._changed = threading.Condition(threading.Lock())
+        self._queue: collections.deque[_Ticket] = collections.deque()
+        self._running = 0
+        self._running_slow = 0
+
+    def _may_start(self, ticket: _Ticket) -> bool:
+        return self._running < self.slots and (not ticket.slow or self._running_slow < self.slow_slots)
+
+    def _next(self) -> _Ticket | None:
+        """The first waiter, in arrival order, that a free slot can take now."""
+        return next((t for t in self._queue if self._may_start(t)), None)
+
+    def state(self) -> tuple[int, int]:
+        """(jobs running, jobs waiting)."""
+        with self._changed:
+            return self._running, len(self._queue)
+
+    @contextlib.contextmanager
+    def slot(self, slow: bool, on_wait: Callable[[int], None] | None = None) -> Iterator[None]:
+        """Hold one of the server's slots for the block. While waiting, `on_wait(n)` hears how many runs are ahead
+        (running, or queued before this one) whenever that number changes."""
+        ticket = _Ticket(slow)
+        with self._changed:
+            self._queue.append(ticket)
+        told = None
+        try:
+            while True:
+                with self._changed:
+                    if self._next() is ticket:
+                        self._queue.remove(ticket)
+                        self._running += 1
+                        self._running_slow += slow
+                        break
+                    ahead = self._running + self._queue.index(ticket)
+                if on_wait is not None and ahead != told:
+                    on_wait(ahead)
+                    told = ahead
+                checkpoint()  # a stopped run leaves the queue instead of waiting its turn
+                with self._changed:
+                    if self._next() is not ticket:
+                        self._changed.wait(self.poll_seconds)
+        except BaseException:
+            with self._changed:
+                self._queue.remove(ticket)
+                self._changed.notify_all()
+            raise
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._running -= 1
+                self._running_slow -= slow
+                self._changed.notify_all()
