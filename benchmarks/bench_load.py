@@ -1,21 +1,29 @@
-"""Many browser sessions on one app server: runs, errors, latency percentiles and the server's memory.
+"""Many browser sessions on one app server: runs, errors, latency percentiles, queue waits and the server's memory.
 
-  python benchmarks/bench_load.py [--sessions 10] [--seconds 300] [--step-seconds 90] [--out FILE] [--py-spy PATH]
+  python benchmarks/bench_load.py [--sessions 10] [--slow-sessions 3] [--seconds 300] [--step-seconds 90]
+                                  [--out FILE] [--py-spy PATH]
 
-Starts `streamlit run` on a free loopback port and warms it with one session's first Run (the single-session
-time). Then N sessions, each its own context of headless Debian Chromium (Playwright, no browser download), repeat
-until the time is up: type a new seed, press Run, wait for the run to end, open the Comparison tab and wait
-for its maps. A run's latency is from the Run press to the Comparison maps shown. An error is a page showing an
-exception, or a step not done within the step timeout (`--step-seconds`, 90 s). The server's resident memory is
-sampled each second; its growth is from the end of the warm-up (every session has finished a run) to the end.
-The server's CPU time beside the machine's (the browsers take the rest) says who the cores were busy for. It
-stops by itself: the sessions finish their runs, then the browser and the server are closed. Prints a table, writes JSON
-(default benchmarks/results/load.json).
+Starts `streamlit run` on a free loopback port (the server's job log on, WORKBENCH_LOG_LEVEL=INFO) and warms it
+with one fast session alone: three runs, the last one's latency the single-session time. Then N sessions, each its
+own context of headless Debian Chromium (Playwright, no browser download), repeat until the time is up: type a new
+seed, press Run, wait for the run to end, open the Comparison tab and wait for its maps. A fast session asks for the
+task's default methods and SmoothGrad (seeded: each new seed is computed, the deterministic maps come from the cache
+after the first run); the first `--slow-sessions` of them ask for LIME and Kernel SHAP at their default 1,000
+samples instead, computed afresh at every seed. A run's latency is from the Run press to the Comparison maps shown.
+Each job (one explanation) logs how many runs were ahead of it when it arrived, how long it waited and how long it
+ran (workbench/jobs.py): no job should wait longer than its place in the queue times the longest job. An error is
+a page showing an exception, or a step not done within the step timeout (`--step-seconds`, 90 s). The server's
+resident memory is sampled each second; its growth is from the end of the warm-up (every session has finished a run)
+to the end. The server's CPU time beside the machine's (the browsers take the rest) says who the cores were busy
+for. It stops by itself: the sessions finish their runs, then the browser and the server are closed. Prints a table,
+writes JSON (default benchmarks/results/load.json).
 """
 
 import argparse
 import asyncio
 import json
+import os
+import re
 import statistics
 import subprocess
 import sys
@@ -30,6 +38,11 @@ from bench_startup import APP, CHROMIUM, CHROMIUM_ARGS, free_port, wait_until_he
 from workbench.paths import ROOT
 
 STEP_SECONDS = 90
+FAST_EXTRA = ("SmoothGrad",)  # added to the task's defaults: a seeded method, so every run computes
+SLOW_METHODS = ("LIME", "Kernel SHAP")  # instead of the defaults, at their default 1,000 samples
+JOB_LINE = re.compile(r"job (?P<kind>slow|cheap): waited (?P<waited>[\d.]+) s behind (?P<ahead>\d+) run\(s\), "
+                      r"ran (?P<ran>[\d.]+) s")
+POLL_SLACK = 0.5  # a queued job looks for its turn at least every 0.2 s (JobQueue.poll_seconds); slack for that
 
 
 class Memory(threading.Thread):
@@ -95,8 +108,29 @@ async def one_run(page, seed: int, step_ms: float) -> float:
         raise RuntimeError(f"step '{step}': {type(err).__name__}: {str(err).splitlines()[0]}") from None
 
 
+async def choose_methods(page, slow: bool, step_ms: float) -> None:
+    """A fast session adds SmoothGrad to the defaults; a slow one replaces them by LIME and Kernel SHAP."""
+    box = page.get_by_test_id("stSidebar").get_by_test_id("stMultiSelect").filter(has_text="XAI methods")
+    field = box.locator("input")
+    if slow:
+        for _ in range(6):  # Backspace in the empty field removes the last chosen method
+            await field.click()
+            await field.press("Backspace")
+            await page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=step_ms)
+    for name in SLOW_METHODS if slow else FAST_EXTRA:
+        await field.click()
+        await field.fill(name)
+        await field.press("Enter")
+        await page.keyboard.press("Escape")
+        await page.wait_for_selector('[data-test-script-state="notRunning"]', timeout=step_ms)
+    chosen = await box.inner_text()
+    wanted = SLOW_METHODS if slow else FAST_EXTRA
+    if not all(name in chosen for name in wanted):
+        raise RuntimeError(f"could not choose {wanted}: the field shows {chosen!r}")
+
+
 async def session(browser, url: str, index: int, deadline: float, results: list, errors: list,
-                  step_ms: float, max_runs: int | None = None, on_error=None) -> None:
+                  step_ms: float, max_runs: int | None = None, on_error=None, slow: bool = False) -> None:
     context = await browser.new_context(viewport={"width": 1500, "height": 1100})
     page = await context.new_page()
     page.set_default_timeout(step_ms)
@@ -109,8 +143,9 @@ async def session(browser, url: str, index: int, deadline: float, results: list,
                 if fresh:
                     await page.goto(url)
                     await page.get_by_test_id("stSidebar").get_by_role("button", name="Run").wait_for()
+                    await choose_methods(page, slow, step_ms)
                     fresh = False
-                results.append((index, time.perf_counter(), await one_run(page, seed, step_ms)))
+                results.append((index, time.perf_counter(), await one_run(page, seed, step_ms), slow))
             except Exception as err:  # noqa: BLE001 - every failure is counted, then the session goes on afresh
                 errors.append(f"session {index}, seed {seed}: {str(err).splitlines()[0]}")
                 if on_error is not None:
@@ -120,9 +155,9 @@ async def session(browser, url: str, index: int, deadline: float, results: list,
         await context.close()
 
 
-async def load(url: str, sessions: int, seconds: float, step_ms: float,
-               on_error=None) -> tuple[float, float, list, list]:
-    """(single-session seconds, the time every session had finished a run, each run's latency, each error).
+async def load(url: str, sessions: int, seconds: float, step_ms: float, on_error=None,
+               slow_sessions: int = 0) -> tuple[float, float, list, list]:
+    """(single-session seconds, the time every session had finished a run, each run's (latency, slow), each error).
     `on_error` is called (in a thread) after each error, while the other sessions go on."""
     from playwright.async_api import async_playwright
 
@@ -131,36 +166,53 @@ async def load(url: str, sessions: int, seconds: float, step_ms: float,
         try:
             warm, warm_errors = [], []
             alone = time.perf_counter() + 600
-            await session(browser, url, 99, alone, warm, warm_errors, step_ms, max_runs=1)  # one, alone
+            await session(browser, url, 99, alone, warm, warm_errors, step_ms, max_runs=3)  # one fast, alone
             if warm_errors:
                 raise RuntimeError(f"the warm-up run failed: {warm_errors[0]}")
             warmed = time.perf_counter()
             results, errors = [], []
             deadline = time.perf_counter() + seconds
-            await asyncio.gather(*(session(browser, url, k, deadline, results, errors, step_ms, on_error=on_error)
-                                   for k in range(sessions)))
+            await asyncio.gather(*(session(browser, url, k, deadline, results, errors, step_ms, on_error=on_error,
+                                           slow=k < slow_sessions) for k in range(sessions)))
         finally:
             await browser.close()
     firsts = {}
-    for index, finished, _ in results:
+    for index, finished, _, _ in results:
         firsts.setdefault(index, finished)
     # warm once every session has run: each has its thread (and malloc arena) and the caches hold a run of each
     warmed = max([warmed, *firsts.values()])
-    return warm[0][2], warmed, [latency for _, _, latency in results], errors
+    return warm[-1][2], warmed, [(latency, slow) for _, _, latency, slow in results], errors
 
 
 def percentile(values: list[float], q: float) -> float | None:
     return round(statistics.quantiles(values, n=100)[q - 1], 2) if len(values) >= 2 else None
 
 
-def measure(sessions: int, seconds: float, py_spy: str | None = None, step_seconds: float = STEP_SECONDS) -> dict:
+def queue_report(server_log: str) -> dict:
+    """The jobs the server logged: how many, the longest, the longest wait, and the waits longer than the job's place
+    in the queue on arrival times the longest job (plus the polling slack)."""
+    jobs = [m.groupdict() for m in JOB_LINE.finditer(server_log)]
+    if not jobs:
+        return {"jobs": 0}
+    longest = max(float(j["ran"]) for j in jobs)
+    over = [j for j in jobs if float(j["waited"]) > int(j["ahead"]) * longest + POLL_SLACK]
+    return {"jobs": len(jobs), "slow_jobs": sum(j["kind"] == "slow" for j in jobs),
+            "longest_job_seconds": round(longest, 2),
+            "longest_wait_seconds": round(max(float(j["waited"]) for j in jobs), 2),
+            "most_runs_ahead": max(int(j["ahead"]) for j in jobs),
+            "waits_over_place_times_longest_job": len(over)}
+
+
+def measure(sessions: int, seconds: float, py_spy: str | None = None, step_seconds: float = STEP_SECONDS,
+            slow_sessions: int = 0) -> dict:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as tmp:
         log = open(Path(tmp) / "streamlit.log", "w")
         server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
                                    "--server.fileWatcherType", "none", "--server.port", str(port),
-                                   "--server.address", "127.0.0.1"], cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
+                                   "--server.address", "127.0.0.1"], cwd=tmp, stdout=log, stderr=subprocess.STDOUT,
+                                  env={**os.environ, "WORKBENCH_LOG_LEVEL": "INFO"})
         memory = Memory(server.pid)
         dumps: list[str] = []
 
@@ -175,7 +227,7 @@ def measure(sessions: int, seconds: float, py_spy: str | None = None, step_secon
             memory.start()
             server_cpu, machine_cpu = cpu_seconds(server.pid), busy_seconds()
             single, warmed, results, errors = asyncio.run(load(url, sessions, seconds, step_seconds * 1000,
-                                                                     dump_threads))
+                                                               dump_threads, slow_sessions))
             server_cpu, machine_cpu = cpu_seconds(server.pid) - server_cpu, busy_seconds() - machine_cpu
             warm_rss = next((mb for t, mb in memory.samples if t >= warmed), memory.rss_mb())
             end_rss = memory.rss_mb()
@@ -185,12 +237,16 @@ def measure(sessions: int, seconds: float, py_spy: str | None = None, step_secon
             server.wait(timeout=30)
             log.close()
             server_log = (Path(tmp) / "streamlit.log").read_text(errors="replace")
+    fast = [latency for latency, slow in results if not slow]
+    slow = [latency for latency, is_slow in results if is_slow]
     return {"server_tracebacks": server_log.count("Traceback"),
-            "server_log_tail": server_log.splitlines()[-5:],
-            "sessions": sessions, "seconds": seconds, "runs": len(results), "errors": len(errors),
-            "error_examples": errors[:10], "single_session_seconds": round(single, 2),
-            "latency_p50": percentile(results, 50), "latency_p95": percentile(results, 95),
-            "p95_over_single": round(percentile(results, 95) / single, 2) if len(results) >= 2 else None,
+            "server_log_tail": [line for line in server_log.splitlines() if not JOB_LINE.search(line)][-5:],
+            "sessions": sessions, "slow_sessions": slow_sessions, "seconds": seconds, "runs": len(results),
+            "errors": len(errors), "error_examples": errors[:10], "single_session_seconds": round(single, 2),
+            "latency_p50": percentile(fast, 50), "latency_p95": percentile(fast, 95),
+            "p95_over_single": round(percentile(fast, 95) / single, 2) if len(fast) >= 2 else None,
+            "slow_runs": len(slow), "slow_latency_p50": percentile(slow, 50),
+            "slow_latency_p95": percentile(slow, 95), **queue_report(server_log),
             "rss_mb_after_warm_up": round(warm_rss), "rss_mb_end": round(end_rss),
             "rss_growth": round(end_rss / warm_rss - 1, 3), "server_cpu_seconds": round(server_cpu),
             "machine_busy_cpu_seconds": round(machine_cpu), "thread_dumps_at_errors": dumps}
@@ -199,6 +255,8 @@ def measure(sessions: int, seconds: float, py_spy: str | None = None, step_secon
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--slow-sessions", type=int, default=0, help="of the sessions, how many ask for LIME and "
+                        "Kernel SHAP at 1,000 samples")
     parser.add_argument("--seconds", type=float, default=300)
     parser.add_argument("--step-seconds", type=float, default=STEP_SECONDS, help="how long a step may take "
                         "before it counts as an error")
@@ -206,7 +264,7 @@ def main() -> None:
     parser.add_argument("--py-spy", metavar="PATH", help="a py-spy executable: dump the server's threads after "
                         "each of the first three errors (into the JSON)")
     args = parser.parse_args()
-    result = measure(args.sessions, args.seconds, args.py_spy, args.step_seconds)
+    result = measure(args.sessions, args.seconds, args.py_spy, args.step_seconds, args.slow_sessions)
     for key, value in result.items():
         if key == "thread_dumps_at_errors":
             continue

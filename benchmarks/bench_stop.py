@@ -67,7 +67,9 @@ def main() -> None:
     log = folder / "streamlit.log"
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
                              "--server.address", "127.0.0.1"], cwd=folder, stdout=log.open("w"),
-                            stderr=subprocess.STDOUT)
+                            stderr=subprocess.STDOUT,
+                            # Occlusion at stride 1 is ~16,000 passes: over the default budget, allowed here
+                            env={**os.environ, "WORKBENCH_MAX_PASSES": "100000"})
     shown, idle = [], []
     try:
         url = f"http://127.0.0.1:{port}"

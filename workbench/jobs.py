@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import logging
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from workbench.interrupt import checkpoint
 
+log = logging.getLogger(__name__)
 CHEAP_SECONDS = 2.0  # a job estimated at most this long is cheap: it may use the slot slow jobs leave free
 
 
@@ -55,9 +58,10 @@ class JobQueue:
     def slot(self, slow: bool, on_wait: Callable[[int], None] | None = None) -> Iterator[None]:
         """Hold one of the server's slots for the block. While waiting, `on_wait(n)` hears how many runs are ahead
         (running, or queued before this one) whenever that number changes."""
-        ticket = _Ticket(slow)
+        ticket, arrived = _Ticket(slow), time.perf_counter()
         with self._changed:
             self._queue.append(ticket)
+            behind = self._running + len(self._queue) - 1  # runs ahead on arrival
         told = None
         try:
             while True:
@@ -80,6 +84,7 @@ class JobQueue:
                 self._queue.remove(ticket)
                 self._changed.notify_all()
             raise
+        started = time.perf_counter()
         try:
             yield
         finally:
@@ -87,3 +92,6 @@ class JobQueue:
                 self._running -= 1
                 self._running_slow -= slow
                 self._changed.notify_all()
+            # one line a job, at INFO (WORKBENCH_LOG_LEVEL=INFO): the load benchmark reads the waits from it
+            log.info("job %s: waited %.2f s behind %d run(s), ran %.2f s", "slow" if slow else "cheap",
+                     started - arrived, behind, time.perf_counter() - started)

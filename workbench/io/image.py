@@ -10,6 +10,7 @@ through pydicom (workbench/io/dicom.py).
 from __future__ import annotations
 
 import io
+import re
 import struct
 import warnings
 import zlib
@@ -51,8 +52,10 @@ def _decode_pillow(data: bytes, name: str) -> np.ndarray:
         img = Image.open(io.BytesIO(data))
     except UnidentifiedImageError:
         return decode_dicom(data, name, sniffed=False)  # DICOM without its preamble, or not an image
-    except Image.DecompressionBombError:  # over twice the limit: Pillow refuses it from the header
-        raise InputError(f"{name} is over the limit of {MAX_PIXELS:,} pixels.") from None
+    except Image.DecompressionBombError as err:  # over twice the limit: Pillow refuses it from the header
+        counted = re.search(r"\((\d+) pixels\)", str(err))
+        size = f"{int(counted[1]):,} pixels" if counted else f"over {2 * MAX_PIXELS:,} pixels"
+        raise converted(InputError(f"{name} is {size}; the limit is {MAX_PIXELS:,} pixels."), err) from None
     except Exception as err:  # noqa: BLE001  (any decoder failure is a fact about the file)
         raise _corrupt(name, err) from None
     check_size(*img.size, name)
