@@ -196,9 +196,12 @@ def queue_report(server_log: str) -> dict:
         return {"jobs": 0}
     longest = max(float(j["ran"]) for j in jobs)
     over = [j for j in jobs if float(j["waited"]) > int(j["ahead"]) * longest + POLL_SLACK]
-    return {"jobs": len(jobs), "slow_jobs": sum(j["kind"] == "slow" for j in jobs),
+    by_kind = {kind: [j for j in jobs if j["kind"] == kind] for kind in ("cheap", "slow")}
+    return {"jobs": len(jobs), "slow_jobs": len(by_kind["slow"]),
             "longest_job_seconds": round(longest, 2),
             "longest_wait_seconds": round(max(float(j["waited"]) for j in jobs), 2),
+            **{f"{kind}_{what}_p95": percentile([float(j[what]) for j in some], 95)
+               for kind, some in by_kind.items() for what in ("waited", "ran")},
             "most_runs_ahead": max(int(j["ahead"]) for j in jobs),
             "waits_over_place_times_longest_job": len(over)}
 

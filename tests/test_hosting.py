@@ -270,3 +270,43 @@ def test_a_cheap_job_is_not_starved_by_slow_ones():
     for t in (first, second):
         t.join(30)
     assert started == ["slow-1", "cheap", "slow-2"]
+
+
+def test_a_running_slow_job_gives_way_to_a_cheap_one_at_its_batch_boundaries_within_its_share():
+    """A slow job doing 10 ms batches (each ending in the adapter's checkpoint) beside a cheap job of 0.3 s on two
+    slots: the slow one stops at its next boundary while the cheap one runs, and goes on after it. Counted batches."""
+    from workbench.interrupt import checkpoint
+
+    jobs, batches = JobQueue(2), []
+    cheap_running, cheap_done, stop = threading.Event(), threading.Event(), threading.Event()
+
+    def slow() -> None:
+        with jobs.slot(slow=True):
+            while not stop.is_set():
+                time.sleep(0.01)
+                batches.append(time.perf_counter())
+                checkpoint()
+
+    def cheap() -> None:
+        with jobs.slot(slow=False):
+            cheap_running.set()
+            time.sleep(0.3)
+        cheap_done.set()
+
+    worker = threading.Thread(target=slow)
+    worker.start()
+    time.sleep(0.5)  # it has run 0.5 s: it may give way for up to 1 s
+    helper = threading.Thread(target=cheap)
+    helper.start()
+    cheap_running.wait(5)
+    start = time.perf_counter()
+    cheap_done.wait(5)
+    end = time.perf_counter()
+    time.sleep(0.3)
+    stop.set()
+    worker.join(5)
+    helper.join(5)
+    during = [t for t in batches if start + 0.05 < t < end]
+    after = [t for t in batches if t > end + 0.05]
+    assert len(during) <= 1, f"{len(during)} batches while the cheap job ran"
+    assert len(after) >= 10, "the slow job went on once the cheap one ended"

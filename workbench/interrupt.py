@@ -31,3 +31,27 @@ def checkpoint() -> None:
     check = getattr(_local, "check", None)
     if check is not None:
         check()
+
+
+@contextlib.contextmanager
+def also(extra: Callable[[Callable[[], None]], None]) -> Iterator[None]:
+    """Within the block, `checkpoint()` runs this thread's check and then `extra(check)`: extra work at every batch
+    boundary (a slow job giving way to a quick one) that can itself call the check while it waits."""
+    before = getattr(_local, "check", None)
+    outer = before or (lambda: None)
+
+    def chained() -> None:
+        outer()
+        if not getattr(_local, "shared", 0):  # never pause while holding what other threads wait for
+            extra(outer)
+
+    _local.check = chained
+    try:
+        yield
+    finally:
+        _local.check = before
+
+
+def holding_shared(change: int) -> None:
+    """A shared lock (a model's) taken (+1) or let go (-1) by this thread: `also`'s extra work waits for none."""
+    _local.shared = getattr(_local, "shared", 0) + change

@@ -18,7 +18,7 @@ from functools import cached_property
 import numpy as np
 
 from workbench.errors import InputError
-from workbench.interrupt import checkpoint
+from workbench.interrupt import checkpoint, holding_shared
 from workbench.models.config import ModelInfo
 from workbench.models.ood import FeatureStats, pooled
 from workbench.models.target import Target
@@ -69,12 +69,16 @@ class FairLock:
             if self._owner == me:
                 self._depth += 1
                 return True
+        checkpoint()  # a batch boundary outside the lock: where a slow job gives way to a quick one (jobs.py)
+        with self._changed:
             self._queue.append(me)
+            holding_shared(+1)  # queued or owning: no pausing for other jobs until released
             try:
                 while self._owner is not None or self._queue[0] != me:
                     self._changed.wait(self.poll_seconds)
                     checkpoint()  # a stopped run leaves the queue instead of waiting its turn
             except BaseException:  # interrupted while queued: leave the queue, or every later thread waits forever
+                holding_shared(-1)
                 self._queue.remove(me)
                 self._changed.notify_all()
                 raise
@@ -89,6 +93,7 @@ class FairLock:
             self._depth -= 1
             if self._depth == 0:
                 self._owner = None
+                holding_shared(-1)
                 self._changed.notify_all()
 
     def waiting(self) -> int:
