@@ -4,6 +4,8 @@ works with the user's choices kept."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -48,6 +50,16 @@ def test_the_corpus_holds_every_input_path_and_its_listing_is_current():
     assert (ROOT / "docs" / "bad_input.md").read_text() == listing() + "\n", "run: python -m tests.bad_corpus"
 
 
+def use_speech_folder(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Read real speech from `folder`, as WORKBENCH_SPEECH_DIR sets it at start-up; the recordings an
+    earlier test of this process read (cached per process) are forgotten, so the folder is read."""
+    from workbench.data import speech
+
+    monkeypatch.setattr(speech, "SPEECH_DIR", folder)
+    speech._bonafide_sources.cache_clear()
+    speech._vocoded.cache_clear()
+
+
 @pytest.mark.parametrize("path", PATHS)
 def test_every_bad_file_exits_2_with_one_line_and_writes_nothing(path, tmp_path, capsys, monkeypatch):
     wrong = []
@@ -55,8 +67,8 @@ def test_every_bad_file_exits_2_with_one_line_and_writes_nothing(path, tmp_path,
         folder = tmp_path / str(k)
         folder.mkdir()
         made = bad.make(folder)
-        if bad.speech:  # the folder the evaluation reads its real speech from, as WORKBENCH_SPEECH_DIR sets it
-            monkeypatch.setattr("workbench.data.speech.SPEECH_DIR", made)
+        if bad.speech:
+            use_speech_folder(monkeypatch, made)
         args = cli_args(bad, made, folder)
         capsys.readouterr()  # what making the file printed (a library's progress bar)
         code = xai_models.main(args)
@@ -176,7 +188,7 @@ def test_a_missing_or_damaged_speech_folder_gets_its_message_in_the_evaluation_t
     wrong = []
     for k, bad in enumerate(b for b in CORPUS if b.speech and b.app == "message"):
         (tmp_path / str(k)).mkdir()
-        monkeypatch.setattr("workbench.data.speech.SPEECH_DIR", bad.make(tmp_path / str(k)))
+        use_speech_folder(monkeypatch, bad.make(tmp_path / str(k)))
         next(n for n in tab(at, "Evaluation").number_input if n.label == "Number of cases (N)").set_value(1).run()
         next(b for b in tab(at, "Evaluation").button if b.label == "Run evaluation").click().run()
         assert not at.exception, (bad.name, at.exception)
