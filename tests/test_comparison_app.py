@@ -127,27 +127,86 @@ def test_the_downloads_hold_the_library_maps_and_metrics_and_the_scale_is_the_la
         assert sorted(archive.namelist()) == sorted(f"{name}.png" for name in maps)
         assert Image.open(io.BytesIO(archive.read(f"{OTHER}__gradcam.png"))).size == (128, 128)
 
-    legend = next(c for c in images(cmp) if c.startswith("Shared scale"))
     largest = max(float(np.abs(m).max()) for m in maps.values())
-    assert re.search(r"−(\S+) \(lowers", legend)[1] == f"{largest:.3g}"
+    assert _ranges(cmp) == {name: f"{largest:.3g}" for name in maps}, "one scale: every map's range the largest"
 
 
-def test_by_default_each_method_row_shares_the_largest_value_of_its_maps(grid, downloads):
-    """One method's values are in one unit on every model: its row shares their largest |value|."""
-    cmp = _fresh(grid, "One scale per method (row)")
+def _ranges(cmp) -> dict[str, str]:
+    """Each map's colour range as its caption gives it (`± r`), by model__method."""
+    by_name = {METHODS[m].name: m for m in CHOSEN}
+    return {f"{parts[1]}__{by_name[parts[0]]}": parts[3].lstrip("±") for c in images(cmp)
+            if (parts := c.split(" · "))[0] in by_name}
+
+
+def test_each_method_shares_the_largest_value_of_its_maps_when_asked(grid, downloads):
+    """One method's values are in one unit on one model's maps: per method, its maps share their largest |value|."""
+    cmp = _fresh(grid, "One scale per method")
     with np.load(io.BytesIO(downloads[f"{SAMPLE}_maps.npz"])) as npz:
         maps = {name: npz[name] for name in npz}
-    legend = next(c for c in images(cmp) if c.startswith("One scale per method"))
-    per_row = [max(float(np.abs(maps[f"{model}__{method}"]).max()) for model in (MAIN, OTHER)) for method in CHOSEN]
-    assert re.search(r"every model \((.*) by row\)", legend)[1] == ", ".join(f"{v:.3g}" for v in per_row)
+    per_method = {m: max(float(np.abs(maps[f"{model}__{m}"]).max()) for model in (MAIN, OTHER)) for m in CHOSEN}
+    assert _ranges(cmp) == {f"{model}__{m}": f"{per_method[m]:.3g}" for model in (MAIN, OTHER) for m in CHOSEN}
+    assert any("only where they are in one unit" in c for c in images(cmp)), "the legend says when scales compare"
+
+
+def test_by_default_every_map_has_its_own_scale_so_each_shows(grid, downloads):
+    """Grad-CAM's values differ by orders of magnitude between networks: by default each map fills the colours,
+    its range (the 99.5th percentile of its |values|, by hand) under it."""
+    cmp = tab(grid, "Comparison")
+    default = next(r for r in grid.radio if r.label == "Colour scale")
+    assert default.options[0] == "Each map its own scale"
+    cmp = _fresh(grid, default.options[0])
+    with np.load(io.BytesIO(downloads[f"{SAMPLE}_maps.npz"])) as npz:
+        want = {name: f"{np.sort(np.abs(npz[name]).ravel())[int(0.995 * (npz[name].size - 1))]:.3g}"
+                for name in npz}
+    got = _ranges(cmp)
+    assert got.keys() == want.keys()
+    for name in want:  # numpy's percentile interpolates between the two neighbours: 3 significant digits agree
+        assert float(got[name]) == pytest.approx(float(want[name]), rel=0.02), name
+
+
+def test_one_table_holds_every_metric_with_each_columns_best_marked(grid, library):
+    """The metrics table: a row per model x method, each value the metric's own `score` on the library's map, the
+    best of each column (in its direction) highlighted."""
+    cmp = _fresh(grid)
+    table = next(d for d in cmp.dataframe if "model" in d.value.columns and "pointing_game" in d.value.columns)
+    frame = table.value
+    names = {METHODS[m].name: m for m in CHOSEN}
+    assert [(r["model"], names[r["method"]]) for _, r in frame.iterrows()] == [(m, k) for m in (MAIN, OTHER)
+                                                                                for k in CHOSEN]
+    for _, row in frame.iterrows():
+        want = library[row["model"], names[row["method"]]][1]
+        for metric, value in want.items():
+            assert row[metric] == pytest.approx(value, rel=1e-9, abs=1e-12), (row["model"], row["method"], metric)
+    # the Styler's CSS: the marked cells, then the mark
+    selectors, css = table.proto.arrow_data.styler.styles.split("{")
+    assert "background-color" in css
+    marked = {(int(r), int(c)) for r, c in re.findall(r"_row(\d+)_col(\d+)", selectors)}
+    keys = [(m, k) for m in (MAIN, OTHER) for k in CHOSEN]
+    for metric in METRICS:
+        values = [library[key][1][metric] for key in keys]
+        best = max(values) if METRICS[metric].higher_is_better else min(values)
+        col = list(frame.columns).index(metric)
+        assert {r for r, c in marked if c == col} == {r for r, v in enumerate(values) if v == best}, metric
+    for caption in (c for c in images(cmp) if c.split(" · ")[0] in names):
+        extra = caption.split(" · ")[4:]
+        assert [e.rsplit(" ", 1)[0] for e in extra] == ["Pointing game ↑", "Best IoU (sweep) ↑"], caption
+
+
+def test_methods_on_columns_puts_a_row_per_model(grid):
+    next(t for t in grid.toggle if t.label == "Methods on columns").set_value(True).run()
+    try:
+        cmp = tab(grid, "Comparison")
+        captions = [c.split(" · ")[:2] for c in images(cmp) if " · " in c]
+        names = [METHODS[m].name for m in CHOSEN]
+        assert [c for c in captions if c[0] in names] == [[n, model] for model in (MAIN, OTHER) for n in names]
+    finally:
+        next(t for t in grid.toggle if t.label == "Methods on columns").set_value(False).run()
 
 
 def test_changing_the_scale_outline_or_opacity_computes_nothing(grid):
     services = sys.modules["views.services"]
     before = dict(services.COMPUTED)
-    cmp = _fresh(grid, "Each map its own scale")
-    cells = [c for c in images(cmp) if c.split(" · ")[0] in {METHODS[m].name for m in CHOSEN}]
-    assert all(re.search(r" · ±\S+ · ", c) for c in cells), "each map's own scale in its caption"
+    _fresh(grid, "Each map its own scale")
     next(s for s in grid.slider if s.label == "Overlay opacity").set_value(0.3).run()
     next(s for s in grid.slider if s.label == "Each map's top … %").set_value(20).run()
     assert any("Yellow outline: each map's top 20%" in c.value for c in tab(grid, "Comparison").caption)

@@ -65,19 +65,58 @@ def agreement(maps: np.ndarray, k_percent: float) -> list[tuple[str, np.ndarray,
             (f"IoU of the top {k_percent:g}%", top_k_iou_matrix(maps, k_percent), (0.0, 1.0))]
 
 
-def metrics_csv(cells: Sequence[Cell]) -> str:
-    """One row per cell: model, method, seconds, then every metric any cell has (registry order), then the
-    sanity verdict when checked; a cell without a map has blanks."""
+PER_MAP, PER_METHOD, SHARED = "each map", "each method", "all maps"  # colour scale choices
+HEADLINES = (("pointing_game", "best_iou"), ("deletion_auc", "insertion_auc"))  # with ground truth, without
+
+
+def colour_scales(cells: Sequence[Cell], scaling: str) -> dict[str, float | None]:
+    """Each drawn map's colour scale by cell name: None (the map's own, so every map shows), the largest |value|
+    of the method's maps on every model, or of all maps. Only the first shows every map whatever its units."""
+    done = [c for c in cells if c.explanation is not None]
+    if scaling == PER_MAP:
+        return {c.name: None for c in done}
+    if scaling == SHARED:
+        whole = colour_scale([c.explanation.map for c in done])
+        return {c.name: whole for c in done}
+    by_method = {m: colour_scale([c.explanation.map for c in done if c.method == m]) for m in {c.method for c in done}}
+    return {c.name: by_method[c.method] for c in done}
+
+
+def headline(cell: Cell) -> list[str]:
+    """The two metric ids shown under a map: localisation when the truth is known, else faithfulness."""
+    return next(([m for m in ids if m in cell.scores] for ids in HEADLINES if any(m in cell.scores for m in ids)),
+                [])
+
+
+def metric_rows(cells: Sequence[Cell]) -> tuple[list[str], list[dict]]:
+    """The comparison's one table: the metric ids any cell has (registry order), and a row per cell with model,
+    method, seconds, every metric (None where the cell has none) and, when checked, the sanity verdict."""
     ids = [m for m in METRICS if any(m in c.scores for c in cells)]
     checked = any(c.sanity is not None for c in cells)
+    rows = [{"model": c.model_id, "method": c.method,
+             "seconds": None if c.explanation is None else c.explanation.seconds,
+             **{m: c.scores.get(m) for m in ids},
+             **({"sanity": None if c.sanity is None else c.sanity["passed"]} if checked else {})} for c in cells]
+    return ids, rows
+
+
+def best_values(ids: Sequence[str], rows: Sequence[dict]) -> dict[str, float]:
+    """Each metric's best value over the rows, in the metric's direction (a metric no row has is left out)."""
+    best = {}
+    for m in ids:
+        values = [r[m] for r in rows if r[m] is not None and np.isfinite(r[m])]
+        if values:
+            best[m] = max(values) if METRICS[m].higher_is_better else min(values)
+    return best
+
+
+def metrics_csv(cells: Sequence[Cell]) -> str:
+    """The table of `metric_rows` as CSV; a cell without a map has blanks."""
+    ids, rows = metric_rows(cells)
     out = io.StringIO()
-    writer = csv.DictWriter(out, ["model", "method", "seconds", *ids, *(["sanity"] if checked else [])],
-                            lineterminator="\n")
+    writer = csv.DictWriter(out, list(rows[0]) if rows else ["model", "method", "seconds"], lineterminator="\n")
     writer.writeheader()
-    for c in cells:
-        sanity = {"sanity": c.sanity["passed"]} if c.sanity is not None else {}
-        writer.writerow({"model": c.model_id, "method": c.method,
-                         "seconds": None if c.explanation is None else c.explanation.seconds, **c.scores, **sanity})
+    writer.writerows(rows)
     return out.getvalue()
 
 

@@ -1,34 +1,49 @@
-"""Comparison tab: a grid of methods (rows) x models (columns) on one colour scale, each map with its scores and
-time; then how one model's methods agree, every deletion and insertion curve, and the downloads."""
+"""Comparison tab: the maps side by side (one model: its methods in a row; several: methods x models), each on
+the colour scale chosen, then one table of every metric with each column's best value marked, how one model's
+methods agree, every deletion and insertion curve, and the downloads. The display controls live in a fragment: a
+change redraws the maps and nothing else."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from views.grid import Column, Scoring, build_columns
-from views.services import get_curves_picture, get_matrix_picture, get_model
+from views.services import get_model
 from views.sidebar import Selection
-from workbench.comparison import Cell, agreement, colour_scale, maps_npz, metrics_csv, zip_files
+from workbench.comparison import (
+    PER_MAP,
+    PER_METHOD,
+    SHARED,
+    Cell,
+    agreement,
+    best_values,
+    colour_scales,
+    headline,
+    maps_npz,
+    metric_rows,
+    metrics_csv,
+    zip_files,
+)
 from workbench.methods import METHODS, Explanation
 from workbench.methods.common import BASELINES
 from workbench.metrics import METRICS
 from workbench.metrics.localisation import top_fraction
 from workbench.metrics.sanity import PASS_BELOW, STEPS
 from workbench.models import ClassPrediction, Prediction
-from workbench.render import (
-    base_picture,
-    colourbar,
-    encode_png,
-    explanation_picture,
-    with_axes,
-)
+from workbench.render import base_picture, colourbar, encode_png, explanation_picture, with_axes
+from workbench.render.vega import curves_spec, matrix_spec
 
-ROW, SHARED, OWN = "One scale per method (row)", "One scale for all maps", "Each map its own scale"
-MIN_SLOTS = 3  # image columns share a row at least this wide: one model's pictures stay a readable size
+SCALES = {"Each map its own scale": PER_MAP, "One scale per method": PER_METHOD, "One scale for all maps": SHARED}
+PER_ROW = 4  # maps side by side at most: at 1440 px each is still 240 px wide
+MIN_SLOTS = 3  # fewer maps than this keep the width of three: one map does not fill the page
+UNITS_NOTE = ("A shared scale compares values only where they are in one unit: a model's maps with each other for "
+              "one method, Integrated Gradients and Saliency in the input's units; Grad-CAM's values differ by "
+              "orders of magnitude between networks.")
 
 
 def render(sel: Selection, results: list[Explanation]) -> None:
@@ -43,65 +58,100 @@ def render(sel: Selection, results: list[Explanation]) -> None:
     baseline = base.selectbox("Deletion/insertion baseline", BASELINES, key="grid:baseline", help=(
         "What replaces the removed points: black, the input's mean level, or a blurred copy of the input."))
     columns = build_columns(sel, results, Scoring(baseline, sanity))
+    cells = [c for col in columns for c in col.cells]
+    _display(sel, columns)
+    _table(cells)
+    if sanity:
+        _sanity(cells)
+    _curves(cells, several=len(columns) > 1)
+    _report(sel, columns)
+
+
+@st.fragment
+def _display(sel: Selection, columns: list[Column]) -> None:
+    """The maps with their display controls, the agreement (it reads the top-k %) and the downloads drawn as
+    shown: a control reruns this fragment only, from the maps already computed."""
     left, middle, right = st.columns(3)
-    scaling = left.radio("Colour scale", [ROW, SHARED, OWN], key="grid:scale", help=(
-        "Per method: a method's maps on every model share a scale (one method's values are in one unit), so the "
-        "models compare cell by cell. All maps: the same colour is the same value in every cell, so a method with "
-        "small values looks faint. Own scale: each map fills the colours, which shows its shape but not its size."))
+    scaling = SCALES[left.radio("Colour scale", list(SCALES), key="grid:scale", help=(
+        "Own scale (default): each map fills the colours, so every map shows, and its ±range is under it. Per "
+        "method: a method's maps on every model share the largest |value|. All maps: the same colour is the same "
+        "value in every cell. " + UNITS_NOTE))]
     k_percent = middle.slider("Each map's top … %", 1, 50, 10, key="grid:top",
                               help="The points the top-k IoU counts, in the agreement matrix below too.")
     outlined = k_percent if middle.checkbox("Outline them on the maps", True, key="grid:outline") else None
     alpha = right.slider("Overlay opacity", 0.0, 1.0, 0.75, 0.05, key="grid:alpha")
+    methods_across = len(columns) > 1 and right.toggle(
+        "Methods on columns", key="grid:across", help="Off: a row per method, a column per model. On: a row per "
+        "model, its input first, then a column per method.")
     cells = [c for col in columns for c in col.cells]
-    rows = [[col.cells[row] for col in columns] for row in range(len(sel.request.methods))]
-    scales = _scales(rows, scaling)
+    scales = colour_scales(cells, scaling)
     audio = sel.task.modality == "audio"
-    _heads(columns, audio)
-    pictures: dict[str, np.ndarray] = {}
-    for row, (method_id, _) in enumerate(sel.request.methods):
-        st.markdown(f"**{METHODS[method_id].name}**")
-        for place, col in _places(columns, audio):
-            with place:
-                pictures |= _cell(col, col.cells[row], scales[row], outlined, alpha)
-    _legend(columns, scaling, scales, outlined)
-    if sanity:
-        _sanity(cells)
+    if len(columns) == 1:
+        pictures = _one_model(columns[0], audio, scales, outlined, alpha)
+    elif methods_across:
+        pictures = _models_by_row(columns, audio, scales, outlined, alpha)
+    else:
+        pictures = _methods_by_row(columns, audio, scales, outlined, alpha)
+    _legend(columns, scaling, outlined)
     _agreement(columns, k_percent)
-    _curves(cells, several=len(columns) > 1)
     _downloads(sel.input_name, cells, pictures)
-    _report(sel, columns)
 
 
-def _scales(rows: list[list[Cell]], scaling: str) -> list[float | None]:
-    """Each row's colour scale: its own maps' largest |value|, the whole grid's, or None (each map its own)."""
-    if scaling == OWN:
-        return [None] * len(rows)
-    per_row = [[c.explanation.map for c in row if c.explanation is not None] for row in rows]
-    if scaling == SHARED:
-        whole = colour_scale([m for maps in per_row for m in maps])
-        return [whole] * len(rows)
-    return [colour_scale(maps) for maps in per_row]
+def _places(n: int, audio: bool) -> list[DeltaGenerator]:
+    """Places for `n` pictures in one row: side by side, at least MIN_SLOTS wide; a spectrogram alone in its row,
+    wide enough to read its Hz and seconds axes."""
+    return [st.container() for _ in range(n)] if audio else st.columns(max(n, MIN_SLOTS))[:n]
 
 
-def _places(columns: list[Column], audio: bool) -> Iterator[tuple[DeltaGenerator, Column]]:
-    """(place, model column), a row of places at a time: image columns side by side, a spectrogram alone in its
-    row, wide enough to read its Hz and seconds axes."""
-    per_row = 1 if audio else len(columns)
-    slots = 1 if audio else max(per_row, MIN_SLOTS)
-    for start in range(0, len(columns), per_row):
-        yield from zip(st.columns(slots), columns[start:start + per_row])
+def _one_model(col: Column, audio: bool, scales: dict, top: int | None, alpha: float) -> dict[str, np.ndarray]:
+    """One model: its input beside its prediction, then its methods side by side, PER_ROW a row, wrapping."""
+    if audio:
+        _title(st, col)
+        _input(st, col)
+    else:
+        picture, text = st.columns([1, PER_ROW - 1])
+        _input(picture, col)
+        _title(text, col)
+    pictures: dict[str, np.ndarray] = {}
+    for start in range(0, len(col.cells), PER_ROW):
+        row = col.cells[start:start + PER_ROW]
+        for place, cell in zip(_places(len(row), audio), row):
+            with place:
+                pictures |= _cell(col, cell, scales, top, alpha)
+    return pictures
 
 
-def _heads(columns: list[Column], audio: bool) -> None:
-    """Each column's head: the model, its prediction and the input as it sees it (its size, the truth on its
-    grid). Side by side, the pictures take a row of their own, so that they line up whatever the text above."""
-    for place, col in _places(columns, audio):
+def _methods_by_row(columns: list[Column], audio: bool, scales: dict, top: int | None,
+                    alpha: float) -> dict[str, np.ndarray]:
+    """A column per model headed by its prediction and its input, a row per method."""
+    for place, col in zip(_places(len(columns), audio), columns):
         _title(place, col)
         if audio:
             _input(place, col)
-    if not audio:
-        for place, col in _places(columns, audio):
+    if not audio:  # the pictures take a row of their own, so they line up whatever the text above
+        for place, col in zip(_places(len(columns), audio), columns):
             _input(place, col)
+    pictures: dict[str, np.ndarray] = {}
+    for row, cell in enumerate(columns[0].cells):
+        st.markdown(f"**{METHODS[cell.method].name}**")
+        for place, col in zip(_places(len(columns), audio), columns):
+            with place:
+                pictures |= _cell(col, col.cells[row], scales, top, alpha)
+    return pictures
+
+
+def _models_by_row(columns: list[Column], audio: bool, scales: dict, top: int | None,
+                   alpha: float) -> dict[str, np.ndarray]:
+    """A row per model: its prediction, then its input and a column per method."""
+    pictures: dict[str, np.ndarray] = {}
+    for col in columns:
+        _title(st, col)
+        places = _places(1 + len(col.cells), audio)
+        _input(places[0], col)
+        for place, cell in zip(places[1:], col.cells):
+            with place:
+                pictures |= _cell(col, cell, scales, top, alpha)
+    return pictures
 
 
 def _title(place: DeltaGenerator, col: Column) -> None:
@@ -132,21 +182,20 @@ def _metric_label(metric_id: str) -> str:
     return f"{METRICS[metric_id].name} {'↑' if METRICS[metric_id].higher_is_better else '↓'}"
 
 
-def _cell(col: Column, cell: Cell, scale: float | None, k_percent: int | None,
-          alpha: float) -> dict[str, np.ndarray]:
-    """One map with its outlines (its top `k_percent`, when given), time and scores, or why there is none;
-    returns its picture by cell name."""
+def _cell(col: Column, cell: Cell, scales: dict, k_percent: int | None, alpha: float) -> dict[str, np.ndarray]:
+    """One map with its outlines (its top `k_percent`, when given), its time, its colour range and two headline
+    numbers, or why there is none; returns its picture by cell name."""
     name = METHODS[cell.method].name
     if cell.explanation is None:
         st.info(f"**{name}** does not run on `{cell.model_id}`: {cell.reason}")
         return {}
     e = cell.explanation
     top = None if k_percent is None else top_fraction(e.map[None], k_percent / 100)[0]
-    picture, own = explanation_picture(col.picture, e.map, col.truth, scale=scale, alpha=alpha, top=top)
+    picture, scale = explanation_picture(col.picture, e.map, col.truth, scale=scales[cell.name], alpha=alpha,
+                                         top=top)
     picture = with_axes(picture, col.picture.axes)
-    own_scale = f" · ±{own:.3g}" if scale is None else ""
-    scores = "".join(f" · {_metric_label(m)} {value:.2f}" for m, value in cell.scores.items())
-    st.image(picture, caption=f"{name} · {cell.model_id} · {e.seconds:.2f} s{own_scale}{scores}{_badge(cell)}",
+    numbers = "".join(f" · {_metric_label(m)} {cell.scores[m]:.2f}" for m in headline(cell))
+    st.image(picture, caption=f"{name} · {cell.model_id} · {e.seconds:.2f} s · ±{scale:.3g}{numbers}{_badge(cell)}",
              width="stretch")
     return {cell.name: picture}
 
@@ -169,25 +218,44 @@ def _sanity(cells: list[Cell]) -> None:
                    f"under {PASS_BELOW}.")
 
 
-def _legend(columns: list[Column], scaling: str, scales: list[float | None], k_percent: int | None) -> None:
-    if scaling == OWN:
-        text = ("Colour scale: −1 … 0 … +1 times each map's own ±value (in its caption: the 99.5th percentile of "
-                "its |values|). Compare colours within a map, not between maps.")
-    elif scaling == SHARED:
-        text = (f"Shared scale: one scale for all maps, −{scales[0]:.3g} (lowers the score) … 0 … +{scales[0]:.3g} "
-                "(raises it), the largest |value| of any map in the grid: the same colour is the same value in every "
-                "cell.")
-    else:
-        text = ("One scale per method: −s (lowers the score) … 0 … +s (raises it), s the largest |value| of the "
-                "method's maps on every model (" + ", ".join(f"{s:.3g}" for s in scales if s is not None)
-                + " by row): along a row, the same colour is the same value.")
-    st.image(colourbar(), caption=text, width=320)
+def _legend(columns: list[Column], scaling: str, k_percent: int | None) -> None:
+    text = {PER_MAP: "Each map on its own symmetric scale, −r … 0 … +r with r under it (the 99.5th percentile of "
+                     "its |values|): every map shows; compare shapes, not colours between maps.",
+            PER_METHOD: "One scale per method, −r … 0 … +r with r the largest |value| of the method's maps on every "
+                        "model (under each map). " + UNITS_NOTE,
+            SHARED: "One scale for all maps, −r … 0 … +r with r the largest |value| of any map (under each map): "
+                    "the same colour is the same value in every cell. " + UNITS_NOTE}[scaling]
+    st.image(colourbar(), caption="Blue lowers the score, red raises it. " + text, width=320)
     notes = [] if k_percent is None else [f"Yellow outline: each map's top {k_percent}% (the points the top-k "
                                           "IoU counts)."]
     if any(col.truth is not None for col in columns):
-        notes.append("Green outline: ground truth. " + " ".join(
-            f"{m.name}: {m.what_it_measures}" for m in METRICS.values() if "ground_truth" in m.needs))
+        notes.append("Green outline: ground truth.")
     st.caption(" ".join(notes))
+
+
+def _table(cells: list[Cell]) -> None:
+    """One row per model x method, a column per metric (its direction and unit in the header, its definition in
+    the header's help), each column's best value highlighted; sortable by a click on a header."""
+    ids, rows = metric_rows(cells)
+    if not any(r["seconds"] is not None for r in rows):
+        return
+    st.subheader("Metrics")
+    best = best_values(ids, rows)
+    frame = pd.DataFrame([{**r, "method": METHODS[r["method"]].name} for r in rows])
+
+    def mark(column: pd.Series) -> list[str]:
+        return ["font-weight: bold; background-color: rgba(46, 160, 67, 0.25)"
+                if column.name in best and value == best[column.name] else "" for value in column]
+
+    config = {"model": st.column_config.TextColumn("Model"), "method": st.column_config.TextColumn("Method"),
+              "seconds": st.column_config.NumberColumn("Time (s)", help="Seconds the method took on this model."),
+              **{m: st.column_config.NumberColumn(
+                  f"{_metric_label(m)} ({METRICS[m].unit})",
+                  help=f"{METRICS[m].what_it_measures} Better: {METRICS[m].direction}.") for m in ids}}
+    st.dataframe(frame.style.apply(mark, subset=list(best)).format(precision=3, na_rep="—"),
+                 column_config=config, hide_index=True)
+    st.caption("Highlighted: each metric's best value over the grid. A header's help says what the metric measures; "
+               "a click on it sorts by it. The same table is the CSV download.")
 
 
 def _agreement(columns: list[Column], k_percent: int) -> None:
@@ -204,20 +272,28 @@ def _agreement(columns: list[Column], k_percent: int) -> None:
     maps = np.stack([c.explanation.map for c in done])
     names = [METHODS[c.method].name for c in done]
     for place, (title, matrix, limits) in zip(st.columns(2), agreement(maps, k_percent)):
-        place.image(get_matrix_picture(matrix, tuple(names), title, tuple(limits)), width="content")
+        place.vega_lite_chart(spec=matrix_spec(matrix, names, title, limits), width="content")
     st.caption(f"`{model_id}`. Spearman: do two maps rank the points in the same order (1: the same, 0: unrelated, "
                f"−1: reversed)? IoU: how much of their top {k_percent}% the two maps share (1: all of it).")
 
 
+def curve_series(cells: Sequence[Cell], several: bool) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Each map's deletion and insertion curves by map name (with its model when several) and curve name."""
+    return {METHODS[c.method].name + (f" ({c.model_id})" if several else ""):
+            {_metric_label(m): curve for m, curve in c.curves.items()} for c in cells if c.curves}
+
+
 def _curves(cells: list[Cell], several: bool) -> None:
-    """Every deletion and insertion curve in one plot: a colour per map, a line style per kind of curve."""
+    """Every deletion and insertion curve: a panel per kind, a colour per map; hover for values, click a legend
+    entry to pick one map."""
     done = [c for c in cells if c.curves]
+    if not done:
+        return
     st.subheader("Deletion and insertion")
-    series = {METHODS[c.method].name + (f" ({c.model_id})" if several else ""):
-              {_metric_label(m): curve for m, curve in c.curves.items()} for c in done}
-    st.image(get_curves_picture(series, "share of the input changed, most relevant first",
-                            "probability of the explained class"), width="content")
-    st.caption(" ".join(f"{METRICS[m].name}: {METRICS[m].what_it_measures}" for m in done[0].curves))
+    st.vega_lite_chart(spec=curves_spec(curve_series(cells, several), "share of the input changed, most relevant "
+                                        "first", "probability of the explained class"), width="content")
+    st.caption(" ".join(f"{METRICS[m].name}: {METRICS[m].what_it_measures}" for m in done[0].curves)
+               + " Click a map in the legend to pick its curves (shift-click for more).")
 
 
 def _downloads(input_name: str, cells: list[Cell], pictures: dict[str, np.ndarray]) -> None:

@@ -210,22 +210,3 @@ def get_randomisation(model_id: str, revision: str | None, request_key: str, _e:
 
     COMPUTED["sanity"] += 1
     return model_randomisation(get_model(model_id, revision), _x, _e, seed=_e.seed)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def get_matrix_picture(matrix: np.ndarray, labels: tuple[str, ...], title: str,
-                       limits: tuple[float, float]) -> np.ndarray:
-    """A chart drawn once per content: matplotlib takes a quarter of a second a chart, which every rerun of every
-    session paid (benchmarks/bench_load.py); now reruns and other sessions reuse the picture."""
-    from workbench.render import matrix_picture  # matplotlib: loaded once a tab draws, not with the sidebar
-
-    return matrix_picture(matrix, labels, title, limits)
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def get_curves_picture(series: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]], x_label: str,
-                       y_label: str) -> np.ndarray:
-    """The deletion and insertion chart, drawn once per content (see `get_matrix_picture`)."""
-    from workbench.render import curves_picture
-
-    return curves_picture(series, x_label, y_label)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
+from views import link
 from views.services import TRUSTED, get_case, get_model, get_pass_seconds, get_prediction, get_window
 from workbench.data import generated_cases
 from workbench.errors import InputError, ModelError, user_message
@@ -77,14 +78,19 @@ class Selection:
 def _pick_model(task: Task, bundled: list[str]) -> tuple[ModelAdapter, str, str | None] | None:
     settings = server_settings()
     sources = ["Bundled", *(["Hugging Face Hub"] if settings.hub else [])]
-    source = st.sidebar.radio("Model source", sources, horizontal=True, index=0 if bundled else len(sources) - 1)
+    source_key, model_key = f"source:{task.id}", f"model:{task.id}"
+    st.session_state.setdefault(source_key, sources[0 if bundled else -1])
+    if st.session_state.get(link.PENDING, {}).get("model"):
+        st.session_state[source_key] = sources[0]  # a link names a bundled model
+    source = st.sidebar.radio("Model source", sources, horizontal=True, key=source_key)
     if source == "Bundled":
         if not bundled:
             st.sidebar.warning(f"No bundled model for {task.name} yet" + (": choose 'Hugging Face Hub' and enter a "
                                "repo id." if settings.hub else ", and this server offers no Hub models."))
             return None
-        first = bundled.index(task.default_model) if task.default_model in bundled else 0
-        model_id, revision = st.sidebar.selectbox("Model", bundled, index=first), None
+        st.session_state.setdefault(model_key, task.default_model if task.default_model in bundled else bundled[0])
+        link.choose(model_key, "model", bundled)
+        model_id, revision = st.sidebar.selectbox("Model", bundled, key=model_key), None
     else:
         picked = _hub_reference(settings)
         if picked is None:
@@ -140,29 +146,38 @@ def _hub_reference(settings: ServerSettings) -> tuple[str, str | None] | None:
     return model_id, revision
 
 
-def _pick_others(bundled: list[str], model_id: str) -> tuple[str, ...]:
+def _pick_others(task: Task, bundled: list[str], model_id: str) -> tuple[str, ...]:
     """Other bundled models of the task, for the Comparison tab's columns (none by default)."""
     others = [m for m in bundled if m != model_id]
     if not others:
         return ()
+    key = f"compare:{task.id}"
+    st.session_state[key] = [m for m in st.session_state.get(key, []) if m in others]  # kept across models
+    link.choose_many(key, "compare", others)
     return tuple(st.sidebar.multiselect(
-        "Compare with", others, help="Each model gets the same input, methods, seed and target, with its own "
+        "Compare with", others, key=key, help="Each model gets the same input, methods, seed and target, with its own "
         "layers; the Comparison tab shows one column per model from the next Run. Each one runs the methods at its "
         "own cost."))
 
 
-def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[str]] | None:
+def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[str], tuple | None] | None:
     """(name, decoded array, ground truth or None, notes, the file as (name, bytes) or None for a generated
     case); a bad file gives a message, not a crash. Uploads and recordings stay in memory."""
     samples = {s.name: s for s in task.samples()}
     cases = [c.name for c in generated_cases(task.id)]
     kinds = ["Sample file", "Upload", *(["Microphone"] if task.modality == "audio" else [])]
-    kind = st.sidebar.radio("Input", kinds, horizontal=True, index=0 if samples or cases else 1)
+    kind_key, sample_key = f"input:{task.id}", f"sample:{task.id}"
+    st.session_state.setdefault(kind_key, kinds[0 if samples or cases else 1])
+    if st.session_state.get(link.PENDING, {}).get("sample"):
+        st.session_state[kind_key] = kinds[0]
+    kind = st.sidebar.radio("Input", kinds, horizontal=True, key=kind_key)
     if kind == "Sample file":
         if not samples and not cases:
             st.sidebar.warning("This task has no sample files.")
             return None
-        name = st.sidebar.selectbox("Sample", [*samples, *cases],
+        st.session_state.setdefault(sample_key, [*samples, *cases][0])
+        link.choose(sample_key, "sample", [*samples, *cases])
+        name = st.sidebar.selectbox("Sample", [*samples, *cases], key=sample_key,
                                     help="Sample files, then cases generated on request with their ground truth.")
         if name in cases:
             st.sidebar.caption(CASE_NOTE)
@@ -221,26 +236,31 @@ def seconds_text(seconds: float) -> str:
 
 def _param_widget(model: ModelAdapter, method: Method, p: Param):
     # layer names are the model's own: another model starts from its own default layers
-    scope = f"{model.key}:" if p.kind in ("layer", "layers") else ""
+    scope = f"{model.key}:" if p.kind in link.LAYER_KINDS else ""
     key = f"param:{scope}{method.id}:{p.name}"
+    st.session_state.setdefault(key, {"int": int, "float": float, "bool": bool}.get(p.kind, lambda v: v)(p.default))
+    if not scope:
+        link.choose_param(key, method.id, p)
     if p.kind == "layers":
-        return st.multiselect(p.name, p.choices, default=p.default, key=key, help=p.help)
+        return st.multiselect(p.name, p.choices, key=key, help=p.help)
     if p.kind in ("choice", "layer"):
-        return st.selectbox(p.name, p.choices, index=p.choices.index(p.default), key=key, help=p.help)
+        return st.selectbox(p.name, p.choices, key=key, help=p.help)
     if p.kind == "bool":
-        return st.checkbox(p.name, bool(p.default), key=key, help=p.help)
+        return st.checkbox(p.name, key=key, help=p.help)
     if p.kind == "int":
-        return st.number_input(p.name, int(p.min), int(p.max), int(p.default), step=1, key=key, help=p.help)
-    return st.number_input(p.name, float(p.min), float(p.max), float(p.default), key=key, help=p.help)
+        return st.number_input(p.name, int(p.min), int(p.max), step=1, key=key, help=p.help)
+    return st.number_input(p.name, float(p.min), float(p.max), key=key, help=p.help)
 
 
 def _pick_methods(task: Task, model: ModelAdapter, x: np.ndarray) -> tuple[list[tuple[str, dict]], list[tuple]]:
     """The chosen methods with their widget values, and where each one's cost goes with the cost in
     passes (the last place for their total). A method whose settings do not validate is left out of the run."""
     methods = {m.id: m for m in compatible_methods(task, model)}
-    chosen = st.sidebar.multiselect(
-        "XAI methods", list(methods), default=[m for m in DEFAULT_METHODS.get(task.id, OTHER_DEFAULTS) if m in methods],
-        format_func=lambda mid: methods[mid].name)
+    key = f"methods:{task.id}"  # kept across the task's models, less what a model does not offer
+    st.session_state[key] = [m for m in st.session_state[key] if m in methods] if key in st.session_state else \
+        [m for m in DEFAULT_METHODS.get(task.id, OTHER_DEFAULTS) if m in methods]
+    link.choose_many(key, "methods", list(methods))
+    chosen = st.sidebar.multiselect("XAI methods", list(methods), key=key, format_func=lambda mid: methods[mid].name)
     for name, reason in hidden_methods(task, model).items():
         st.sidebar.caption(f"Not offered: {name}: {reason}")
     picked, costs = [], []
@@ -299,13 +319,25 @@ def show_server_settings() -> None:
 
 
 def render() -> Selection | None:
+    """The sidebar's choices as a Selection (None until they make one); a link's choices, when the session opens
+    on one, go into the widgets first, and the address bar follows the choices."""
+    link.read_once()
+    try:
+        return _render()
+    finally:
+        link.show_notes()
+
+
+def _render() -> Selection | None:
     st.sidebar.header("1. Task")
-    task = TASKS[st.sidebar.selectbox("Task", TASKS.ids(), format_func=lambda t: TASKS[t].name)]
+    st.session_state.setdefault("task", TASKS.ids()[0])
+    link.choose("task", "task", TASKS.ids())
+    task = TASKS[st.sidebar.selectbox("Task", TASKS.ids(), key="task", format_func=lambda t: TASKS[t].name)]
     st.sidebar.caption(task.description)
     st.sidebar.header("2. Model")
     bundled = [m.id for m in list_models(task.id)]
     picked_model = _pick_model(task, bundled)
-    compare = () if picked_model is None else _pick_others(bundled, picked_model[1])
+    compare = () if picked_model is None else _pick_others(task, bundled, picked_model[1])
     st.sidebar.header("3. Input")
     picked_input = _pick_input(task)
     if picked_model is None or picked_input is None:
@@ -335,8 +367,13 @@ def render() -> Selection | None:
     methods, costs = _pick_methods(task, model, x)
     target = st.sidebar.selectbox("Explain", [PREDICTED, *model.info.labels])
     component = _pick_component(model, pred, target) if isinstance(pred, SegmentationPrediction) else None
-    seed = int(st.sidebar.number_input("Seed", 0, 2**31 - 1, 0, help="Same seed, same maps."))
-    if st.sidebar.button("Run", type="primary", disabled=not methods):
+    st.session_state.setdefault("seed", 0)
+    link.choose_number("seed", "seed", 0, 2**31 - 1)
+    seed = int(st.sidebar.number_input("Seed", 0, 2**31 - 1, key="seed", help="Same seed, same maps."))
+    run_now = link.take("run") == "1"  # a link that asks to run: as if Run were pressed
+    choices = link.choices(task, model, compare, methods, seed)
+    link.write(choices)
+    if st.sidebar.button("Run", type="primary", disabled=not methods) or (run_now and methods):
         try:
             check_budget(x, sum(c.passes for _, c in costs[:-1]), server_settings().max_passes)
             st.session_state["request"] = RunRequest(model.key, x_hash, tuple(methods), seed, target, component,
@@ -346,6 +383,7 @@ def render() -> Selection | None:
     if any(str(key).startswith(STOP) and st.session_state[key] for key in st.session_state):
         st.session_state.pop("request", None)
         st.info("Stopped. The maps finished before the stop are kept: Run computes only the rest.")
+    link.offer(choices)
     request = st.session_state.get("request")
     if request is not None and (request.model_key, request.x_hash) != (model.key, x_hash):
         request = None  # the last run was for another model or input

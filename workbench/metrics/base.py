@@ -26,6 +26,7 @@ class Metric(ABC):
     category: str  # one of CATEGORIES
     higher_is_better: bool
     needs: frozenset[str]  # subset of NEEDS
+    unit: str = "0 to 1"  # what a value is counted in, for tables' headers
 
     @property
     def direction(self) -> str:

@@ -134,6 +134,7 @@ class ThresholdedOverlap(MapMetric):
         self.name = f"{MEASURE_NAMES[measure]} ({top if threshold == 'top_k' else 'Otsu'})"
         cut = top if threshold == "top_k" else "part above Otsu's threshold"
         self.higher_is_better = measure != "hd95"
+        self.unit = "px" if measure == "hd95" else "0 to 1"
         self.what_it_measures = {
             "iou": f"Overlap (intersection over union) of the map's {cut} with the ground truth.",
             "dice": f"Dice overlap of the map's {cut} with the ground truth.",
