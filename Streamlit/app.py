@@ -14,7 +14,8 @@ configure_logging()  # the `workbench` logger to the server's stderr, at WORKBEN
 st.set_page_config(page_title="XAI Workbench", page_icon="🔬", layout="wide")
 st.title("XAI Workbench")
 
-with interruptible(services.stop_point):  # Stop, a closed tab or a new rerun ends a run between batches
+# Stop, a closed tab or a newer rerun ends a run between batches; at DEBUG the server logs what each rerun cost
+with interruptible(services.stop_point), services.logged("rerun"):
     selection = sidebar.render()
     sidebar.show_server_settings()
     if selection is None:

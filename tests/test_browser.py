@@ -5,15 +5,19 @@ several sessions at once. Debian's chromium driven by Playwright (no browser dow
 from __future__ import annotations
 
 import json
+import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from .conftest import ROOT
 
@@ -28,6 +32,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    url: str
+    log: Path  # its output: at DEBUG, a line per script run with what it cost (views/services.py, `logged`)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("server")
@@ -38,7 +48,7 @@ def server(tmp_path_factory):
         # usage statistics, file watcher or Deploy button
         [sys.executable, "-m", "streamlit", "run", str(ROOT / "Streamlit" / "app.py"),
          "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+        cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "WORKBENCH_LOG_LEVEL": "DEBUG"})
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -49,7 +59,7 @@ def server(tmp_path_factory):
                 time.sleep(0.5)
         else:
             pytest.fail("streamlit did not start: " + (tmp_path / "streamlit.log").read_text())
-        yield url
+        yield Server(url, tmp_path / "streamlit.log")
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -64,30 +74,59 @@ def page(server):
         browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1100})
         page.set_default_timeout(120_000)
-        page.goto(server)
         yield page
         browser.close()
 
 
-def test_the_default_methods_side_by_side_in_a_real_browser(page, tmp_path):
+GRID_RUN = re.compile(r"grid: [\d.]+ s, decodes (\d+), passes (\d+), pngs \d+, figures (\d+)")
+
+
+def test_four_methods_of_one_model_share_a_row_and_a_slider_computes_nothing(page, server, tmp_path):
+    """A link runs four methods on one model: at 1440 px their maps stand in one row, each at least 240 px wide.
+    Moving the opacity slider reruns the display fragment only: no decode, no model pass, no figure (the server's
+    own counts)."""
+    methods = ("Grad-CAM", "Integrated Gradients", "Saliency", "SmoothGrad")
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    page.goto(f"{server.url}/?task=lung_xray&sample=affected_02&methods=gradcam,integrated_gradients,saliency,"
+              "smoothgrad&run=1")
     try:
-        sidebar = page.get_by_test_id("stSidebar")
-        sidebar.get_by_test_id("stSelectbox").filter(has_text="Sample").click()
-        page.get_by_role("option", name="affected_02").click()
-        for name in ("Grad-CAM", "Integrated Gradients", "Saliency"):
-            sidebar.get_by_text(name, exact=True).wait_for()
-        page.get_by_test_id("stStatusWidget").wait_for(state="hidden")  # the rerun is over
-        sidebar.get_by_role("button", name="Run").click()
-        page.get_by_text("3 explanation(s) ready").wait_for()
-        assert page.get_by_role("button", name="Deploy").count() == 0
         page.get_by_role("tab", name="Comparison").click()
-        panel = page.get_by_role("tabpanel").filter(has_text="One scale per method")
-        for name in ("Grad-CAM ·", "Integrated Gradients ·", "Saliency ·"):
-            img = panel.get_by_test_id("stImage").filter(has_text=name).locator("img")
+        panel = page.locator('[role="tabpanel"]:visible')
+        boxes = []
+        for name in methods:
+            img = panel.get_by_test_id("stImage").filter(has_text=f"{name} ·").locator("img")
             img.wait_for()
-            assert img.evaluate("img => img.complete && img.naturalWidth") >= 128
+            boxes.append(img.bounding_box())
+        assert max(b["y"] for b in boxes) - min(b["y"] for b in boxes) < 2, f"one row: {boxes}"
+        assert [b["x"] for b in boxes] == sorted(b["x"] for b in boxes), "in the sidebar's order"
+        assert min(b["width"] for b in boxes) >= 240, boxes
+        assert page.get_by_role("button", name="Deploy").count() == 0
+        deadline = time.monotonic() + 300
+        while " rerun: " not in server.log.read_text() and time.monotonic() < deadline:  # the link's run is over
+            time.sleep(0.2)
+        before, reruns = len(GRID_RUN.findall(server.log.read_text())), server.log.read_text().count(" rerun: ")
+        panel.get_by_test_id("stSlider").filter(has_text="Overlay opacity").get_by_role("slider").press("ArrowLeft")
+        deadline = time.monotonic() + 60
+        while len(runs := GRID_RUN.findall(server.log.read_text())) == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert runs[before:], "the slider reran the display fragment"
+        assert all(r == ("0", "0", "0") for r in runs[before:]), runs[before:]
+        time.sleep(1)
+        assert server.log.read_text().count(" rerun: ") == reruns, "the fragment reran, not the whole page"
     finally:
         page.screenshot(path=str(tmp_path / "comparison.png"), full_page=True)
+
+
+def test_a_link_opens_its_task_and_methods_and_shows_their_maps(page, server):
+    page.goto(f"{server.url}/?task=histopathology&methods=gradcam,saliency&run=1")
+    task = page.get_by_test_id("stSidebar").get_by_role("combobox", name="Task")
+    expect(task).to_have_value(re.compile("^Histopathology"), timeout=120_000)
+    page.get_by_role("tab", name="Comparison").click()
+    panel = page.locator('[role="tabpanel"]:visible')
+    for name in ("Grad-CAM ·", "Saliency ·"):
+        img = panel.get_by_test_id("stImage").filter(has_text=name).locator("img")
+        img.wait_for()
+        assert img.evaluate("img => img.complete && img.naturalWidth") >= 64
 
 
 def test_stop_and_a_closed_tab_end_a_long_run_and_the_next_session_runs(tmp_path):

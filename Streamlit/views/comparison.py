@@ -13,7 +13,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from views.grid import Column, Scoring, build_columns
-from views.services import get_model
+from views.services import get_model, logged
 from views.sidebar import Selection
 from workbench.comparison import (
     PER_MAP,
@@ -71,6 +71,11 @@ def render(sel: Selection, results: list[Explanation]) -> None:
 def _display(sel: Selection, columns: list[Column]) -> None:
     """The maps with their display controls, the agreement (it reads the top-k %) and the downloads drawn as
     shown: a control reruns this fragment only, from the maps already computed."""
+    with logged("grid"):
+        _grid(sel, columns)
+
+
+def _grid(sel: Selection, columns: list[Column]) -> None:
     left, middle, right = st.columns(3)
     scaling = SCALES[left.radio("Colour scale", list(SCALES), key="grid:scale", help=(
         "Own scale (default): each map fills the colours, so every map shows, and its ±range is under it. Per "
@@ -100,7 +105,7 @@ def _display(sel: Selection, columns: list[Column]) -> None:
 def _places(n: int, audio: bool) -> list[DeltaGenerator]:
     """Places for `n` pictures in one row: side by side, at least MIN_SLOTS wide; a spectrogram alone in its row,
     wide enough to read its Hz and seconds axes."""
-    return [st.container() for _ in range(n)] if audio else st.columns(max(n, MIN_SLOTS))[:n]
+    return [st.container() for _ in range(n)] if audio else st.columns(max(n, MIN_SLOTS), gap="xxsmall")[:n]
 
 
 def _one_model(col: Column, audio: bool, scales: dict, top: int | None, alpha: float) -> dict[str, np.ndarray]:

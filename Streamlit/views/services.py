@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import logging
+import time
 from collections.abc import Iterator
 
 import numpy as np
 import streamlit as st
 
+from workbench import events
 from workbench.data import generated_cases
 from workbench.jobs import JobQueue
 from workbench.methods import Explanation
@@ -35,6 +39,33 @@ def stop_point() -> None:
     session state is Streamlit's own interrupt point, so a pressed Stop, a closed tab or a newer rerun ends the
     run here, between two batches, instead of after the whole method."""
     st.session_state.get(TRUSTED)
+
+
+LOG = logging.getLogger("workbench.app")
+
+
+@contextlib.contextmanager
+def logged(what: str) -> Iterator[None]:
+    """Log what a script run (or a fragment's) cost at DEBUG: its seconds and the costly events in it (all sessions'
+    events of those seconds: one session alone, as benchmarks/bench_rerun.py runs it, gets its own)."""
+    before, start = events.snapshot(), time.perf_counter()
+    try:
+        yield
+    finally:
+        counts = ", ".join(f"{k} {v}" for k, v in events.since(before).items())
+        LOG.debug("%s: %.3f s, %s", what, time.perf_counter() - start, counts)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def get_decoded(task_id: str, name: str, content: str, _data: bytes) -> tuple[np.ndarray, list[str]]:
+    """A file decoded once per content (its SHA-256, `content`): a rerun, or a session given the same bytes,
+    reads the cache instead of decoding again."""
+    events.count("decodes")
+    return TASKS[task_id].read(_data, name)
+
+
+def decoded(task: Task, data: bytes, name: str) -> tuple[np.ndarray, list[str]]:
+    return get_decoded(task.id, name, hashlib.sha256(data).hexdigest(), data)
 
 
 TRUSTED = "trusted_repos"  # session state: the repos whose pickled weights this session chose to load

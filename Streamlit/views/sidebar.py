@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from views import link
-from views.services import TRUSTED, get_case, get_model, get_pass_seconds, get_prediction, get_window
+from views.services import TRUSTED, decoded, get_case, get_model, get_pass_seconds, get_prediction, get_window
 from workbench.data import generated_cases
 from workbench.errors import InputError, ModelError, user_message
 from workbench.io.files import read_file
@@ -186,7 +186,7 @@ def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[s
         sample = samples[name]
         try:
             data = read_file(str(sample.path))
-            raw, notes = task.read(data, sample.path.name)
+            raw, notes = decoded(task, data, sample.path.name)
         except InputError as err:  # a real film read from a shared folder may be damaged, or gone
             st.error(f"Cannot use this sample: {err} Choose another sample.")
             return None
@@ -202,7 +202,7 @@ def _pick_input(task: Task) -> tuple[str, np.ndarray, GroundTruth | None, list[s
         st.info(hint)
         return None
     try:
-        raw, notes = task.read(upload.getvalue(), upload.name)
+        raw, notes = decoded(task, upload.getvalue(), upload.name)
     except InputError as err:
         st.error(f"Cannot use this file: {err}")
         return None

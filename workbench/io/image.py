@@ -18,6 +18,7 @@ import zlib
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from workbench import events
 from workbench.errors import InputError, converted
 from workbench.io.dicom import decode_dicom, looks_like_dicom
 from workbench.io.limits import MAX_PIXELS, check_size
@@ -138,6 +139,7 @@ def _to_float(img: Image.Image, name: str) -> np.ndarray:
 
 def encode_png(picture: np.ndarray) -> bytes:
     """uint8 (H x W or H x W x 3), float in [0, 1] or bool array as PNG bytes."""
+    events.count("pngs")
     if picture.dtype != np.uint8:
         picture = (np.clip(picture.astype(np.float32), 0, 1) * 255).round().astype(np.uint8)
     buf = io.BytesIO()

@@ -17,6 +17,7 @@ from functools import cached_property
 
 import numpy as np
 
+from workbench import events
 from workbench.errors import InputError
 from workbench.interrupt import checkpoint, holding_shared
 from workbench.models.config import ModelInfo
@@ -136,6 +137,7 @@ class ModelAdapter(ABC):
             stack.remove(count)
 
     def _count(self, forward: int = 0, backward: int = 0) -> None:
+        events.count("passes", forward + backward)
         self.total.forward += forward
         self.total.backward += backward
         for count in getattr(self._counters, "stack", ()):

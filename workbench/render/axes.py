@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from workbench import events
 from workbench.tasks import Axes
 
 if TYPE_CHECKING:  # matplotlib is imported when something is drawn, not with the app
@@ -51,6 +52,7 @@ def with_axes(rgb: np.ndarray, axes: Axes, title: str = "") -> np.ndarray:
 
 def figure_rgb(fig: Figure) -> np.ndarray:
     """A matplotlib figure drawn off-screen, as uint8 RGB: pictures, not figures, leave `render`."""
+    events.count("figures")
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = FigureCanvasAgg(fig)
