@@ -86,13 +86,13 @@ def test_each_result_and_each_settings_panel_says_what_the_method_shows_and_what
         assert method.what_it_shows in sidebar and f"Watch out: {method.watch_out}" in sidebar, mid
 
 
-def test_the_cost_before_a_run_is_the_passes_then_counted_and_seconds_from_the_measured_pass_time(ran):
-    """The settings panel's estimate (passes, and seconds = passes x the pass time measured on this model)
-    against what the adapter counted when the method ran."""
+def test_the_cost_before_a_run_is_the_passes_then_counted_and_seconds_from_the_pass_time(ran):
+    """The settings panel's estimate (passes, and seconds = passes x the pass time) against what the adapter
+    counted when the method ran."""
     panel = next(e for e in ran.sidebar.expander if e.label == "Integrated Gradients settings")
     caption = next(c.value for c in panel.caption if c.value.startswith("Cost: "))
     found = re.fullmatch(r"Cost: (\d+) forward \+ (\d+) backward passes, about ([\d.]+) s here "
-                         r"\(([\d.]+) ms a pass, measured on this model\)\.", caption)
+                         r"\(([\d.]+) ms a pass, (learned from its runs|one pass timed) on this model\)\.", caption)
     assert found, caption
     forward, backward, seconds, per_pass_ms = int(found[1]), int(found[2]), float(found[3]), float(found[4])
     counted = next(json.loads(j.proto.body) for j in tab(ran, "Explanations").get("json")
@@ -100,6 +100,27 @@ def test_the_cost_before_a_run_is_the_passes_then_counted_and_seconds_from_the_m
     assert (forward, backward) == (counted["forward"], counted["backward"])
     assert per_pass_ms > 0
     assert abs(seconds - (forward + backward) * per_pass_ms / 1000) <= 0.005 + 0.0005 * (forward + backward)
+
+
+def test_after_one_run_the_estimate_is_that_runs_time_per_pass():
+    """A seeded method run once, from a forgotten estimate: the sidebar's seconds a pass become the run's own
+    (its record's seconds over its counted passes), where before they came from one timed pass."""
+    from workbench.service import RATES
+
+    RATES.forget()
+    at = new_app()
+    next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["smoothgrad"]).run()
+    panel = next(e for e in at.sidebar.expander if e.label == "SmoothGrad settings")
+    assert any("one pass timed on this model" in c.value for c in panel.caption)
+    next(n for n in at.sidebar.number_input if n.label == "Seed").set_value(48_611).run()
+    press_run(at)
+    record = json.loads(tab(at, "Explanations").get("json")[0].proto.body)
+    panel = next(e for e in at.sidebar.expander if e.label == "SmoothGrad settings")
+    caption = next(c.value for c in panel.caption if c.value.startswith("Cost: "))
+    found = re.search(r"\(([\d.]+) ms a pass, learned from its runs on this model\)", caption)
+    assert found, caption
+    passes = record["forward"] + record["backward"]
+    assert float(found[1]) == pytest.approx(1000 * record["seconds"] / passes, abs=0.006 + 0.1 / passes)
 
 
 def test_comparison_tab_puts_methods_side_by_side(ran):

@@ -8,6 +8,7 @@ by hash).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -204,8 +205,48 @@ def explain(model: ModelAdapter, x: np.ndarray, request: ExplainRequest, target:
 
 def explain_with_progress(model: ModelAdapter, x: np.ndarray, request: ExplainRequest, target: Target,
                           progress: Callable[[float], None] | None) -> Explanation:
-    """`explain`, calling `progress` with the share of the estimated passes done (the app's progress bar)."""
-    return METHODS[request.method].explain(model, x, target, json.loads(request.params_json), request.seed, progress)
+    """`explain`, calling `progress` with the share of the estimated passes done (the app's progress bar); its
+    time, less its waits for the model's lock, teaches `RATES` what a pass of this method costs on this model."""
+    waited = model.lock.waited_seconds()
+    e = METHODS[request.method].explain(model, x, target, json.loads(request.params_json), request.seed, progress)
+    RATES.observe(model.key, e.method, e.seconds - (model.lock.waited_seconds() - waited), e.counted.passes)
+    return e
+
+
+class PassRates:
+    """Seconds per pass learned from finished runs, per (model revision, method): a method's passes cost what its
+    own batches cost on that model (a one-image Grad-CAM pass is dear, an Integrated Gradients pass in a batch of
+    fifty cheap), so one timing per model misjudges most methods. Each run's rate counts half of the estimate (a
+    running mean that follows the machine's load); a method not run yet gets the model's timed pass. Shared by
+    the server's sessions, bounded."""
+
+    most = 4096  # (model, method) pairs kept: the oldest are forgotten first
+
+    def __init__(self) -> None:
+        self._rates: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, model_key: str, method_id: str, seconds: float, passes: int) -> None:
+        if passes <= 0 or seconds <= 0:
+            return
+        rate, key = seconds / passes, (model_key, method_id)
+        with self._lock:
+            old = self._rates.pop(key, None)
+            self._rates[key] = rate if old is None else (old + rate) / 2
+            while len(self._rates) > self.most:
+                del self._rates[next(iter(self._rates))]
+
+    def forget(self) -> None:
+        with self._lock:
+            self._rates.clear()
+
+    def seconds_per_pass(self, model_key: str, method_id: str, timed: float) -> float:
+        """The learned rate, or `timed` (the model's timed pass, `pass_seconds`) before the method has run."""
+        with self._lock:
+            return self._rates.get((model_key, method_id), timed)
+
+
+RATES = PassRates()
 
 
 def estimated_cost(model: ModelAdapter, x: np.ndarray, method_id: str, params: dict | None = None) -> Cost:

@@ -15,7 +15,7 @@ from workbench.jobs import CHEAP_SECONDS
 from workbench.methods import METHODS, Explanation
 from workbench.models import ModelAdapter, Target
 from workbench.render import encode_png, explanation_picture, with_axes
-from workbench.service import check_budget, estimated_cost, explain_request, target_for
+from workbench.service import RATES, check_budget, estimated_cost, explain_request, target_for
 from workbench.settings import server_settings
 from workbench.tasks.audio import listen
 
@@ -36,9 +36,10 @@ def explain_all(model_id: str, revision: str | None, model: ModelAdapter, x: np.
     expected; a slow method shows a progress bar. `who` names a model other than the sidebar's. A method that
     fails (a model raising mid-run) gets a message and no map; the others stand, and as a failure is not cached,
     the next Run tries it again. Returns the explanations and, by method id, why each failed one failed."""
-    per_pass = get_pass_seconds(model_id, revision, model.key, x)
+    timed = get_pass_seconds(model_id, revision, model.key, x)
     runs = [(explain_request(model, x, m, target, params, seed), estimated_cost(model, x, m, params).passes)
             for m, params in methods]
+    expected = {r.method: p * RATES.seconds_per_pass(model.key, r.method, timed) for r, p in runs}
     passes = sum(p for _, p in runs)
     out, failed = [], {}
     try:
@@ -46,21 +47,21 @@ def explain_all(model_id: str, revision: str | None, model: ModelAdapter, x: np.
     except InputError as err:
         st.error(f"{who}Not run: {err}")
         return out, {request.method: str(err) for request, _ in runs}
-    slow = any(p * per_pass > SLOW_SECONDS for _, p in runs)
+    slow = any(s > SLOW_SECONDS for s in expected.values())
     stop = st.empty()
     if slow:  # pressed, it reruns the page: the run ends at its next batch and the sidebar drops the request
         stop.button("Stop", key=f"{STOP}{who}", help="Ends this run within a batch of model passes; the maps "
                     "finished so far are kept, and Run computes only the rest.")
     with st.status(f"{who}Explaining with {len(runs)} method(s), {passes:,} model passes, "
-                   f"{seconds_text(passes * per_pass)}…", expanded=slow) as status:
+                   f"{seconds_text(sum(expected.values()))}…", expanded=slow) as status:
         for request, method_passes in runs:
-            name, seconds = METHODS[request.method].name, method_passes * per_pass
+            name, seconds = METHODS[request.method].name, expected[request.method]
             # `expanded` again: an update without it folds a fresh status away, progress bar and all
             status.update(label=f"{who}{name}: {method_passes:,} passes, {seconds_text(seconds)}…", expanded=slow)
             label = f"{name}: {method_passes:,} passes, {seconds_text(seconds)};" if seconds > SLOW_SECONDS else None
             try:
                 out.append(get_explanation(model_id, revision, request.key, request, x, target, label,
-                                           method_passes * per_pass > CHEAP_SECONDS))
+                                           seconds > CHEAP_SECONDS))
             except (InputError, ModelError) as err:
                 failed[request.method] = str(err)
             except Exception as err:  # noqa: BLE001 - a model or library failing mid-run ends this map, not the page

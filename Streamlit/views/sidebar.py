@@ -15,7 +15,7 @@ from workbench.io.files import read_file
 from workbench.methods import Method, Param, compatible_methods, hidden_methods
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, list_models, parse_model_ref
 from workbench.models.repo_files import PickleRefused
-from workbench.service import WindowScores, check_budget, check_model_task, estimated_cost, input_hash
+from workbench.service import RATES, WindowScores, check_budget, check_model_task, estimated_cost, input_hash
 from workbench.settings import ServerSettings, server_settings
 from workbench.tasks import TASKS, GroundTruth, Picture, Task
 
@@ -68,7 +68,7 @@ class Selection:
     notes: tuple[str, ...] = ()  # what decoding changed to make the file usable
     windows: WindowScores | None = None  # audio: every window's scores; `raw` is the window explained
     window: int = 0
-    costs: tuple = ()  # (place, Cost) per chosen method, then (place, total passes): see show_costs
+    costs: tuple = ()  # (place, method id, Cost) per chosen method, then (place, total passes): see show_costs
     clip: np.ndarray | None = None  # the input as decoded (audio: the whole clip), for other models
     clip_hash: str = ""
     ground_truth: GroundTruth | None = None  # in the input's own units, for other models' grids
@@ -275,25 +275,29 @@ def _pick_methods(task: Task, model: ModelAdapter, x: np.ndarray) -> tuple[list[
             except InputError as err:
                 st.warning(f"{err} {method.name} is left out of the run until this is fixed.")
                 continue
-            costs.append((st.empty(), cost))
+            costs.append((st.empty(), mid, cost))
         picked.append((mid, params))
     if picked:
-        costs.append((st.sidebar.empty(), sum(c.passes for _, c in costs)))
+        costs.append((st.sidebar.empty(), sum(c.passes for _, _, c in costs)))
     return picked, costs
 
 
 def show_costs(sel: Selection) -> None:
-    """Each chosen method's cost in passes and seconds, then their total, in the places the sidebar kept.
-    Drawn last: the pass time is measured on the model (once), and the page can be used meanwhile."""
+    """Each chosen method's cost in passes and seconds, then their total, in the places the sidebar kept. The
+    seconds a pass come from the method's earlier runs on this model (`RATES`), else from one timed pass. Drawn
+    last: the pass time is measured on the model (once), and the page can be used meanwhile."""
     if not sel.costs:
         return
-    per_pass = get_pass_seconds(sel.model_id, sel.revision, sel.model.key, sel.x)
+    timed = get_pass_seconds(sel.model_id, sel.revision, sel.model.key, sel.x)
     *each, (total_place, total) = sel.costs
-    for place, cost in each:
+    seconds = 0.0
+    for place, method_id, cost in each:
+        rate = RATES.seconds_per_pass(sel.model.key, method_id, timed)
+        seconds += cost.passes * rate
+        source = "learned from its runs on this model" if rate != timed else "one pass timed on this model"
         place.caption(f"Cost: {cost.forward:,} forward + {cost.backward:,} backward passes, "
-                      f"{seconds_text(cost.passes * per_pass)} here ({per_pass * 1000:.1f} ms a pass, "
-                      "measured on this model).")
-    total_place.caption(f"Together: {total:,} passes, {seconds_text(total * per_pass)}.")
+                      f"{seconds_text(cost.passes * rate)} here ({rate * 1000:.2f} ms a pass, {source}).")
+    total_place.caption(f"Together: {total:,} passes, {seconds_text(seconds)}.")
 
 
 def _pick_component(model: ModelAdapter, pred: SegmentationPrediction, target: str) -> int | None:
@@ -375,7 +379,7 @@ def _render() -> Selection | None:
     link.write(choices)
     if st.sidebar.button("Run", type="primary", disabled=not methods) or (run_now and methods):
         try:
-            check_budget(x, sum(c.passes for _, c in costs[:-1]), server_settings().max_passes)
+            check_budget(x, sum(c.passes for _, _, c in costs[:-1]), server_settings().max_passes)
             st.session_state["request"] = RunRequest(model.key, x_hash, tuple(methods), seed, target, component,
                                                      compare)
         except InputError as err:

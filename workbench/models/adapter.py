@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -63,6 +64,12 @@ class FairLock:
         self._queue: collections.deque[int] = collections.deque()
         self._owner: int | None = None
         self._depth = 0
+        self._waits = threading.local()
+
+    def waited_seconds(self) -> float:
+        """Seconds this thread has spent queued for the lock behind other threads, so far: a run's time less its
+        waits is the time of its own work (`workbench.service.PassRates`)."""
+        return getattr(self._waits, "seconds", 0.0)
 
     def acquire(self) -> bool:
         me = threading.get_ident()
@@ -74,6 +81,7 @@ class FairLock:
         with self._changed:
             self._queue.append(me)
             holding_shared(+1)  # queued or owning: no pausing for other jobs until released
+            start = time.perf_counter()
             try:
                 while self._owner is not None or self._queue[0] != me:
                     self._changed.wait(self.poll_seconds)
@@ -83,6 +91,8 @@ class FairLock:
                 self._queue.remove(me)
                 self._changed.notify_all()
                 raise
+            finally:
+                self._waits.seconds = self.waited_seconds() + time.perf_counter() - start
             self._queue.popleft()
             self._owner, self._depth = me, 1
             return True
