@@ -204,8 +204,12 @@ def test_methods_on_columns_puts_a_row_per_model(grid):
 
 
 def test_changing_the_scale_outline_or_opacity_computes_nothing(grid):
+    """The display controls and a repeated Run: no explanation, prediction, score or curve computed again, and
+    (counted where they happen) no input decoded, no model pass, no matplotlib figure."""
+    from workbench import events
+
     services = sys.modules["views.services"]
-    before = dict(services.COMPUTED)
+    before, counted = dict(services.COMPUTED), events.snapshot()
     _fresh(grid, "Each map its own scale")
     next(s for s in grid.slider if s.label == "Overlay opacity").set_value(0.3).run()
     next(s for s in grid.slider if s.label == "Each map's top … %").set_value(20).run()
@@ -214,6 +218,8 @@ def test_changing_the_scale_outline_or_opacity_computes_nothing(grid):
     assert not any("Yellow outline" in c.value for c in tab(grid, "Comparison").caption)
     press_run(grid)
     assert services.COMPUTED == before, "explanations, predictions, curves and scores all from the caches"
+    happened = events.since(counted)
+    assert (happened["decodes"], happened["passes"], happened["figures"]) == (0, 0, 0), happened
 
 
 def test_a_method_another_model_cannot_run_leaves_a_cell_that_says_why(grid, downloads, monkeypatch):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from views.services import get_model, get_sanity, job_slot
+from views.services import bundled_models, get_model, get_sanity, job_slot
 from views.sidebar import Selection
 from workbench.data.medmnist import DATASETS
 from workbench.errors import InputError, ModelError, user_message
@@ -37,7 +37,7 @@ from workbench.evaluation.explanations import (
 from workbench.methods import METHODS
 from workbench.methods.common import BASELINES
 from workbench.metrics import METRICS
-from workbench.models import ModelAdapter, list_models
+from workbench.models import ModelAdapter
 from workbench.settings import server_settings
 
 ROWS = "evaluation:rows"  # row key -> row: every row scored in this session
@@ -93,7 +93,7 @@ def render(sel: Selection) -> None:
 def _settings(sel: Selection) -> Settings | None:
     """The tab's own controls; None (with the reason shown) until they make a runnable request."""
     task = sel.task
-    revisions = {m.id: None for m in list_models(task.id)} | {sel.model_id: sel.revision}
+    revisions = {m.id: None for m in bundled_models(task.id)} | {sel.model_id: sel.revision}
     ids = st.multiselect("Models", list(revisions), default=[sel.model_id], key=f"evaluation:models:{sel.model.key}")
     try:
         models = tuple(get_model(m, revisions[m]) for m in ids)

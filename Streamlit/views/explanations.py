@@ -8,14 +8,14 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from views.services import get_explanation, get_pass_seconds
+from views.services import cost_of, get_explanation, get_pass_seconds
 from views.sidebar import STOP, Selection, seconds_text
 from workbench.errors import InputError, ModelError, user_message
 from workbench.jobs import CHEAP_SECONDS
 from workbench.methods import METHODS, Explanation
 from workbench.models import ModelAdapter, Target
 from workbench.render import encode_png, explanation_picture, with_axes
-from workbench.service import RATES, check_budget, estimated_cost, explain_request, target_for
+from workbench.service import RATES, check_budget, explain_request, target_for
 from workbench.settings import server_settings
 from workbench.tasks.audio import listen
 
@@ -37,7 +37,7 @@ def explain_all(model_id: str, revision: str | None, model: ModelAdapter, x: np.
     fails (a model raising mid-run) gets a message and no map; the others stand, and as a failure is not cached,
     the next Run tries it again. Returns the explanations and, by method id, why each failed one failed."""
     timed = get_pass_seconds(model_id, revision, model.key, x)
-    runs = [(explain_request(model, x, m, target, params, seed), estimated_cost(model, x, m, params).passes)
+    runs = [(explain_request(model, x, m, target, params, seed), cost_of(model, x, m, params).passes)
             for m, params in methods]
     expected = {r.method: p * RATES.seconds_per_pass(model.key, r.method, timed) for r, p in runs}
     passes = sum(p for _, p in runs)

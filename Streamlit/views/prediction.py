@@ -7,10 +7,10 @@ import html
 import pandas as pd
 import streamlit as st
 
-from views.services import get_model, get_prediction, get_window
+from views.services import bundled_models, get_model, get_prediction, get_window
 from views.sidebar import Selection
 from workbench.errors import InputError, ModelError
-from workbench.models import OOD_MESSAGE, ClassPrediction, list_models
+from workbench.models import OOD_MESSAGE, ClassPrediction
 from workbench.render import base_picture, class_colours, segmentation_picture, with_axes
 from workbench.service import input_hash
 
@@ -72,7 +72,7 @@ def _in_distribution_elsewhere(sel: Selection) -> list[tuple[str, float]]:
     where the chosen model says its answer means little, one that has seen such inputs may not. Each model
     scores the input once (the app's caches); a model that cannot take it is passed over."""
     found = []
-    for info in list_models(sel.task.id):
+    for info in bundled_models(sel.task.id):
         if info.id == sel.model_id:
             continue
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -14,15 +15,17 @@ import streamlit as st
 from workbench import events
 from workbench.data import generated_cases
 from workbench.jobs import JobQueue
-from workbench.methods import Explanation
-from workbench.models import ModelAdapter, Prediction, Target, load_model, predict
+from workbench.methods import Cost, Explanation
+from workbench.models import ModelAdapter, ModelInfo, Prediction, Target, list_models, load_model, predict
 from workbench.models.repo_files import size_text
 from workbench.service import (
     Curve,
     ExplainRequest,
     WindowScores,
+    estimated_cost,
     explain_with_progress,
     faithfulness_curves,
+    input_hash,
     pass_seconds,
     prepare_input,
     score_explanation,
@@ -66,6 +69,25 @@ def get_decoded(task_id: str, name: str, content: str, _data: bytes) -> tuple[np
 
 def decoded(task: Task, data: bytes, name: str) -> tuple[np.ndarray, list[str]]:
     return get_decoded(task.id, name, hashlib.sha256(data).hexdigest(), data)
+
+
+@st.cache_data(show_spinner=False, ttl=60)
+def bundled_models(task_id: str) -> list[ModelInfo]:
+    """The task's bundled models, read from `models/` at most once a minute instead of at every rerun."""
+    return list_models(task_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=1024)
+def get_cost(model_key: str, x_hash: str, method_id: str, params_json: str, _model: ModelAdapter,
+             _x: np.ndarray) -> Cost:
+    """A method's cost in passes for these settings, once per (model, input, method, settings): Kernel SHAP's
+    segments the input to count its features, which every rerun paid."""
+    return estimated_cost(_model, _x, method_id, json.loads(params_json))
+
+
+def cost_of(model: ModelAdapter, x: np.ndarray, method_id: str, params: dict) -> Cost:
+    """`get_cost` keyed by content; InputError when the settings are out of range (never cached)."""
+    return get_cost(model.key, input_hash(x), method_id, json.dumps(params, sort_keys=True, default=str), model, x)
 
 
 TRUSTED = "trusted_repos"  # session state: the repos whose pickled weights this session chose to load

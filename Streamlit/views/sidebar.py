@@ -8,14 +8,24 @@ import numpy as np
 import streamlit as st
 
 from views import link
-from views.services import TRUSTED, decoded, get_case, get_model, get_pass_seconds, get_prediction, get_window
+from views.services import (
+    TRUSTED,
+    bundled_models,
+    cost_of,
+    decoded,
+    get_case,
+    get_model,
+    get_pass_seconds,
+    get_prediction,
+    get_window,
+)
 from workbench.data import generated_cases
 from workbench.errors import InputError, ModelError, user_message
 from workbench.io.files import read_file
 from workbench.methods import Method, Param, compatible_methods, hidden_methods
-from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, list_models, parse_model_ref
+from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, parse_model_ref
 from workbench.models.repo_files import PickleRefused
-from workbench.service import RATES, WindowScores, check_budget, check_model_task, estimated_cost, input_hash
+from workbench.service import RATES, WindowScores, check_budget, check_model_task, input_hash
 from workbench.settings import ServerSettings, server_settings
 from workbench.tasks import TASKS, GroundTruth, Picture, Task
 
@@ -271,7 +281,7 @@ def _pick_methods(task: Task, model: ModelAdapter, x: np.ndarray) -> tuple[list[
             st.caption(f"Watch out: {method.watch_out}")
             params = {p.name: _param_widget(model, method, p) for p in method.params(model)}
             try:
-                cost = estimated_cost(model, x, mid, params)
+                cost = cost_of(model, x, mid, params)
             except InputError as err:
                 st.warning(f"{err} {method.name} is left out of the run until this is fixed.")
                 continue
@@ -339,7 +349,7 @@ def _render() -> Selection | None:
     task = TASKS[st.sidebar.selectbox("Task", TASKS.ids(), key="task", format_func=lambda t: TASKS[t].name)]
     st.sidebar.caption(task.description)
     st.sidebar.header("2. Model")
-    bundled = [m.id for m in list_models(task.id)]
+    bundled = [m.id for m in bundled_models(task.id)]
     picked_model = _pick_model(task, bundled)
     compare = () if picked_model is None else _pick_others(task, bundled, picked_model[1])
     st.sidebar.header("3. Input")
