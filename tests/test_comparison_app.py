@@ -192,6 +192,33 @@ def test_one_table_holds_every_metric_with_each_columns_best_marked(grid, librar
         assert [e.rsplit(" ", 1)[0] for e in extra] == ["Pointing game ↑", "Best IoU (sweep) ↑"], caption
 
 
+def test_the_curve_chart_holds_the_library_curves(grid):
+    """The interactive deletion and insertion chart's data: every point of every map's curves as the library
+    computes them on the same map (`faithfulness_curves`, black baseline), the numbers the PDF's figure draws
+    (both from `comparison.curve_series`)."""
+    import pyarrow
+
+    from workbench.service import faithfulness_curves
+
+    chart = next(c for c in _fresh(grid).get("vega_lite_chart") if "facet" in c.proto.spec)
+    shown = pyarrow.ipc.open_stream(chart.proto.data.data).read_pandas()
+    task = TASKS["lung_xray"]
+    sample = next(s for s in task.samples() if s.name == SAMPLE)
+    raw, _ = task.read(sample.path.read_bytes(), sample.path.name)
+    want = []
+    for model_id in (MAIN, OTHER):
+        model = load_model(model_id)
+        _, x, _ = prepare_input(task, model, raw)
+        for method in CHOSEN:
+            e = METHODS[method].explain(model, x, target_for(model, predict(model, x)), None, 0)
+            for metric, (xs, ys) in faithfulness_curves(e, model, x).items():
+                want += [(f"{METHODS[method].name} ({model_id})", METRICS[metric].label, float(a), float(b))
+                         for a, b in zip(xs, ys)]
+    got = list(shown[["map", "curve", "x", "y"]].itertuples(index=False, name=None))
+    assert [g[:3] for g in got] == [w[:3] for w in want]
+    np.testing.assert_allclose([g[3] for g in got], [w[3] for w in want], rtol=0, atol=1e-6)
+
+
 def test_methods_on_columns_puts_a_row_per_model(grid):
     next(t for t in grid.toggle if t.label == "Methods on columns").set_value(True).run()
     try:

@@ -110,6 +110,14 @@ def best_values(ids: Sequence[str], rows: Sequence[dict]) -> dict[str, float]:
     return best
 
 
+def curve_series(maps: Sequence[tuple[str, str, dict[str, Curve]]], several: bool) -> dict[str, dict[str, Curve]]:
+    """Each map's deletion and insertion curves, from (method id, model id, curves by metric id), by the map's
+    name (with its model when several models) and the curve's label: the series the app's chart and the PDF's
+    figure both draw."""
+    return {METHODS[method].name + (f" ({model_id})" if several else ""):
+            {METRICS[m].label: curve for m, curve in curves.items()} for method, model_id, curves in maps if curves}
+
+
 def metrics_csv(cells: Sequence[Cell]) -> str:
     """The table of `metric_rows` as CSV; a cell without a map has blanks."""
     ids, rows = metric_rows(cells)

@@ -5,8 +5,6 @@ change redraws the maps and nothing else."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -23,6 +21,7 @@ from workbench.comparison import (
     agreement,
     best_values,
     colour_scales,
+    curve_series,
     headline,
     maps_npz,
     metric_rows,
@@ -182,11 +181,6 @@ def _prediction_text(pred: Prediction) -> str:
     return f"Predicts **{pred.label}** on {pred.class_share[pred.label]:.1%} of the pixels"
 
 
-def _metric_label(metric_id: str) -> str:
-    """A metric's name with an arrow for the direction in which it is better."""
-    return f"{METRICS[metric_id].name} {'↑' if METRICS[metric_id].higher_is_better else '↓'}"
-
-
 def _cell(col: Column, cell: Cell, scales: dict, k_percent: int | None, alpha: float) -> dict[str, np.ndarray]:
     """One map with its outlines (its top `k_percent`, when given), its time, its colour range and two headline
     numbers, or why there is none; returns its picture by cell name."""
@@ -199,7 +193,7 @@ def _cell(col: Column, cell: Cell, scales: dict, k_percent: int | None, alpha: f
     picture, scale = explanation_picture(col.picture, e.map, col.truth, scale=scales[cell.name], alpha=alpha,
                                          top=top)
     picture = with_axes(picture, col.picture.axes)
-    numbers = "".join(f" · {_metric_label(m)} {cell.scores[m]:.2f}" for m in headline(cell))
+    numbers = "".join(f" · {METRICS[m].label} {cell.scores[m]:.2f}" for m in headline(cell))
     st.image(picture, caption=f"{name} · {cell.model_id} · {e.seconds:.2f} s · ±{scale:.3g}{numbers}{_badge(cell)}",
              width="stretch")
     return {cell.name: picture}
@@ -255,7 +249,7 @@ def _table(cells: list[Cell]) -> None:
     config = {"model": st.column_config.TextColumn("Model"), "method": st.column_config.TextColumn("Method"),
               "seconds": st.column_config.NumberColumn("Time (s)", help="Seconds the method took on this model."),
               **{m: st.column_config.NumberColumn(
-                  f"{_metric_label(m)} ({METRICS[m].unit})",
+                  f"{METRICS[m].label} ({METRICS[m].unit})",
                   help=f"{METRICS[m].what_it_measures} Better: {METRICS[m].direction}.") for m in ids}}
     st.dataframe(frame.style.apply(mark, subset=list(best)).format(precision=3, na_rep="—"),
                  column_config=config, hide_index=True)
@@ -282,12 +276,6 @@ def _agreement(columns: list[Column], k_percent: int) -> None:
                f"−1: reversed)? IoU: how much of their top {k_percent}% the two maps share (1: all of it).")
 
 
-def curve_series(cells: Sequence[Cell], several: bool) -> dict[str, dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """Each map's deletion and insertion curves by map name (with its model when several) and curve name."""
-    return {METHODS[c.method].name + (f" ({c.model_id})" if several else ""):
-            {_metric_label(m): curve for m, curve in c.curves.items()} for c in cells if c.curves}
-
-
 def _curves(cells: list[Cell], several: bool) -> None:
     """Every deletion and insertion curve: a panel per kind, a colour per map; hover for values, click a legend
     entry to pick one map."""
@@ -295,8 +283,9 @@ def _curves(cells: list[Cell], several: bool) -> None:
     if not done:
         return
     st.subheader("Deletion and insertion")
-    st.vega_lite_chart(spec=curves_spec(curve_series(cells, several), "share of the input changed, most relevant "
-                                        "first", "probability of the explained class"), width="content")
+    series = curve_series([(c.method, c.model_id, c.curves) for c in done], several)
+    st.vega_lite_chart(spec=curves_spec(series, "share of the input changed, most relevant first",
+                                        "probability of the explained class"), width="content")
     st.caption(" ".join(f"{METRICS[m].name}: {METRICS[m].what_it_measures}" for m in done[0].curves)
                + " Click a map in the legend to pick its curves (shift-click for more).")
 

@@ -32,6 +32,11 @@ class Metric(ABC):
     def direction(self) -> str:
         return "higher" if self.higher_is_better else "lower"
 
+    @property
+    def label(self) -> str:
+        """The name with an arrow for the direction in which it is better, as tables and legends show it."""
+        return f"{self.name} {'↑' if self.higher_is_better else '↓'}"
+
     @abstractmethod
     def score(self, explanation: Explanation, *, truth: np.ndarray | None = None,
               model: ModelAdapter | None = None, x: np.ndarray | None = None) -> float:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.comparison import curve_series
 from workbench.methods import METHODS
 from workbench.metrics import METRICS
 from workbench.metrics.agreement import spearman_matrix
@@ -184,9 +185,8 @@ def _figures(pdf, report: Report) -> None:
     """The deletion and insertion curves of every map, then the agreement matrix of the first model with two
     maps or more."""
     several = len(report.parts) > 1
-    series = {METHODS[e.method].name + (f" ({e.model_id})" if several else ""):
-              {f"{METRICS[m].name} ({'↑' if METRICS[m].higher_is_better else '↓'})": curve for m, curve in c.items()}
-              for e, c in zip(report.analysis.explanations, report.curves) if c}
+    series = curve_series([(e.method, e.model_id, c) for e, c in zip(report.analysis.explanations, report.curves)],
+                          several)
     if series:
         png = encode_png(curves_picture(series, "share of the input changed, most relevant first",
                                         "probability of the explained class"))
