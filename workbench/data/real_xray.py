@@ -33,7 +33,9 @@ BATCH_TEXT = ("patients held out together to imitate a new acquisition batch: in
               "folder's normal films start at IM-0115 and NORMAL2-IM-0383, so the numbers below them belong to films "
               "this copy does not hold, another batch; the patients numbered nearest to them stand in for it. No "
               "patient of this split is in training, validation or the held-out split, and neither the temperature "
-              "nor the operating point was fitted on it; it was used to compare recipes.")
+              "nor the operating point was fitted on it. The recipe itself (standardisation and acquisition "
+              "augmentation) was picked by comparing recipes on such a split in an earlier attempt "
+              "(`docs/real_xray.md`), so these numbers are somewhat optimistic.")
 
 
 @functools.lru_cache(maxsize=16_384)
