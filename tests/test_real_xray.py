@@ -213,7 +213,7 @@ def test_a_missing_folder_or_a_wrong_layout_says_what_is_expected(tmp_path):
     write_image(tmp_path / "train" / "NORMAL" / "IM-0001-0001.png", 0.2)
     write_image(tmp_path / "train" / "PNEUMONIA" / "chest.png", 0.8)
     fails(tmp_path, "cannot tell the patient of 'chest.png'")
-    with pytest.raises(InputError, match="split must be one of train, val, test, not 'bench'"):
+    with pytest.raises(InputError, match="split must be one of train, val, test, batch, not 'bench'"):
         real_xray.make_dataset(4, split="bench", spec=LUNG_SPEC)
 
 
@@ -307,27 +307,33 @@ def test_evaluate_on_a_chest_xray_folder_scores_its_held_out_patients_without_lo
 
 
 @needs_folder
-def test_the_real_model_finds_real_films_in_and_phantoms_photographs_and_histology_out():
-    """Its statistics were fitted on real training films: held-out patients' films are in (it measured 99.3%
-    of 300), while the repository's phantoms, real photographs (scikit-image's camera, astronaut and coffee)
-    and generated histology patches are out; the phantom model, the other way round, finds real films out."""
+@pytest.mark.parametrize("model_id", [RECIPE, "lung_xray-densenet-real"])
+def test_a_real_model_finds_real_films_in_and_photographs_and_histology_out_but_not_every_phantom(model_id):
+    """Their statistics were fitted on real training films: held-out patients' films are in, real photographs
+    (scikit-image's camera, astronaut and coffee) and generated histology patches out. The repository's phantoms
+    are farther than the films but not all out: measured 9 of 10 out for the ResNet and 5 of 10 for the
+    DenseNet, since the per-image standardisation layer removes the grey-level cues that told phantoms from films
+    (issue 38; docs/real_xray.md). The phantom model, the other way round, finds real films out."""
     from skimage import data
 
     from workbench.data import histology
     from workbench.models import load_model, predict
 
-    task, real = TASKS["lung_xray"], load_model(RECIPE)
+    task, real = TASKS["lung_xray"], load_model(model_id)
 
     def scores(model, raws) -> np.ndarray:
         return np.array([predict(model, task.preprocess(raw, model.info.input)).ood_score for raw in raws])
 
     films = [task.read(f.path.read_bytes(), f.path.name)[0]
              for f in real_xray.ordered(read_folder(XRAY_DIR).split("test"), 0)[:40]]
-    assert (scores(real, films) <= 1).sum() >= 38
-    phantoms = [task.read(s.path.read_bytes(), s.path.name)[0] for s in task.samples()
-                if not s.name.startswith("real: ")]
+    film_scores = scores(real, films)
+    assert (film_scores <= 1).sum() >= 38
     photos = [getattr(data, name)().astype(np.float32) / 255 for name in ("camera", "astronaut", "coffee")]
     patches = list(histology.make_dataset(20, seed=0, split="test")[0])
-    for kind, raws in (("phantom", phantoms), ("photograph", photos), ("histology patch", patches)):
+    for kind, raws in (("photograph", photos), ("histology patch", patches)):
         assert (scores(real, raws) > 1).all(), kind
+    phantoms = [task.read(s.path.read_bytes(), s.path.name)[0] for s in task.samples()
+                if not s.name.startswith("real: ")]
+    phantom_scores = scores(real, phantoms)
+    assert (phantom_scores > 1).sum() >= 5 and np.median(phantom_scores) > np.quantile(film_scores, 0.9)
     assert (scores(load_model("lung_xray-resnet-compact"), films[:10]) > 1).all(), "real films are not phantoms"
