@@ -92,3 +92,22 @@ def test_the_configs_threshold_decides_the_label_of_a_real_prediction_in_the_app
         assert prediction.probabilities["affected"] == pytest.approx(p, abs=1e-6) and prediction.label == label
         assert inference.main(["--task", "lung_xray", "--model", str(folder), "--input", str(film), "--json"]) == 0
         assert json.loads(capsys.readouterr().out)["label"] == label
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"threshold": {"label": "pneumonia", "probability": 0.3}}, "threshold needs a label of"),
+    ({"threshold": {"label": "affected", "probability": 1.2}}, "threshold needs a label of"),
+    ({"threshold": {"label": "affected"}}, "config.json is invalid"),
+    ({"temperature": 0}, "temperature must be positive"),
+    ({"temperature": 2.0, "output": "softmax"}, "applies to logits only"),
+])
+def test_a_bad_temperature_or_threshold_in_a_config_is_refused_with_a_reason(change, message, tmp_path):
+    from workbench.errors import ModelError
+    from workbench.models import load_model
+
+    folder = tmp_path / "m"
+    shutil.copytree(ROOT / "models" / "lung_xray-resnet-real", folder)
+    config = json.loads((folder / "config.json").read_text()) | change
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match=message):
+        load_model(str(folder))

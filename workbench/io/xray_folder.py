@@ -39,7 +39,7 @@ from workbench.io.image import IMAGE_FILE_TYPES
 CLASSES = ("NORMAL", "PNEUMONIA")  # folder names, in the order of the lung task's labels (normal, affected)
 HASHED = {"train": 80, "val": 10, "test": 10}  # percent of the patients outside the batch split
 SPLITS = (*HASHED, "batch")
-# Patients numbered below these go to the batch split: in each series about the lowest seventh of its films
+# Patients numbered below these go to the batch split: in each series the lowest 14 to 17% of its films
 # (the docstring says why the lowest): 834 films of 399 patients, 210 normal and 624 pneumonia.
 BATCH_BELOW = {"person": 300, "IM": 250, "NORMAL2-IM": 550}
 PATIENT = re.compile(r"(?P<patient>person\d+)_(?:bacteria|virus)(?:_\d+)+|(?P<film>(?:NORMAL\d+-)?IM-\d+)(?:-\d+)+")
