@@ -64,7 +64,7 @@ test: $(STAMP) browser speech-tools pdf-tools lint
 RECIPE ?= lung_xray-resnet-compact
 LUNG   := lung_xray-resnet-compact lung_xray-alexnet-compact lung_xray-densenet121-compact \
           lung_xray-resnet34-compact lung_xray-efficientnet_b0-compact lung_xray-resnet-shortcut \
-          lung_xray-resnet-real
+          lung_xray-resnet-real lung_xray-densenet-real
 HISTO  := histopathology-resnet18-compact
 IQA    := iqa_segmentation-deeplabv3plus-compact
 AUDIO  := audio_deepfake-vgg16-compact audio_deepfake-mobilenetv2-compact audio_deepfake-resnet-compact

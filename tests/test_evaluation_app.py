@@ -14,7 +14,7 @@ import workbench.evaluation.cases as cases
 import workbench.evaluation.explanations as explanations
 import workbench.evaluation.performance as performance
 from workbench.evaluation.cases import generated
-from workbench.evaluation.classification import classification_report
+from workbench.evaluation.classification import classification_report, expected_calibration_error
 from workbench.evaluation.explanations import COLUMNS, evaluate, summarise
 from workbench.models import load_model
 from workbench.training.classifier import HELD_OUT
@@ -174,12 +174,16 @@ def test_the_performance_tab_shows_classification_report_of_the_same_predictions
         performance.held_out_report = real
     recipe, model = RECIPES[BUNDLED], load_model(BUNDLED)
     images, _, truth = recipe.make_dataset(12, seed=HELD_OUT["seed"], split=HELD_OUT["split"])
-    pred = model.predict(recipe.model_input(images, model.info.input)).argmax(1)
-    report = classification_report(truth, pred, recipe.labels)
+    probabilities = model.predict(recipe.model_input(images, model.info.input))
+    report = classification_report(truth, probabilities.argmax(1), recipe.labels)
     assert len(calls) == 1, "the same model revision and N come from the cache"
     metrics = {m.proto.label: m.proto.body for m in perf.get("metric")}
+    from sklearn.metrics import roc_auc_score
+
     assert metrics == {"Accuracy": f"{report['accuracy']:.3f}",
-                       "Balanced accuracy": f"{report['balanced_accuracy']:.3f}"}
+                       "Balanced accuracy": f"{report['balanced_accuracy']:.3f}",
+                       "ROC AUC": f"{roc_auc_score(truth, probabilities[:, 1]):.3f}",
+                       "ECE": f"{expected_calibration_error(probabilities, truth):.3f}"}
     per_class, confusion = perf.dataframe[0].value, perf.dataframe[1].value
     assert list(per_class["class"]) == list(recipe.labels)
     for row in per_class.to_dict("records"):

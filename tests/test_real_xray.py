@@ -37,8 +37,23 @@ def oracle_patient(name: str) -> str:
     return "-".join(fields[:3] if fields[0].startswith("NORMAL") else fields[:2])
 
 
+BATCH_BELOW = {"person": 300, "IM": 250, "NORMAL2": 550}  # the thresholds docs/real_xray.md gives, by hand
+
+
+def oracle_number(name: str) -> tuple[str, int]:
+    """The series (`person`, `IM`, `NORMAL2`) and the patient number written in a film's name."""
+    if name.startswith("person"):
+        return "person", int(name.split("_")[0][len("person"):])
+    fields = name.split("-")
+    return fields[0], int(fields[2] if fields[0] == "NORMAL2" else fields[1])
+
+
 def oracle_split(patient: str) -> str:
-    """The first 8 bytes of sha256(patient id), big-endian, mod 100: below 80 train, below 90 val, else test."""
+    """batch when the patient's number is below its series' threshold; else the first 8 bytes of sha256(patient
+    id), big-endian, mod 100: below 80 train, below 90 val, else test."""
+    series, number = oracle_number(patient + "-0001" if "IM" in patient else patient + "_")
+    if number < BATCH_BELOW[series]:
+        return "batch"
     bucket = int(hashlib.sha256(patient.encode()).hexdigest()[:16], 16) % 100
     return "train" if bucket < 80 else "val" if bucket < 90 else "test"
 
@@ -81,7 +96,7 @@ def test_the_shared_folder_every_name_its_patient_and_the_24_duplicate_groups():
 
 
 @needs_folder
-def test_no_patient_is_in_two_splits_and_the_splits_are_80_10_10_of_the_patients():
+def test_no_patient_is_in_two_splits_and_the_others_are_80_10_10_of_the_patients_outside_the_batch():
     films = read_folder(XRAY_DIR).films
     splits_of = defaultdict(set)
     for f in films:
@@ -89,11 +104,31 @@ def test_no_patient_is_in_two_splits_and_the_splits_are_80_10_10_of_the_patients
         assert f.split == oracle_split(oracle_patient(f.path.name))
     assert all(len(s) == 1 for s in splits_of.values())
     patients = Counter(next(iter(s)) for s in splits_of.values())
-    assert len(splits_of) == 2846 and {k: round(v / 2846, 2) for k, v in patients.items()} == \
-        {"train": 0.8, "val": 0.1, "test": 0.1}
+    assert len(splits_of) == 2846 and patients == {"train": 1973, "val": 239, "test": 235, "batch": 399}
+    hashed = 2846 - patients["batch"]
+    assert {k: round(patients[k] / hashed, 1) for k in ("train", "val", "test")} == {"train": 0.8, "val": 0.1,
+                                                                                      "test": 0.1}
     images = Counter((f.split, f.label) for f in films)
-    assert images == {("train", 0): 1060, ("train", 1): 3185, ("val", 0): 140, ("val", 1): 355,
-                      ("test", 0): 140, ("test", 1): 310}, "the split sizes docs/real_xray.md gives"
+    assert images == {("train", 0): 904, ("train", 1): 2669, ("val", 0): 120, ("val", 1): 294,
+                      ("test", 0): 106, ("test", 1): 263, ("batch", 0): 210, ("batch", 1): 624}, \
+        "the split sizes docs/real_xray.md gives"
+
+
+@needs_folder
+def test_the_batch_split_is_the_lowest_numbered_patients_and_shares_none_with_training():
+    """Read from the file names alone (os.listdir, not the loader): every batch film's number is below its
+    series' threshold, every other film's is not, and no patient of the batch has a film in training,
+    validation or the held-out split."""
+    folder = read_folder(XRAY_DIR)
+    batch = {f.path.name for f in folder.split("batch")}
+    named = {n for c in ("NORMAL", "PNEUMONIA") for n in os.listdir(XRAY_DIR / "train" / c)}
+    below = {n for n in named if oracle_number(n)[1] < BATCH_BELOW[oracle_number(n)[0]]}
+    assert batch == below & {f.path.name for f in folder.films}, "the batch: exactly the low numbers, deduplicated"
+    assert len(batch) == 834 and min(oracle_number(n)[1] for n in named - below if n.startswith("IM")) == 250
+    batch_patients = {oracle_patient(n) for n in batch}
+    for split in ("train", "val", "test"):
+        assert not batch_patients & {oracle_patient(f.path.name) for f in folder.split(split)}, split
+    assert {"IM-0249", "person290"} <= batch_patients and not {"IM-0250", "IM-0251"} & batch_patients
 
 
 @needs_folder
@@ -114,11 +149,12 @@ def write_image(path: Path, level: float, colour: bool = False) -> None:
         Image.fromarray(gray).save(path, "PNG")
 
 
-# The tiny folder: file name -> gray level (normal films dark, pneumonia bright); one duplicate added below.
-TINY = {"NORMAL": {"IM-0001-0001.png": 0.10, "IM-0001-0002.png": 0.14, "NORMAL2-IM-0001-0001.jpeg": 0.18,
-                   "IM-0002-0001.png": 0.22, "IM-0003-0001-0001.png": 0.26},
-        "PNEUMONIA": {"person1_bacteria_1.png": 0.62, "person2_virus_3.jpeg": 0.70, "person3_bacteria_4.png": 0.78,
-                      "person3_virus_5_1.png": 0.86}}
+# The tiny folder: file name -> gray level (normal films dark, pneumonia bright); one duplicate added below. Its
+# numbers put IM-0003 in the batch split and NORMAL2-IM-0565, person301 and person310 in the held-out split.
+TINY = {"NORMAL": {"IM-0251-0001.png": 0.10, "IM-0251-0002.png": 0.14, "NORMAL2-IM-0565-0001.jpeg": 0.18,
+                   "IM-0252-0001.png": 0.22, "IM-0003-0001-0001.png": 0.26},
+        "PNEUMONIA": {"person301_bacteria_1.png": 0.62, "person302_virus_3.jpeg": 0.70,
+                      "person310_bacteria_4.png": 0.78, "person310_virus_5_1.png": 0.86}}
 
 
 @pytest.fixture
@@ -128,13 +164,14 @@ def tiny_folder(tmp_path) -> Path:
         for name, level in files.items():
             write_image(tmp_path / "train" / cls / name, level, colour=name.endswith(".jpeg"))
     pneumonia = tmp_path / "train" / "PNEUMONIA"
-    (pneumonia / "person1_bacteria_2.png").write_bytes((pneumonia / "person1_bacteria_1.png").read_bytes())
+    (pneumonia / "person301_bacteria_2.png").write_bytes((pneumonia / "person301_bacteria_1.png").read_bytes())
     (pneumonia / "notes.txt").write_text("not an image: ignored")
     return tmp_path
 
 
 def test_the_loader_on_a_tiny_folder_reads_every_film_once_in_one_channel_with_its_class(tiny_folder):
     """9 films (the duplicate's copy gone, the text file ignored), each in the split of its patient."""
+    assert {oracle_split(oracle_patient(n)) for files in TINY.values() for n in files} == {"train", "test", "batch"}
     for split in xray_folder.SPLITS:
         images, masks, labels = real_xray.make_dataset(100, split=split, spec=LUNG_SPEC, root=tiny_folder)
         expected = {round(level, 2): c for c, files in enumerate(TINY.values()) for name, level in files.items()
@@ -144,11 +181,11 @@ def test_the_loader_on_a_tiny_folder_reads_every_film_once_in_one_channel_with_i
         got = {round(float(image.mean()), 2): int(label) for image, label in zip(images, labels)}
         assert got == expected, "each film once, in one channel (a colour JPEG by its luma), with its class"
     folder = read_folder(tiny_folder)
-    assert folder.duplicates == ((tiny_folder / "train/PNEUMONIA/person1_bacteria_1.png",
-                                  tiny_folder / "train/PNEUMONIA/person1_bacteria_2.png"),)
+    assert folder.duplicates == ((tiny_folder / "train/PNEUMONIA/person301_bacteria_1.png",
+                                  tiny_folder / "train/PNEUMONIA/person301_bacteria_2.png"),)
     split = {f.path.name: f.split for f in folder.films}
-    assert split["IM-0001-0001.png"] == split["IM-0001-0002.png"] == oracle_split("IM-0001")
-    assert split["person3_bacteria_4.png"] == split["person3_virus_5_1.png"] == oracle_split("person3")
+    assert split["IM-0251-0001.png"] == split["IM-0251-0002.png"] == oracle_split("IM-0251")
+    assert split["person310_bacteria_4.png"] == split["person310_virus_5_1.png"] == oracle_split("person310")
     # the folder that holds NORMAL and PNEUMONIA directly is the same data set
     assert [f.patient for f in read_folder(tiny_folder / "train").films] == [f.patient for f in folder.films]
 
@@ -176,7 +213,7 @@ def test_a_missing_folder_or_a_wrong_layout_says_what_is_expected(tmp_path):
     write_image(tmp_path / "train" / "NORMAL" / "IM-0001-0001.png", 0.2)
     write_image(tmp_path / "train" / "PNEUMONIA" / "chest.png", 0.8)
     fails(tmp_path, "cannot tell the patient of 'chest.png'")
-    with pytest.raises(InputError, match="split must be one of train, val, test, not 'bench'"):
+    with pytest.raises(InputError, match="split must be one of train, val, test, batch, not 'bench'"):
         real_xray.make_dataset(4, split="bench", spec=LUNG_SPEC)
 
 
@@ -240,8 +277,9 @@ def test_the_command_line_says_when_the_films_are_missing(tmp_path, monkeypatch,
 
 def test_evaluate_on_a_chest_xray_folder_scores_its_held_out_patients_without_localisation(tiny_folder, capsys):
     """`evaluate --folder` on the NORMAL/PNEUMONIA layout takes the held-out patients' films only (here
-    person1 and person3: 3 films). By hand: every tiny film is flat, so the mean baseline equals the film
-    and neither deletion nor insertion changes it: both areas are the predicted class's probability."""
+    NORMAL2-IM-0565, person301 and person310: 4 films). By hand: every tiny film is flat, so the mean baseline
+    equals the film and neither deletion nor insertion changes it: both areas are the predicted class's
+    probability."""
     import xai_models
     from workbench.models import load_model
 
@@ -251,7 +289,7 @@ def test_evaluate_on_a_chest_xray_folder_scores_its_held_out_patients_without_lo
                             "gradcam", "--folder", str(tiny_folder), "--n", "50", "--baseline", "mean",
                             "--csv", str(csv), "--json"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
-    assert row["cases"] == len(held_out) == 3 and row["excluded"] == 0
+    assert row["cases"] == len(held_out) == 4 and row["excluded"] == 0
     assert row["pointing_game"] is None and row["iou"] is None
     rows = [json.loads(line) for line in csv.with_name("real.csv.rows.jsonl").read_text().splitlines()]
     model, task = load_model("lung_xray-resnet-compact"), TASKS["lung_xray"]
@@ -269,27 +307,33 @@ def test_evaluate_on_a_chest_xray_folder_scores_its_held_out_patients_without_lo
 
 
 @needs_folder
-def test_the_real_model_finds_real_films_in_and_phantoms_photographs_and_histology_out():
-    """Its statistics were fitted on real training films: held-out patients' films are in (it measured 99.3%
-    of 300), while the repository's phantoms, real photographs (scikit-image's camera, astronaut and coffee)
-    and generated histology patches are out; the phantom model, the other way round, finds real films out."""
+@pytest.mark.parametrize("model_id", [RECIPE, "lung_xray-densenet-real"])
+def test_a_real_model_finds_real_films_in_and_photographs_and_histology_out_but_not_every_phantom(model_id):
+    """Their statistics were fitted on real training films: held-out patients' films are in, real photographs
+    (scikit-image's camera, astronaut and coffee) and generated histology patches out. The repository's phantoms
+    are farther than the films but not all out: measured 9 of 10 out for the ResNet and 5 of 10 for the
+    DenseNet, since the per-image standardisation layer removes the grey-level cues that told phantoms from films
+    (issue 38; docs/real_xray.md). The phantom model, the other way round, finds real films out."""
     from skimage import data
 
     from workbench.data import histology
     from workbench.models import load_model, predict
 
-    task, real = TASKS["lung_xray"], load_model(RECIPE)
+    task, real = TASKS["lung_xray"], load_model(model_id)
 
     def scores(model, raws) -> np.ndarray:
         return np.array([predict(model, task.preprocess(raw, model.info.input)).ood_score for raw in raws])
 
     films = [task.read(f.path.read_bytes(), f.path.name)[0]
              for f in real_xray.ordered(read_folder(XRAY_DIR).split("test"), 0)[:40]]
-    assert (scores(real, films) <= 1).sum() >= 38
-    phantoms = [task.read(s.path.read_bytes(), s.path.name)[0] for s in task.samples()
-                if not s.name.startswith("real: ")]
+    film_scores = scores(real, films)
+    assert (film_scores <= 1).sum() >= 38
     photos = [getattr(data, name)().astype(np.float32) / 255 for name in ("camera", "astronaut", "coffee")]
     patches = list(histology.make_dataset(20, seed=0, split="test")[0])
-    for kind, raws in (("phantom", phantoms), ("photograph", photos), ("histology patch", patches)):
+    for kind, raws in (("photograph", photos), ("histology patch", patches)):
         assert (scores(real, raws) > 1).all(), kind
+    phantoms = [task.read(s.path.read_bytes(), s.path.name)[0] for s in task.samples()
+                if not s.name.startswith("real: ")]
+    phantom_scores = scores(real, phantoms)
+    assert (phantom_scores > 1).sum() >= 5 and np.median(phantom_scores) > np.quantile(film_scores, 0.9)
     assert (scores(load_model("lung_xray-resnet-compact"), films[:10]) > 1).all(), "real films are not phantoms"

@@ -90,7 +90,7 @@ def test_one_tiny_run_of_the_training_code_writes_a_folder_that_serving_loads(re
     model = load_model(str(out))
     stats = model.feature_stats
     assert stats.layers == recipe.feature_layers
-    flips = recipe.augment in ("lr_flip", "dihedral")  # "radiograph" rotates and crops, never mirrors
+    flips = recipe.augment in ("lr_flip", "dihedral")  # "acquisition" rotates and zooms, never mirrors
     assert stats.n_fit == (2 * TINY if flips else TINY), "left-right flips iff training flips"
     images = recipe.make_dataset(1, seed=0, split="test")[0]
     pred = predict(model, recipe.model_input(images, model.info.input))

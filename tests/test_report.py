@@ -148,7 +148,7 @@ def test_a_changed_number_changes_its_sentence():
     truth = np.zeros((4, 4), bool)
     truth[3] = True  # the top 10% (2 points, 15 and 14) lie on it
     for p, ood in ((0.91, 0.62), (0.67, 1.7)):
-        prediction = ClassPrediction({"normal": 1 - p, "affected": p}, ood <= 1, ood)
+        prediction = ClassPrediction({"normal": 1 - p, "affected": p}, ood <= 1, ood, 1)
         sentences = grounded_text("m", prediction, [_explanation("gradcam", a), _explanation("saliency", -a)],
                                   truth, {"gradcam": True, "saliency": p > 0.8})
         text = " ".join(s.text for s in sentences)
@@ -158,7 +158,7 @@ def test_a_changed_number_changes_its_sentence():
         assert "Saliency: 0% of the mass" in text
         assert "rank the input's points with a Spearman correlation of -1.00" in text
         assert ("Saliency failed the sanity check" in text) == (p < 0.8)
-    assert distribution_sentence(ClassPrediction({"a": 1.0}, None, None)).numbers == {}
+    assert distribution_sentence(ClassPrediction({"a": 1.0}, None, None, 0)).numbers == {}
     three = agreement_sentence([_explanation("gradcam", a), _explanation("saliency", 2 * a),
                                 _explanation("smoothgrad", -a)])
     assert three.numbers == {"spearman_max": pytest.approx(1.0), "spearman_min": pytest.approx(-1.0)}

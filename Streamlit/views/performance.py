@@ -57,14 +57,26 @@ def _measured(sel: Selection) -> None:
     st.caption(f"{report['n']} held-out cases (split `{report['split']}`, seed {report['seed']}).")
     if "per_class" in report:
         _classification(report, info.labels)
+        if "batch" in report:  # real films: the patients held out together to imitate a new batch
+            batch = report["batch"]
+            st.markdown(f"**The batch-imitating split**: {batch['n']} films of patients held out together "
+                        "(split `batch`; the card says which).")
+            _classification(batch, info.labels)
     else:
         _segmentation(report)
 
 
 def _classification(report: dict, labels: tuple[str, ...]) -> None:
-    a, b = st.columns(2)
-    a.metric("Accuracy", f"{report['accuracy']:.3f}")
-    b.metric("Balanced accuracy", f"{report['balanced_accuracy']:.3f}", help="The mean of the per-class recalls.")
+    columns = st.columns(4 if "roc_auc" in report else 2)
+    columns[0].metric("Accuracy", f"{report['accuracy']:.3f}")
+    columns[1].metric("Balanced accuracy", f"{report['balanced_accuracy']:.3f}",
+                      help="The mean of the per-class recalls, each case labelled at the model's operating point.")
+    if "roc_auc" in report:
+        columns[2].metric("ROC AUC", f"{report['roc_auc']:.3f}", help="The chance that a random case of the second "
+                          "class scores above a random case of the first: independent of the operating point.")
+        columns[3].metric("ECE", f"{report['ece']:.3f}", help="Expected calibration error (15 bins): how far the "
+                          f"probabilities are from the accuracy they claim ({report['ece_before_temperature']:.3f} "
+                          "before the model's temperature).")
     st.dataframe(pd.DataFrame([{"class": label, **scores} for label, scores in report["per_class"].items()]),
                  hide_index=True, column_config={
                      "recall": st.column_config.NumberColumn("recall (class accuracy)", format="%.3f",

@@ -40,6 +40,10 @@ def render(sel: Selection) -> None:
         if isinstance(pred, ClassPrediction):
             st.metric("Predicted class" if sel.windows is None else f"Window {sel.window}", pred.label,
                       f"p = {shares[pred.label]:.3f}")
+            if info.threshold is not None:
+                st.caption(f"Operating point: `{info.threshold.label}` from p ≥ {info.threshold.probability:.3f}, "
+                           f"chosen on validation data; probabilities calibrated (temperature "
+                           f"{info.temperature:.2f}).")
         else:
             read_outs = sel.task.assess(pred.mask)
             for column, (name, value) in zip(st.columns(max(len(read_outs), 1)), read_outs.items()):

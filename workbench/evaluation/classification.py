@@ -26,3 +26,28 @@ def classification_report(truth: np.ndarray, pred: np.ndarray, labels: tuple[str
     return {"accuracy": float(np.trace(confusion) / total),
             "balanced_accuracy": float(np.mean(recalls)), "per_class": per_class,
             "confusion": confusion.tolist()}
+
+
+def roc_auc(truth: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve of `scores` for the positive class (truth 1): the probability that a random
+    positive outscores a random negative, ties counting half (Mann-Whitney U over the two classes' sizes)."""
+    truth, scores = np.asarray(truth, bool), np.asarray(scores, np.float64)
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_scores)) + 1]
+    ends = np.r_[starts[1:], len(scores)]
+    for start, end in zip(starts, ends):  # tied scores share their mean rank (1-based)
+        ranks[order[start:end]] = (start + end + 1) / 2
+    n_pos, n_neg = int(truth.sum()), int((~truth).sum())
+    return float((ranks[truth].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray, bins: int = 15) -> float:
+    """ECE (Guo et al. 2017): the cases binned by their top probability (`bins` equal widths over [0, 1]); the
+    mean over bins, weighted by their share of the cases, of |accuracy - mean top probability|."""
+    probabilities = np.asarray(probabilities, np.float64)
+    confidence, correct = probabilities.max(axis=1), probabilities.argmax(axis=1) == np.asarray(truth)
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    return float(sum(abs(correct[which == b].mean() - confidence[which == b].mean()) * (which == b).mean()
+                     for b in range(bins) if (which == b).any()))

@@ -46,11 +46,12 @@ def truth_mask(task, model: ModelAdapter, case: EvalCase) -> np.ndarray | None:
     return case.truth.as_mask(spec.size, axes)
 
 
-def predicted_class(probabilities: np.ndarray) -> int:
-    """A classifier's predicted class; for a segmentation (K x H x W), the class predicted on most pixels
-    after the first (by convention the background), or the first when nothing else is predicted."""
+def predicted_class(model: ModelAdapter, probabilities: np.ndarray) -> int:
+    """A classifier's predicted class, by its own rule (`ModelInfo.decide`); for a segmentation (K x H x W), the
+    class predicted on most pixels after the first (by convention the background), or the first when nothing
+    else is predicted."""
     if probabilities.ndim == 1:
-        return int(probabilities.argmax())
+        return int(model.info.decide(probabilities[None])[0])
     counts = np.bincount(probabilities.argmax(0).ravel(), minlength=len(probabilities))
     return int(counts[1:].argmax()) + 1 if counts[1:].any() else 0
 
@@ -78,7 +79,7 @@ def prepare(model: ModelAdapter, case: EvalCase) -> Prepared:
     twin = None if case.twin is None else task.preprocess(case.twin, spec)
     batch = x if twin is None else np.concatenate([x, twin])
     probabilities = model.predict(batch)
-    c = model.info.labels.index(case.label) if case.label is not None else predicted_class(probabilities[0])
+    c = model.info.labels.index(case.label) if case.label is not None else predicted_class(model, probabilities[0])
     truth = truth_mask(task, model, case)
     if model.info.output_kind == "segmentation":  # the class's mean probability over the object
         region = truth if truth is not None and truth.any() else None

@@ -28,6 +28,6 @@ def evaluate_npz(model: ModelAdapter, path: str, split: str = "test", dataset: s
     images, labels = images[:limit], labels[:limit]
     truth = medmnist.task_classes(dataset, labels, len(model.info.labels))
     x = np.concatenate([task.preprocess(image.astype(np.float32) / 255, model.info.input) for image in images])
-    pred = model.predict(x).argmax(1)
+    pred = model.info.decide(model.predict(x))  # at the operating point in its config, as the app labels
     return {"model": model.info.id, "file": name, "dataset": dataset, "split": split, "n": len(images),
             **classification_report(truth, pred, model.info.labels)}

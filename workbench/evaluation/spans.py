@@ -36,7 +36,7 @@ def span_localisation(model: ModelAdapter, methods: tuple[str, ...] = ("step_sco
     for i in range(n):
         window, _, _, _, span = speech.make_window(seed, split, 2 * i + 1, "partial")
         x = task.preprocess(window, spec)
-        if model.predict(x)[0].argmax() != spoof:
+        if model.info.decide(model.predict(x))[0] != spoof:
             continue
         detected += 1
         truth = GroundTruth(span=span).as_mask(spec.size, axes)

@@ -12,8 +12,16 @@ The file name carries the patient (rule checked on the 5,216 films of the shared
 
 Grouping more than needed can only make a split coarser, never leak a patient across it. Exact
 duplicates (same bytes) are removed before the split, the first copy in name order kept. The split
-hashes the patient id, so it depends on nothing but the id: every image of a patient lands in the
-same split, on every machine, whatever else the folder holds. Nothing here decodes a pixel.
+depends on nothing but the patient id, so every image of a patient lands in the same split, on every
+machine, whatever else the folder holds:
+
+  batch             the lowest-numbered patients of each series (`BATCH_BELOW`), held out together to imitate
+                    another acquisition batch. The folder's normal films start at IM-0115 and NORMAL2-IM-0383:
+                    the numbers below belong to films this copy does not hold (another batch), so the patients
+                    numbered nearest to them stand in for a new batch (docs/real_xray.md).
+  train, val, test  every other patient, by a hash of its id (80/10/10).
+
+Nothing here decodes a pixel.
 """
 
 from __future__ import annotations
@@ -29,7 +37,11 @@ from workbench.errors import InputError
 from workbench.io.image import IMAGE_FILE_TYPES
 
 CLASSES = ("NORMAL", "PNEUMONIA")  # folder names, in the order of the lung task's labels (normal, affected)
-SPLITS = {"train": 80, "val": 10, "test": 10}  # percent of the patients
+HASHED = {"train": 80, "val": 10, "test": 10}  # percent of the patients outside the batch split
+SPLITS = (*HASHED, "batch")
+# Patients numbered below these go to the batch split: in each series the lowest 14 to 17% of its films
+# (the docstring says why the lowest): 834 films of 399 patients, 210 normal and 624 pneumonia.
+BATCH_BELOW = {"person": 300, "IM": 250, "NORMAL2-IM": 550}
 PATIENT = re.compile(r"(?P<patient>person\d+)_(?:bacteria|virus)(?:_\d+)+|(?P<film>(?:NORMAL\d+-)?IM-\d+)(?:-\d+)+")
 LAYOUT = "train/NORMAL/ and train/PNEUMONIA/ (or NORMAL/ and PNEUMONIA/) holding the radiographs"
 
@@ -66,13 +78,17 @@ def patient_of(file_name: str) -> str:
 
 
 def split_of(patient: str) -> str:
-    """train, val or test, from the patient id's sha256 (80/10/10 of the patients)."""
+    """batch for the lowest-numbered patients (`BATCH_BELOW`); else train, val or test, from the patient id's
+    sha256 (80/10/10 of the other patients)."""
+    series, _, number = patient.rpartition("-") if "IM-" in patient else ("person", "", patient[len("person"):])
+    if int(number) < BATCH_BELOW[series]:
+        return "batch"
     bucket = int.from_bytes(hashlib.sha256(patient.encode()).digest()[:8], "big") % 100
-    for name, share in SPLITS.items():
+    for name, share in HASHED.items():
         if bucket < share:
             return name
         bucket -= share
-    raise AssertionError("SPLITS must add up to 100")
+    raise AssertionError("HASHED must add up to 100")
 
 
 def is_layout(root: str | Path) -> bool:

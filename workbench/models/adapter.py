@@ -208,10 +208,12 @@ class ModelAdapter(ABC):
         return self.probabilities(self.outputs(batch))
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
-        """The head's outputs as probabilities (softmax over the class axis when they are logits)."""
+        """The head's outputs as probabilities (softmax over the class axis when they are logits, divided by the
+        config's temperature first: calibrated probabilities for every caller)."""
         out = outputs.astype(np.float64)
         if self.info.output != "logits":
             return out.astype(np.float32)
+        out = out / self.info.temperature
         out = np.exp(out - out.max(axis=1, keepdims=True))
         return (out / out.sum(axis=1, keepdims=True)).astype(np.float32)
 

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from workbench.errors import ModelError
 from workbench.specs import InputSpec
 
@@ -23,11 +25,23 @@ class StepScores:
 
 
 @dataclass(frozen=True)
+class Threshold:
+    """An operating point (config.json's `threshold`): the class `label` is predicted when its probability is at
+    least `probability`, else the likeliest other class. Chosen on validation data by the training code, because
+    argmax (0.5 for two classes) is rarely the point that balances the classes' errors."""
+
+    label: str
+    probability: float
+
+
+@dataclass(frozen=True)
 class ModelInfo:
     """config.json, the card, and where and at which revision the model was loaded.
 
     `output` says what the head emits for classifiers (logits, softmax or sigmoid; configs written
     before the field existed are logits). Segmentation models always emit N x K x H x W logits.
+    `temperature` divides a classifier's logits before the softmax (fitted on validation data so that the
+    probabilities are calibrated; 1 where none was fitted); `threshold` is its operating point (`decide`).
     """
 
     id: str
@@ -52,6 +66,8 @@ class ModelInfo:
     stages: tuple[str, ...] = ()
     weights: tuple[str, ...] = ()  # the weight files loaded, main file first (their digests go in reports)
     trusted: bool = False  # pickled weights, loaded because the user trusted the repo (recorded in every export)
+    temperature: float = 1.0
+    threshold: Threshold | None = None
 
     @classmethod
     def from_folder(cls, model_id: str, folder: Path, revision: str, source: str,
@@ -67,7 +83,8 @@ class ModelInfo:
                        output_kind=cfg.get("output_kind", "classification"),
                        card=card_path.read_text() if card_path.exists() else "",
                        notice=cfg.get("notice", ""), source=source, stages=tuple(cfg.get("stages", ())),
-                       weights=weights,
+                       weights=weights, temperature=float(cfg.get("temperature", 1.0)),
+                       threshold=Threshold(**cfg["threshold"]) if cfg.get("threshold") else None,
                        step_scores=StepScores(**cfg["step_scores"]) if cfg.get("step_scores") else None)
         except FileNotFoundError:
             raise ModelError(f"model '{model_id}' has no config.json in {folder}.") from None
@@ -80,4 +97,21 @@ class ModelInfo:
                              f"not '{info.step_scores.positive}'.")
         if info.output_kind == "segmentation" and info.output != "logits":
             raise ModelError(f"model '{model_id}': segmentation models must output logits.")
+        if not info.temperature > 0 or (info.temperature != 1 and info.output != "logits"):
+            raise ModelError(f"model '{model_id}': temperature must be positive and applies to logits only.")
+        if info.threshold and (info.threshold.label not in info.labels or not 0 < info.threshold.probability < 1):
+            raise ModelError(f"model '{model_id}': threshold needs a label of {list(info.labels)} and a "
+                             "probability between 0 and 1.")
         return info
+
+    def decide(self, probabilities: np.ndarray) -> np.ndarray:
+        """The predicted class of each row of N x K probabilities: the one rule by which every caller (app,
+        CLI, evaluation, the explained target) turns probabilities into a label. Argmax, unless the config
+        records an operating point (`Threshold`)."""
+        probabilities = np.asarray(probabilities)
+        if self.threshold is None:
+            return probabilities.argmax(axis=1)
+        k = self.labels.index(self.threshold.label)
+        others = probabilities.copy()
+        others[:, k] = -np.inf
+        return np.where(probabilities[:, k] >= self.threshold.probability, k, others.argmax(axis=1))

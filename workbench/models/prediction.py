@@ -18,14 +18,11 @@ class ClassPrediction:
     probabilities: dict[str, float]
     in_distribution: bool | None  # None: the model ships no training statistics
     ood_score: float | None
+    class_index: int  # decided by the model's rule (`ModelInfo.decide`: its operating point, else argmax)
 
     @property
     def label(self) -> str:
-        return max(self.probabilities, key=self.probabilities.get)
-
-    @property
-    def class_index(self) -> int:
-        return list(self.probabilities).index(self.label)
+        return list(self.probabilities)[self.class_index]
 
     def to_json(self) -> dict:
         return {"label": self.label, "probabilities": self.probabilities,
@@ -76,4 +73,5 @@ def predict(model: ModelAdapter, x: np.ndarray) -> Prediction:
         mask = probs.argmax(axis=0)
         share = {lab: float((mask == k).mean()) for k, lab in enumerate(labels)}
         return SegmentationPrediction(mask, share, in_dist, score)
-    return ClassPrediction({lab: float(p) for lab, p in zip(labels, probs)}, in_dist, score)
+    return ClassPrediction({lab: float(p) for lab, p in zip(labels, probs)}, in_dist, score,
+                           int(model.info.decide(probs[None])[0]))

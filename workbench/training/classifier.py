@@ -16,8 +16,10 @@ import numpy as np
 import torch
 from safetensors.torch import save_file
 
-from workbench.evaluation.classification import classification_report
+from workbench.evaluation.classification import classification_report, expected_calibration_error, roc_auc
 from workbench.models import FeatureStats, ModelAdapter, load_model, nets
+from workbench.training.augment import ACQUISITION, augment
+from workbench.training.calibration import choose_threshold, fit_temperature, nll
 from workbench.training.loop import argmax_batches, fit
 from workbench.training.ood import write_feature_stats
 from workbench.training.recipes import Recipe
@@ -28,49 +30,6 @@ HELD_OUT = {"split": "test", "seed": 0}
 def held_out_model(model: str | ModelAdapter) -> ModelAdapter:
     """A model id or folder loaded for a held-out evaluation, or a model loaded already (the app's cached one)."""
     return model if isinstance(model, ModelAdapter) else load_model(model)
-
-
-# What a real radiograph tolerates (augment "radiograph"): a rotation (degrees), a zoom (a crop of 1/zoom of
-# the side), a shift (share of the side), contrast (a factor about the film's mean) and brightness (in [0, 1]
-# units). Never a flip: a mirrored film puts the heart on the right and mirrors the side marker.
-RADIOGRAPH = {"rotation": 7.0, "zoom": (1.0, 1.15), "shift": 0.04, "contrast": (0.8, 1.25), "brightness": 0.05}
-
-
-def _radiograph(xb: torch.Tensor, std: float, gen: torch.Generator) -> torch.Tensor:
-    """Each input rotated, cropped and shifted (edges repeated where the film runs out), then its contrast
-    and brightness changed (`std`: the model's normalisation, to express brightness in input units)."""
-    def uniform(lo: float, hi: float) -> torch.Tensor:
-        return lo + (hi - lo) * torch.rand(len(xb), generator=gen)
-
-    angle = torch.deg2rad(uniform(-RADIOGRAPH["rotation"], RADIOGRAPH["rotation"]))
-    scale = 1 / uniform(*RADIOGRAPH["zoom"])
-    shift = [2 * uniform(-RADIOGRAPH["shift"], RADIOGRAPH["shift"]) for _ in range(2)]  # grid runs -1 to 1
-    cos, sin = scale * torch.cos(angle), scale * torch.sin(angle)
-    theta = torch.stack([torch.stack([cos, -sin, shift[0]], 1), torch.stack([sin, cos, shift[1]], 1)], 1)
-    grid = torch.nn.functional.affine_grid(theta, list(xb.shape), align_corners=False)
-    xb = torch.nn.functional.grid_sample(xb, grid, padding_mode="border", align_corners=False)
-    mean = xb.mean(dim=(1, 2, 3), keepdim=True)
-    contrast = uniform(*RADIOGRAPH["contrast"]).view(-1, 1, 1, 1)
-    brightness = uniform(-RADIOGRAPH["brightness"], RADIOGRAPH["brightness"]).view(-1, 1, 1, 1) / std
-    return (xb - mean) * contrast + mean + brightness
-
-
-def _augment(xb: torch.Tensor, recipe: Recipe, gen: torch.Generator) -> torch.Tensor:
-    """Label-preserving changes: left-right flips for phantom chests, all eight dihedral moves for tissue,
-    what a real film tolerates (`RADIOGRAPH`), or none."""
-    kind = recipe.augment
-    if kind == "radiograph":
-        return _radiograph(xb, recipe.spec.std[0], gen)
-    if kind == "none":
-        return xb
-    flip = torch.rand(len(xb), generator=gen) < 0.5
-    xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
-    if kind == "dihedral":
-        flip = torch.rand(len(xb), generator=gen) < 0.5
-        xb = torch.where(flip[:, None, None, None], xb.flip(-2), xb)
-        if torch.rand(1, generator=gen) < 0.5:
-            xb = xb.transpose(-1, -2)
-    return xb
 
 
 def train(recipe: Recipe, out_dir: str | Path, n_train: int | None = None, n_val: int | None = None,
@@ -100,7 +59,8 @@ def train(recipe: Recipe, out_dir: str | Path, n_train: int | None = None, n_val
 
     def batch_loss(epoch: int, idx: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         xe = plainer[recipe.curriculum[epoch]] if epoch < len(recipe.curriculum) else x
-        return torch.nn.functional.cross_entropy(module(_augment(xe[idx], recipe, gen)), y[idx], weight=weight)
+        return torch.nn.functional.cross_entropy(module(augment(xe[idx], recipe.augment, recipe.spec, gen)), y[idx],
+                                                 weight=weight)
 
     def validate() -> dict[str, float]:
         report = classification_report(val_y, argmax_batches(module, xv).numpy(), recipe.labels)
@@ -115,9 +75,23 @@ def train(recipe: Recipe, out_dir: str | Path, n_train: int | None = None, n_val
                "seconds": round(time.perf_counter() - t0, 1)}
     if weight is not None:
         summary["class_weights"] = [round(float(w), 4) for w in weight]
+    if recipe.calibrate:
+        summary.update(calibrate(module.eval(), xv, val_y))
     save_hub_folder(module.eval(), out_dir, recipe, summary)
     write_feature_stats(out_dir, recipe, seed=seed, n_fit=n_ood, n_held_out=max(n_ood // 4, 32))
     return summary
+
+
+def calibrate(module: torch.nn.Module, xv: torch.Tensor, val_y: np.ndarray) -> dict:
+    """Temperature and operating point (for class 1) fitted on the validation inputs, with the validation
+    NLL and ECE before and after the temperature (training.json; the first two go into config.json)."""
+    with torch.no_grad():
+        logits = torch.cat([module(xv[i:i + 64]) for i in range(0, len(xv), 64)]).double().numpy()
+    temperature = fit_temperature(logits, val_y)
+    raw, tempered = (torch.softmax(torch.from_numpy(logits / t), 1).numpy() for t in (1.0, temperature))
+    return {"temperature": round(temperature, 4), "threshold": round(choose_threshold(tempered[:, 1], val_y), 4),
+            "val_nll": [round(nll(logits, val_y, t), 4) for t in (1.0, temperature)],
+            "val_ece": [round(expected_calibration_error(p, val_y), 4) for p in (raw, tempered)]}
 
 
 def class_weights(labels: np.ndarray, k: int) -> torch.Tensor:
@@ -140,6 +114,9 @@ def write_hub_files(out_dir: str | Path, recipe: Recipe, summary: dict, preproce
         config["step_scores"] = recipe.step_scores
     if recipe.stages:
         config["stages"] = list(recipe.stages)
+    if "temperature" in summary:
+        config["temperature"] = summary["temperature"]
+        config["threshold"] = {"label": recipe.labels[1], "probability": summary["threshold"]}
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
     return out
@@ -155,20 +132,67 @@ def save_hub_folder(module: torch.nn.Module, out_dir: str | Path, recipe: Recipe
     return out
 
 
-def evaluate(model: str | ModelAdapter, recipe: Recipe, n: int = 1000, seed: int = HELD_OUT["seed"]) -> dict:
+def evaluate(model: str | ModelAdapter, recipe: Recipe, n: int = 1000, seed: int = HELD_OUT["seed"],
+             split: str = HELD_OUT["split"]) -> dict:
     """Accuracy, per-class precision, recall and F1, and the confusion matrix on `n` held-out cases (real data:
-    all there are, if fewer; `n` says how many); accuracy on each of the recipe's stress tests as well."""
+    all there are, if fewer; `n` says how many), each labelled by the model's own rule (`ModelInfo.decide`);
+    for two classes also the ROC AUC and the ECE (before the config's temperature too); accuracy on each of the
+    recipe's stress tests as well."""
     model = held_out_model(model)
 
-    def report(make_dataset: Callable) -> dict:
-        images, _, labels = make_dataset(n, seed=seed, split=HELD_OUT["split"])
-        pred = model.predict(recipe.model_input(images, model.info.input)).argmax(1)
-        return {"n": len(labels), **classification_report(labels, pred, recipe.labels)}
+    def report(make_dataset: Callable, details: bool = False) -> dict:
+        images, _, labels = make_dataset(n, seed=seed, split=split)
+        logits = model.outputs(recipe.model_input(images, model.info.input))
+        probs = model.probabilities(logits)
+        out = {"n": len(labels), **classification_report(labels, model.info.decide(probs), recipe.labels)}
+        if details and len(recipe.labels) == 2 and len(set(labels.tolist())) == 2:
+            raw = torch.softmax(torch.from_numpy(logits.astype(np.float64)), 1).numpy()
+            out |= {"roc_auc": roc_auc(labels, probs[:, 1]), "ece": expected_calibration_error(probs, labels),
+                    "ece_before_temperature": expected_calibration_error(raw, labels)}
+        return out
 
-    result = {"model": model.info.id, "split": HELD_OUT["split"], "seed": seed, **report(recipe.make_dataset)}
+    result = {"model": model.info.id, "split": split, "seed": seed, **report(recipe.make_dataset, details=True)}
     if recipe.stress_tests:
         result["stress_tests"] = {name: report(make)["accuracy"] for name, make in recipe.stress_tests}
+    if recipe.batch_split and split == HELD_OUT["split"]:
+        result["batch"] = evaluate(model, recipe, n, seed, split="batch")
     return result
+
+
+def held_out_block(evaluation: dict, recipe: Recipe) -> str:
+    """One split's numbers in the card: accuracy, balanced accuracy (and ROC AUC, ECE for two classes), the
+    per-class table and the confusion matrix."""
+    rows = "\n".join(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |"
+                     for label, m in evaluation["per_class"].items())
+    confusion = "\n".join(f"| {label} | " + " | ".join(str(c) for c in row) + " |"
+                          for label, row in zip(recipe.labels, evaluation["confusion"]))
+    extra = "" if "roc_auc" not in evaluation else (
+        f", ROC AUC {evaluation['roc_auc']:.4f}, expected calibration error {evaluation['ece']:.3f} "
+        f"({evaluation['ece_before_temperature']:.3f} before the temperature)")
+    accuracy, balanced = evaluation["accuracy"], evaluation["balanced_accuracy"]
+    return f"""**accuracy {accuracy:.3f}**, balanced accuracy {balanced:.3f} (the mean of the per-class recalls){extra}.
+
+| class | precision | recall | F1 |
+| --- | ---: | ---: | ---: |
+{rows}
+
+| truth \\ predicted | {" | ".join(recipe.labels)} |
+| --- |{" ---: |" * len(recipe.labels)}
+{confusion}"""
+
+
+def calibration_text(summary: dict, recipe: Recipe) -> str:
+    """The card's lines on the fitted temperature and operating point (empty when the recipe fits none)."""
+    if "temperature" not in summary:
+        return ""
+    nll_before, nll_after = summary["val_nll"]
+    ece_before, ece_after = summary["val_ece"]
+    return (f"\nCalibration, on the {summary['n_val']} validation {recipe.case_word} after training: temperature "
+            f"{summary['temperature']:.3f} (config.json's `temperature`; every prediction divides the logits by it), "
+            f"validation NLL {nll_before:.3f} -> {nll_after:.3f}, ECE {ece_before:.3f} -> {ece_after:.3f}. "
+            f"Operating point: `{recipe.labels[1]}` when its calibrated probability is at least "
+            f"{summary['threshold']:.3f} (config.json's `threshold`, the app's and CLI's label), the validation "
+            "threshold with the highest balanced accuracy.")
 
 
 def write_model_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluation: dict) -> Path:
@@ -176,24 +200,22 @@ def write_model_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
     out = Path(out_dir)
     config = json.loads((out / "config.json").read_text())
     n_params = parameter_count(out)
-    rows = "\n".join(f"| {label} | {m['precision']:.3f} | {m['recall']:.3f} | {m['f1']:.3f} |"
-                     for label, m in evaluation["per_class"].items())
     ood_section = ood_card_section(out, recipe)
-    r = RADIOGRAPH
+    a = ACQUISITION
     regime = {"lr_flip": "random left-right flips", "dihedral": "random flips and transposes",
-               "radiograph": f"random rotations (up to ±{r['rotation']:g}°), crops (zoom {r['zoom'][0]:g}-"
-                             f"{r['zoom'][1]:g}), shifts (up to {r['shift']:.0%}), contrast (x{r['contrast'][0]:g}-"
-                             f"{r['contrast'][1]:g}) and brightness (±{r['brightness']:g}) changes, no flips",
-               "none": "no augmentation"}[recipe.augment]
+              "acquisition": f"random rotations (up to ±{a['rotation']:g}°), zooms ({a['zoom'][0]:g}-"
+                             f"{a['zoom'][1]:g}), shifts (up to {a['shift']:.0%}), exposure (gain "
+                             f"x{a['gain'][0]:g}-{a['gain'][1]:g}, offset ±{a['offset']:g}), gamma "
+                             f"{a['gamma'][0]:g}-{a['gamma'][1]:g}, Gaussian blur "
+                             f"(sigma {a['blur'][0]:g}-{a['blur'][1]:g} px, on {a['blur_share']:.0%} of the films) and "
+                             f"noise (sigma up to {a['noise'][1]:g}), no flips (`workbench/training/augment.py`)",
+              "none": "no augmentation"}[recipe.augment]
     if recipe.balanced_loss:
         regime += (", cross-entropy with each class weighted by the inverse of its share of the training set "
                     f"(weights {', '.join(f'{w:.3f}' for w in summary['class_weights'])})")
     real = bool(recipe.data_credit)
     unmeasured = " (the last stage: without lesion masks, no layer can be measured to localise better)" if real else ""
     credit = f"\nData: {recipe.data_credit}" if real else ""
-    k = len(recipe.labels)
-    confusion = "\n".join(f"| {label} | " + " | ".join(str(c) for c in row) + " |"
-                          for label, row in zip(recipe.labels, evaluation["confusion"]))
     gains = summary.get("curriculum") or []
     curriculum = "" if not gains else (
         f"\nCurriculum: the first {len(gains)} epochs train on the same phantoms with the lesion contrast "
@@ -202,6 +224,13 @@ def write_model_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
     spec = recipe.spec
     colour = "one grayscale channel" if spec.channels == 1 else "RGB"
     stages = "" if not recipe.stages else f"\n{stages_line(recipe.stages)}"
+    standard = ("; the network's first layer then standardises each film to zero mean and unit standard deviation "
+                "(`standardize` in arch_params), so a film's exposure and contrast do not matter"
+                if recipe.arch.get("standardize") else "")
+    batch = "" if "batch" not in evaluation else (
+        f"\n\nThe batch-imitating split (split `batch`): {evaluation['batch']['n']} {recipe.case_word} of "
+        f"{recipe.batch_split}\n\n{held_out_block(evaluation['batch'], recipe)}")
+    n_asked = max(evaluation["n"], evaluation.get("batch", {}).get("n", 0))  # real data: every film of both splits
     stress = "".join(f"\n- {name}: **accuracy {acc:.3f}**" for name, acc in evaluation.get("stress_tests", {}).items())
     if stress:
         stress = f"\n\nThe same {evaluation['n']} {recipe.case_word}, changed on purpose:{stress}"
@@ -218,7 +247,7 @@ tags: [xai-workbench, {"real-data" if real else "synthetic-data"}, {recipe.tags}
 
 ## Model
 {recipe.model_text} {n_params:,} parameters; the exact configuration is `arch_params` in config.json.
-Input: {colour}, {spec.height}x{spec.width}, scaled to [0, 1] then `(x - {spec.mean[0]}) / {spec.std[0]}`.
+Input: {colour}, {spec.height}x{spec.width}, scaled to [0, 1] then `(x - {spec.mean[0]}) / {spec.std[0]}`{standard}.
 Output: logits for `{config["labels"]}`. Default Grad-CAM layer: `{config["target_layer"]}`{unmeasured}.{stages}
 
 ## Training data
@@ -228,24 +257,16 @@ Validation: {summary["n_val"]} {recipe.case_word} (split `val`).{credit}
 
 ## Training recipe
 AdamW, lr {summary["lr"]} with cosine decay, batch {summary["batch_size"]}, {summary["epochs"]}
-epochs, {regime}, seed {summary["seed"]}; {summary["seconds"]:.0f} s on a 2-core CPU.{curriculum}
+epochs, {regime}, seed {summary["seed"]}; {summary["seconds"]:.0f} s on a 2-core CPU.{curriculum}\
+{calibration_text(summary, recipe)}
 Command: `python -m workbench.training train --recipe {recipe.id} --out models/{recipe.id}`
 (or `{recipe.notebook}`).
 
 ## Held-out evaluation
 {evaluation["n"]} {recipe.case_word} never trained on (split `{evaluation["split"]}`, seed {evaluation["seed"]}):
-**accuracy {evaluation["accuracy"]:.3f}**, balanced accuracy {evaluation["balanced_accuracy"]:.3f} (the mean \
-of the per-class recalls).
+{held_out_block(evaluation, recipe)}{stress}{batch}
 
-| class | precision | recall | F1 |
-| --- | ---: | ---: | ---: |
-{rows}
-
-| truth \\ predicted | {" | ".join(recipe.labels)} |
-| --- |{" ---: |" * k}
-{confusion}{stress}
-
-Measured with `python -m workbench.training evaluate --recipe {recipe.id} --model {recipe.id} --n {evaluation["n"]}`.
+Measured with `python -m workbench.training evaluate --recipe {recipe.id} --model {recipe.id} --n {n_asked}`.
 
 ## Out-of-distribution check
 {ood_section}

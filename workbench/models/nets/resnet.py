@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from workbench.models.nets.standardize import first_layer
+
 
 class BasicBlock(nn.Module):
     """ResNet basic block: two 3x3 convolutions with a (projected) identity shortcut."""
@@ -31,14 +33,16 @@ class CompactResNet(nn.Module):
     """A narrow ResNet (ResNet-18 layout, fewer channels and blocks) for small grayscale inputs.
 
     Stages: stem (stride 2), layer1..layer4 with strides 1, 2, 2, 1, so a 128x128 input gives a
-    16x16 map at `layer4`: fine enough for Grad-CAM to localise lesions of a few pixels.
+    16x16 map at `layer4`: fine enough for Grad-CAM to localise lesions of a few pixels. `standardize`
+    makes the first layer per-image standardisation (nets/standardize.py).
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 2,
                  widths: tuple[int, ...] = (16, 32, 64, 128),
                  blocks: tuple[int, ...] = (1, 1, 1, 1),
-                 strides: tuple[int, ...] = (1, 2, 2, 1)) -> None:
+                 strides: tuple[int, ...] = (1, 2, 2, 1), standardize: bool = False) -> None:
         super().__init__()
+        self.standardize = first_layer(standardize)
         self.stem = nn.Sequential(nn.Conv2d(in_channels, widths[0], 3, 2, 1, bias=False),
                                   nn.BatchNorm2d(widths[0]), nn.ReLU())
         c_in = widths[0]
@@ -51,7 +55,7 @@ class CompactResNet(nn.Module):
         self.fc = nn.Linear(c_in, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.stem(x)
+        x = self.stem(self.standardize(x))
         for i in range(1, self.n_stages + 1):
             x = getattr(self, f"layer{i}")(x)
         return self.fc(torch.flatten(self.pool(x), 1))

@@ -12,6 +12,8 @@ from torch import nn
 from torchvision.models import DenseNet, EfficientNet
 from torchvision.models.efficientnet import MBConvConfig
 
+from workbench.models.nets.standardize import first_layer
+
 
 def no_inplace(module: nn.Module) -> None:
     """Switch off torchvision's in-place activations: hooks capture a layer's output, and an
@@ -23,13 +25,16 @@ def no_inplace(module: nn.Module) -> None:
 
 class CompactDenseNet(DenseNet):
     """torchvision's DenseNet-BC with a 1-channel stem; `pool0` and the last transition's pooling
-    can be dropped so that a 128 px input keeps a CAM map of useful size."""
+    can be dropped so that a 128 px input keeps a CAM map of useful size; `standardize` makes the first layer
+    per-image standardisation (nets/standardize.py)."""
 
     def __init__(self, in_channels: int = 1, num_classes: int = 2, growth_rate: int = 12,
                  block_config: tuple[int, ...] = (6, 12, 24, 16), num_init_features: int = 24,
-                 bn_size: int = 4, stem_pool: bool = True, unpooled_transitions: tuple[int, ...] = ()) -> None:
+                 bn_size: int = 4, stem_pool: bool = True, unpooled_transitions: tuple[int, ...] = (),
+                 standardize: bool = False) -> None:
         super().__init__(growth_rate=growth_rate, block_config=block_config,
                          num_init_features=num_init_features, bn_size=bn_size, num_classes=num_classes)
+        self.standardize = first_layer(standardize)
         self.features.conv0 = nn.Conv2d(in_channels, num_init_features, 7, 2, 3, bias=False)
         if not stem_pool:
             self.features.pool0 = nn.Identity()
@@ -38,7 +43,7 @@ class CompactDenseNet(DenseNet):
         no_inplace(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = nn.functional.relu(self.features(x))
+        out = nn.functional.relu(self.features(self.standardize(x)))
         return self.classifier(torch.flatten(nn.functional.adaptive_avg_pool2d(out, 1), 1))
 
 
