@@ -11,7 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from workbench.data import foreign_objects, histology, phantoms, real_xray, shortcut, speech
-from workbench.models.nets.standardize import RAW_LAYER
 from workbench.registry import Registry
 from workbench.specs import InputSpec, SignalSpec
 from workbench.training.keras_nets import FRAME_LAYER
@@ -258,14 +257,12 @@ _REAL = dict(
            "recall. The out-of-distribution check says beside every prediction when an input is unlike its "
            "training films.",
 )
-# the OOD check also reads each film before that layer (RAW_LAYER): the exposure and contrast it removes are
-# what tells a phantom, a photograph or an inverted film from a real one (issue 38)
 _STANDARDISED = " Its first layer standardises each film (zero mean, unit standard deviation), a layer without weights."
 
 RECIPES.register(Recipe(
     id="lung_xray-resnet-real", title="compact ResNet for real pediatric chest radiographs: normal vs pneumonia",
     architecture="compact_resnet", arch={**RECIPES["lung_xray-resnet-compact"].arch, "standardize": True},
-    target_layer="layer4", feature_layers=(RAW_LAYER, *STAGES),
+    target_layer="layer4", feature_layers=STAGES,
     model_text=RECIPES["lung_xray-resnet-compact"].model_text + " The same network as "
                "`lung_xray-resnet-compact`, trained from scratch on real films instead of phantoms." + _STANDARDISED,
     **_REAL))
@@ -277,8 +274,8 @@ RECIPES.register(Recipe(
     architecture="compact_densenet", arch={**_DENSENET.arch, "standardize": True},
     target_layer="features",
     # the transitions, not the dense blocks: half the channels, a quarter of the OOD covariance's megabytes
-    feature_layers=(RAW_LAYER, "features.pool0", "features.transition1", "features.transition2",
-                    "features.transition3", "features.norm5"),
+    feature_layers=("features.pool0", "features.transition1", "features.transition2", "features.transition3",
+                    "features.norm5"),
     model_text=_DENSENET.model_text + " The same network as `lung_xray-densenet121-compact`, trained from scratch "
                "on real films instead of phantoms, so the Comparison grid can set two families side by side on a "
                "real film." + _STANDARDISED,

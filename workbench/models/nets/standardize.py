@@ -10,8 +10,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-RAW_LAYER = "standardize.raw"  # a net's input before its standardisation: exposure and contrast, which it removes
-
 
 class Standardize(nn.Module):
     """(x - mean) / sqrt(var + eps) over each item's channels and pixels; no parameters. `eps` (in the input's
@@ -20,10 +18,8 @@ class Standardize(nn.Module):
     def __init__(self, eps: float = 1e-4) -> None:
         super().__init__()
         self.eps = eps
-        self.raw = nn.Identity()  # the film before standardisation, as a layer the OOD check can read (RAW_LAYER)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.raw(x)
         mean = x.mean(dim=(1, 2, 3), keepdim=True)
         var = x.var(dim=(1, 2, 3), keepdim=True, unbiased=False)
         return (x - mean) / torch.sqrt(var + self.eps)
