@@ -127,6 +127,10 @@ def test_a_link_opens_its_task_and_methods_and_shows_their_maps(page, server):
         img = panel.get_by_test_id("stImage").filter(has_text=name).locator("img")
         img.wait_for()
         assert img.evaluate("img => img.complete && img.naturalWidth") >= 64
+    page.get_by_text("Copy a link to this view").click()
+    offered = page.get_by_test_id("stCode").first.inner_text().strip()
+    assert offered.startswith(f"{server.url}/?task=histopathology&model=histopathology-resnet18-compact&sample=")
+    assert offered.endswith("&methods=gradcam,saliency&run=1"), offered
 
 
 def test_stop_and_a_closed_tab_end_a_long_run_and_the_next_session_runs(tmp_path):

@@ -149,6 +149,7 @@ def offer(choices: dict[str, str]) -> None:
     """The sidebar's "Copy a link to this view": the address with these choices (and run=1), copied by the code
     block's button."""
     base = (st.context.url or "").split("?")[0]
+    base = base if not base or base.endswith("/") else f"{base}/"
     with st.sidebar.popover("Copy a link to this view", width="stretch"):
         st.caption("Opens this task, model, sample, methods and settings, and runs them. An upload is not in a link.")
         st.code(f"{base}?{view_query({**choices, 'run': '1'})}", language=None, wrap_lines=True)
