@@ -38,7 +38,8 @@ def render(sel: Selection) -> None:
             st.metric("Clip verdict", sel.windows.label, f"decided by window {sel.windows.deciding}",
                       delta_color="off")
         if isinstance(pred, ClassPrediction):
-            st.metric("Predicted class" if sel.windows is None else f"Window {sel.window}", pred.label,
+            one = sel.windows is None or len(sel.windows.spans) == 1  # a short clip is one window: no number
+            st.metric("Predicted class" if one else f"Window {sel.window}", pred.label,
                       f"p = {shares[pred.label]:.3f}")
             if info.threshold is not None:
                 st.caption(f"Operating point: `{info.threshold.label}` from p ≥ {info.threshold.probability:.3f}, "
