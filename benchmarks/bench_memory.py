@@ -19,10 +19,11 @@ from workbench.paths import ROOT
 CHILD = """
 import resource, sys, json
 import numpy as np, torch
-from workbench.methods import METHODS, common
+from workbench import device
+from workbench.methods import METHODS
 from workbench.models import ModelInfo, Target, TorchAdapter, nets
 from workbench.specs import InputSpec
-common.PERTURBATION_BYTES = int(sys.argv[1]) * 2**20
+device.CHUNK_BYTES["cpu"] = int(sys.argv[1]) * 2**20
 torch.manual_seed(0)
 arch = {"in_channels": 3, "num_classes": 2, "widths": [8, 16], "blocks": [1, 1], "strides": [2, 2]}
 info = ModelInfo(id="bench-rgb", task="lung_xray", framework="pytorch", architecture="compact_resnet",

@@ -372,6 +372,8 @@ REQUESTS = [  # (name, make, command line, message, in the app, speech folder)
      False),
     ("csv_is_a_folder", _folder("tables"), (*EVALUATE, "--csv", "{file}"), "it is a folder; give a file name",
      "CLI only", False),
+    ("device_unknown", nothing("maps"), (*EXPLAIN, "--methods", "gradcam", "--device", "tpu"),
+     "unknown device 'tpu'", "CLI only", False),
     ("speech_folder_missing", _speech_folder(None), AUDIO_EVALUATE, "bona fide speech not found in", "message", True),
     ("speech_clip_damaged", _speech_folder(NOISE), AUDIO_EVALUATE, "cannot be read: missing or damaged", "message",
      True),

@@ -10,8 +10,9 @@ import pytest
 import torch
 from captum.attr import IntegratedGradients, LayerAttribution, LayerGradCam, Occlusion
 
+from workbench import device
 from workbench.errors import InputError
-from workbench.methods import FAMILIES, METHODS, PARAM_KINDS, Explanation, Param, common
+from workbench.methods import FAMILIES, METHODS, PARAM_KINDS, Explanation, Param
 from workbench.models import StepScores, Target, list_models, load_model, predict
 from workbench.service import run_methods, target_for
 from workbench.specs import InputSpec, SignalSpec
@@ -171,7 +172,7 @@ def test_occlusion_matches_captum_with_rectangular_windows(tiny, tiny_input, wh,
 
 def test_occlusion_in_small_chunks_gives_the_same_map(tiny, tiny_input, monkeypatch):
     """A memory budget of three copies: 49 patches in 17 chunks, still Captum's map."""
-    monkeypatch.setattr(common, "PERTURBATION_BYTES", 3 * tiny_input.nbytes)
+    monkeypatch.setitem(device.CHUNK_BYTES, "cpu", 3 * tiny_input.nbytes)
     params = {"window_height": 8, "window_width": 8, "stride_height": 4, "stride_width": 4, "baseline": "black"}
     e = METHODS["occlusion"].explain(tiny, tiny_input, Target(1), params)
     assert e.meta["chunk"] == 3 and e.meta["patches"] == 49

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.device import resolve_device
 from workbench.errors import InputError, ModelError
 from workbench.evaluation.cases import EVAL_BASELINES
 from workbench.methods import METHODS
@@ -56,6 +57,10 @@ def listing() -> dict:
     }
 
 
+DEVICE_HELP = ("where PyTorch models run: auto (a CUDA GPU when torch sees one, else the CPU), cpu, cuda or cuda:N; "
+               "Keras models use TensorFlow's own placement")
+
+
 def _parser(description: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--task", help=f"task id: {', '.join(TASKS)}")
@@ -65,6 +70,7 @@ def _parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--trust-pickle", action="store_true",
                         help="load this repo's pickled weights (.bin, .pt, .h5, ...), which can run code when read: "
                              "only for a repo you trust; recorded in every output")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--input", help="input file")
     parser.add_argument("--window", type=int, default=None,
                         help="audio: the window to predict on or explain, from 0 (default: the one that "
@@ -81,7 +87,8 @@ def _setup(args: argparse.Namespace):
     task = get_task(args.task)
     if not (args.model or task.default_model):
         raise InputError("--model is required.")
-    model = load_model(args.model or task.default_model, args.revision, args.trust_pickle)
+    model = load_model(args.model or task.default_model, args.revision, args.trust_pickle,
+                       device=resolve_device(args.device))
     check_model_task(model, task)
     raw, notes = load_input(task, args.input)
     raw, x, windows = prepare_input(task, model, raw, args.window)
@@ -190,6 +197,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
                         help="what deletion and insertion put in place of the removed points: black, the input's "
                              "mean, a blurred copy, or (generated cases) each case's counterfactual twin")
     parser.add_argument("--sanity", action="store_true", help="add each model x method's randomisation check")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--csv", required=True, help="output CSV; its rows so far are kept in CSV.rows.jsonl, so "
                                                      "a stopped run resumes")
     parser.add_argument("--json", action="store_true", help="print the table as JSON")
@@ -203,7 +211,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
             raise InputError("--n must be at least 1.")
         check_seed(args.seed)
         task = get_task(args.task)
-        models = [load_model(m.strip()) for m in args.model.split(",") if m.strip()]
+        device = resolve_device(args.device)
+        models = [load_model(m.strip(), device=device) for m in args.model.split(",") if m.strip()]
         for model in models:
             check_model_task(model, task)
         method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -311,7 +320,7 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
     except OSError as err:
         return fail(f"cannot write to {err.filename or args.out or args.zip or args.report}: {err.strerror or err}.")
     rows = [{"method": r["method"], "model": r["model"], "revision": r["revision"], **trusted_record(model),
-             "seconds": r["seconds"], "passes": r["passes"], "scores": r["scores"],
+             "device": r["device"], "seconds": r["seconds"], "passes": r["passes"], "scores": r["scores"],
              **({"sanity_passed": r["sanity"]["passed"]} if "sanity" in r else {})} for r in records]
     if args.json:
         print(json.dumps(rows))
@@ -368,10 +377,12 @@ def reproduce_main(argv: Sequence[str]) -> int:
     parser.add_argument("--json", action="store_true", help='print {"max_difference": ..., "maps": [...]}')
     parser.add_argument("--trust-pickle", action="store_true",
                         help="load the pickled weights of the repos the report marks trusted (they can run code)")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP + "; a map made on another device than the "
+                        "report's is compared within a tolerance, not bit for bit")
     args = parser.parse_args(argv)
     try:
         manifest, maps = read_report(args.report)
-        result = reproduce(manifest, read_file(args.input), maps, args.trust_pickle)
+        result = reproduce(manifest, read_file(args.input), maps, args.trust_pickle, resolve_device(args.device))
     except (InputError, ModelError) as err:
         return fail(str(err))
     if args.json:
@@ -380,4 +391,8 @@ def reproduce_main(argv: Sequence[str]) -> int:
         for m in result["maps"]:
             print(f"{m['model']} {m['method']}: largest difference {m['max_difference']:.3g} "
                   f"(against the recorded {m['compared_with']})")
+        if result.get("tolerance") is not None:
+            print(f"note: made on {result['devices']['now']}, recorded on {result['devices']['recorded']}: GPU "
+                  f"kernels are not bit-equal to CPU ones, so a map agrees within {result['tolerance']:g} of its "
+                  "largest |value|, not exactly.")
     return 0

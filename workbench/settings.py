@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
@@ -42,6 +43,7 @@ class ServerSettings:
     workers: int = 0  # 0: the number of cores
     hub_max_bytes: int = DEFAULT_HUB_MAX_BYTES
     log_level: str = "WARNING"
+    device: str = "auto"
 
     @property
     def job_slots(self) -> int:
@@ -66,6 +68,8 @@ SETTINGS = {
                        "wait in arrival order"),
     "hub_max_bytes": Setting("WORKBENCH_HUB_MAX_BYTES", "the most a Hub repo's files may hold, in bytes"),
     "log_level": Setting("WORKBENCH_LOG_LEVEL", "the server log's level (DEBUG shows converted errors' causes)"),
+    "device": Setting("WORKBENCH_DEVICE", "where PyTorch models run: auto (a CUDA GPU when torch sees one, else the "
+                      "CPU), cpu, cuda or cuda:N; Keras models use TensorFlow's own placement"),
 }
 _FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 _LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -89,6 +93,8 @@ def _parse(name: str, text: str, default):
         except ValueError:
             return None
         return value if value >= (0 if name == "workers" else 1) else None
+    if name == "device":  # checked against the machine when a model loads (workbench.device), without torch here
+        return text.strip().lower() if re.fullmatch(r"auto|cpu|cuda(:\d+)?", text.strip().lower()) else None
     return text.strip().upper() if text.strip().upper() in _LEVELS else None
 
 

@@ -14,6 +14,7 @@ import streamlit as st
 
 from workbench import events
 from workbench.data import generated_cases
+from workbench.device import resolve_device
 from workbench.jobs import JobQueue
 from workbench.methods import Cost, Explanation
 from workbench.models import ModelAdapter, ModelInfo, Prediction, Target, list_models, load_model, predict
@@ -99,11 +100,11 @@ def get_model(model_id: str, revision: str | None) -> ModelAdapter:
     the server allows it) and folders on the server's disk only where it allows them."""
     settings = server_settings()
     trust = settings.trust_pickle and model_id in st.session_state.get(TRUSTED, ())
-    return _load_model(model_id, revision, trust, settings.local_models)
+    return _load_model(model_id, revision, trust, settings.local_models, resolve_device(settings.device))
 
 
 @st.cache_resource(show_spinner="Loading model…", max_entries=8)
-def _load_model(model_id: str, revision: str | None, trust_pickle: bool, local: bool) -> ModelAdapter:
+def _load_model(model_id: str, revision: str | None, trust_pickle: bool, local: bool, device: str) -> ModelAdapter:
     """One adapter per model, revision and trust, shared by every session (the adapter holds a lock). A Hub
     download shows its bytes in a bar made in here (see `get_explanation` on why), only once bytes move (a model
     read from disk leaves no element for a cache hit to replay), and emptied at the end."""
@@ -116,7 +117,7 @@ def _load_model(model_id: str, revision: str | None, trust_pickle: bool, local: 
                          text=f"Downloading {model_id}: {size_text(done)} of {size_text(total)}")
 
     try:
-        return load_model(model_id, revision, trust_pickle, progress, local)
+        return load_model(model_id, revision, trust_pickle, progress, local, device)
     finally:
         for bar in bars:
             bar.empty()

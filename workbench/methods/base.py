@@ -104,6 +104,7 @@ class Explanation:
     input_hash: str
     meta: dict = field(default_factory=dict)
     model_trusted: bool = False  # the model's pickled weights were loaded on the user's trust
+    device: str = "cpu"  # where its passes ran (`workbench.device`)
 
     @property
     def passes(self) -> int:
@@ -116,7 +117,7 @@ class Explanation:
                 "target": self.target.record(self.target_label),
                 "params": self.params, "seed": self.seed, "passes": self.passes,
                 "forward": self.counted.forward, "backward": self.counted.backward,
-                "seconds": round(self.seconds, 4), "signed": self.signed, **self.meta,
+                "seconds": round(self.seconds, 4), "signed": self.signed, "device": self.device, **self.meta,
                 **({"trusted": "pickled weights"} if self.model_trusted else {})}
 
 
@@ -202,4 +203,4 @@ class Method(ABC):
             raise RuntimeError(f"{self.id} returned non-finite values")
         return Explanation(self.id, heatmap, self.signed, target, model.info.labels[target.class_index],
                            params, seed, counted, seconds, model.info.id, model.info.revision,
-                           content_hash(x), meta, model.info.trusted)
+                           content_hash(x), meta, model.info.trusted, model.device)

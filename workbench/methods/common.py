@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from workbench.device import chunk_bytes
 from workbench.errors import InputError
 from workbench.methods.base import Param
 from workbench.models import ModelAdapter
 
-# Copies of the input a method builds and scores at once (perturbed copies, noisy copies, points on a path): at most
-# this many bytes of them, so memory stays bounded whatever the samples, steps or positions asked for.
-PERTURBATION_BYTES = 64 * 2**20
+# Copies of the input a method builds and scores at once (perturbed copies, noisy copies, points on a path) take at
+# most `workbench.device.chunk_bytes` of the model's device (64 MB on the CPU), so memory stays bounded whatever the
+# samples, steps or positions asked for.
 BASELINES = ("black", "mean", "blur")
 
 
@@ -38,9 +39,9 @@ def layer_param(model: ModelAdapter) -> Param:
                  "(deeper = more semantic, coarser).", choices=tuple(layers))
 
 
-def chunk_size(x: np.ndarray) -> int:
-    """How many copies of `x` fit in the memory budget (at least one)."""
-    return max(1, PERTURBATION_BYTES // max(x.nbytes, 1))
+def chunk_size(model: ModelAdapter, x: np.ndarray) -> int:
+    """How many copies of `x` fit in the memory budget of the model's device (at least one)."""
+    return max(1, chunk_bytes(model.device) // max(x.nbytes, 1))
 
 
 def chunks(total: int, step: int) -> list[int]:

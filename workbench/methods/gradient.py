@@ -55,7 +55,7 @@ class SmoothGrad(Method):
     def _compute(self, model, x, target, params, rng):
         sigma = params["noise"] * float(x.max() - x.min())
         total = np.zeros((1, *x.shape[1:]), np.float64)
-        for n in chunks(params["samples"], chunk_size(x)):  # the noise drawn a chunk at a time: the same draws
+        for n in chunks(params["samples"], chunk_size(model, x)):  # the noise drawn a chunk at a time: the same draws
             noise = rng.normal(0.0, sigma, (n, *x.shape[1:])).astype(np.float32)
             total += model.input_gradients(x + noise, target).sum(axis=0, keepdims=True, dtype=np.float64)
         return magnitude((total / params["samples"]).astype(np.float32))[0], {"sigma": sigma}
@@ -88,7 +88,7 @@ class IntegratedGradients(Method):
         # The path in float32, as Captum builds it: on a piecewise-linear model (ReLU, max-pooling) a
         # float64 path rounds differently, flips a unit at a kink now and then, and that step's gradient jumps.
         avg_grad, start = np.zeros((1, *x.shape[1:]), np.float64), 0
-        for n in chunks(params["steps"], chunk_size(x)):  # a chunk of the path at a time: memory stays bounded
+        for n in chunks(params["steps"], chunk_size(model, x)):  # a chunk of the path at a time: memory stays bounded
             step = slice(start, start + n)
             path = baseline + alphas[step].astype(np.float32)[:, None, None, None] * (x - baseline)
             grads = model.input_gradients(path, target)

@@ -1,6 +1,6 @@
 """Perturbation methods: change part of the input, watch the target score.
 
-Perturbed copies are built and scored in chunks of at most PERTURBATION_BYTES (methods/common.py), so memory
+Perturbed copies are built and scored in chunks of at most `device.chunk_bytes` (64 MB on the CPU), so memory
 stays bounded whatever the number of positions (a 224x224 RGB input at window 8, stride 4 has 3,025).
 """
 
@@ -60,7 +60,7 @@ class Occlusion(Method):
         reference = float(model.target_scores(x, target)[0])
         total = np.zeros((h, w), np.float64)
         count = np.zeros((h, w), np.float64)
-        step = chunk_size(x)
+        step = chunk_size(model, x)
         for start in range(0, len(boxes), step):
             chunk = boxes[start:start + step]
             occluded = np.repeat(x, len(chunk), axis=0)

@@ -72,7 +72,7 @@ def library_seed(rng: np.random.Generator) -> int:
 
 def feature_scores(model, x: np.ndarray, baseline: np.ndarray, segments: np.ndarray, target, on: np.ndarray):
     """The target score of every on/off row, the copies composed and scored a memory-bounded chunk at a time."""
-    step = chunk_size(x)
+    step = chunk_size(model, x)
     return np.concatenate([model.target_scores(compose(x, baseline, segments, on[i:i + step]), target)
                            for i in range(0, len(on), step)]).astype(np.float64)
 

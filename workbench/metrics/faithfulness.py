@@ -43,7 +43,7 @@ def perturbation_curve(model: ModelAdapter, x: np.ndarray, heatmap: np.ndarray, 
     shares = np.linspace(0.0, 1.0, steps + 1)
     counts = np.round(shares * order.size).astype(int)
     probs = []
-    step = chunk_size(x)
+    step = chunk_size(model, x)
     for first in range(0, len(counts), step):
         changed = np.zeros((len(counts[first:first + step]), order.size), bool)
         for row, count in enumerate(counts[first:first + step]):

@@ -44,10 +44,15 @@ ADAPTERS.register(_load_keras, key="keras")
 
 
 def load_model(model_id: str, revision: str | None = None, trust_pickle: bool = False,
-               progress: Progress | None = None, local: bool = True) -> ModelAdapter:
-    """Load a bundled, local (with `local`) or Hub model (`org/name` or `hub:org/name@revision`) into its adapter.
-    Pickled weights are refused unless `trust_pickle`; a repo's own code is never run. `progress` hears a
-    download's bytes."""
+               progress: Progress | None = None, local: bool = True, device: str = "cpu") -> ModelAdapter:
+    """Load a bundled, local (with `local`) or Hub model (`org/name` or `hub:org/name@revision`) into its adapter,
+    on `device` (a resolved name: `workbench.device.resolve_device`). Pickled weights are refused unless
+    `trust_pickle`; a repo's own code is never run. `progress` hears a download's bytes."""
+    return _load(model_id, revision, trust_pickle, progress, local).on(device)
+
+
+def _load(model_id: str, revision: str | None, trust_pickle: bool, progress: Progress | None,
+          local: bool) -> ModelAdapter:
     src = resolve_model(model_id, revision, trust_pickle, progress, local)
     model_id, _ = parse_model_ref(model_id)
     config = read_config(src.folder, model_id)

@@ -122,12 +122,18 @@ class FairLock:
 
 class ModelAdapter(ABC):
     batch_size = 32
+    device = "cpu"  # where its passes run (`workbench.device`); maps come back to the CPU whatever it is
 
     def __init__(self, info: ModelInfo) -> None:
         self.info = info
         self.lock = FairLock()
         self._counters = threading.local()  # per thread: two sessions never mix their counts
         self.total = PassCount()  # every pass run on this adapter, by any thread (counted under its lock)
+
+    def on(self, device: str) -> ModelAdapter:
+        """Run on `device` (a resolved name, `workbench.device.resolve_device`). Frameworks that place their
+        models themselves (TensorFlow) keep their own placement and say so in `device`."""
+        return self
 
     @property
     def key(self) -> str:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from workbench.device import TENSORFLOW
 from workbench.errors import ModelError, converted
 from workbench.models.adapter import ModelAdapter, random_like, randomised_revision
 from workbench.models.config import ModelInfo
@@ -82,6 +83,8 @@ def _nchw(t: tf.Tensor) -> np.ndarray:
 
 
 class KerasAdapter(ModelAdapter):
+    device = TENSORFLOW  # TensorFlow places the model itself (its GPU build on a GPU; here the CPU)
+
     def __init__(self, model: keras.Model, info: ModelInfo, traced: bool = True) -> None:
         """`traced`: passes run as traced graphs (`_graph`); a randomised copy, used for a few passes, runs eagerly."""
         super().__init__(info)

@@ -74,6 +74,12 @@ class TorchAdapter(ModelAdapter):
         self.tokens = tokens  # a foreign model: layers found from the gradient, token outputs folded into grids
         self._feature_layers: list[str] | None = None
 
+    def on(self, device: str) -> TorchAdapter:
+        """Move the model to `device` (`workbench.device.resolve_device`): once, and every batch after it."""
+        self.module.to(device)
+        self.device = device
+        return self
+
     @classmethod
     def foreign(cls, module: torch.nn.Module, info: ModelInfo) -> TorchAdapter:
         """A model from another library: its CAM layer is the last map over the input the score depends on
@@ -120,7 +126,7 @@ class TorchAdapter(ModelAdapter):
 
     def _chunks(self, batch: np.ndarray) -> Iterator[torch.Tensor]:
         for i in range(0, len(batch), self.batch_size):
-            yield torch.from_numpy(np.ascontiguousarray(batch[i:i + self.batch_size], np.float32))
+            yield torch.from_numpy(np.ascontiguousarray(batch[i:i + self.batch_size], np.float32)).to(self.device)
 
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
         self._count(forward=len(x))
@@ -141,7 +147,7 @@ class TorchAdapter(ModelAdapter):
 
     def target_scores(self, batch: np.ndarray, target: Target) -> np.ndarray:
         with self._prepared(), torch.no_grad():
-            return torch.cat([self._score(x, target) for x in self._chunks(batch)]).numpy()
+            return torch.cat([self._score(x, target) for x in self._chunks(batch)]).cpu().numpy()
 
     def input_gradients(self, batch: np.ndarray, target: Target) -> np.ndarray:
         grads = []
@@ -149,7 +155,7 @@ class TorchAdapter(ModelAdapter):
             for x in self._chunks(batch):
                 x.requires_grad_(True)
                 grads.append(self._grad(self._score(x, target), x))
-        return torch.cat(grads).numpy()
+        return torch.cat(grads).cpu().numpy()
 
     @contextlib.contextmanager
     def _capture(self, *layers: str) -> Iterator[dict[str, torch.Tensor]]:
@@ -178,7 +184,7 @@ class TorchAdapter(ModelAdapter):
                 for store_a, store_g, out, grad in zip(acts, grads, outs, torch.autograd.grad(score.sum(), outs)):
                     store_a.append(out.detach())
                     store_g.append(grad)
-        return [(self._map(torch.cat(a).numpy(), name), self._map(torch.cat(g).numpy(), name))
+        return [(self._map(torch.cat(a).cpu().numpy(), name), self._map(torch.cat(g).cpu().numpy(), name))
                 for name, a, g in zip(layers, acts, grads)]
 
     def _map(self, array: np.ndarray, layer: str) -> np.ndarray:
@@ -200,7 +206,8 @@ class TorchAdapter(ModelAdapter):
                 outputs.append(self._forward(x))
                 for name in acts:
                     acts[name].append(captured[name])
-        return torch.cat(outputs).numpy(), [self._map(torch.cat(acts[name]).numpy(), name) for name in layers]
+        return torch.cat(outputs).cpu().numpy(), [self._map(torch.cat(acts[name]).cpu().numpy(), name)
+                                                  for name in layers]
 
     def layers(self) -> list[str]:
         """Layers whose output is a feature map, the CAM layer first (see `_bundled_layers`, `_gradient_layers`)."""
@@ -217,7 +224,7 @@ class TorchAdapter(ModelAdapter):
                       if n and isinstance(m, torch.nn.Sequential | torch.nn.Conv2d) and "shortcut" not in n]
         spec = self.info.input
         with self._prepared(), torch.no_grad(), self._capture(*candidates) as captured:
-            out = self.module(torch.zeros(1, spec.channels, *spec.size))
+            out = self.module(torch.zeros(1, spec.channels, *spec.size, device=self.device))
             found = [n for n in candidates if isinstance(captured.get(n), torch.Tensor)
                      and captured[n].ndim == 4 and captured[n] is not out]
         return [self.info.target_layer, *(n for n in found if n != self.info.target_layer)]
@@ -232,6 +239,7 @@ class TorchAdapter(ModelAdapter):
         order: list[str] = []
         spec = self.info.input
         x = torch.from_numpy(np.random.default_rng(0).random((1, spec.channels, *spec.size), np.float32))
+        x = x.to(self.device)
         # the order in which modules finish: containers after their children
         handles = [self._layer(n).register_forward_hook(lambda *_a, n=n: order.append(n)) for n in names]
         try:
@@ -245,7 +253,7 @@ class TorchAdapter(ModelAdapter):
                 handle.remove()
         found = []
         for name, grad in zip(outs, grads):
-            grid = None if grad is None else as_grid(grad.numpy(), spec.size)
+            grid = None if grad is None else as_grid(grad.cpu().numpy(), spec.size)
             if grid is not None and np.abs(grid).max() > 0:
                 found.append(name)
         finished = {n: i for i, n in enumerate(order)}
@@ -261,7 +269,8 @@ class TorchAdapter(ModelAdapter):
         with torch.no_grad():
             for name in layers:
                 for p in dict(module.named_modules())[name].parameters(recurse=False):
-                    p.copy_(torch.from_numpy(random_like(rng, p.detach().numpy())))
+                    p.copy_(torch.from_numpy(random_like(rng, p.detach().cpu().numpy())))
         copy_ = TorchAdapter(module, randomised_revision(self.info, layers, seed), self.tokens)
+        copy_.device = self.device  # the copy's weights are where the model's are
         copy_._feature_layers = self._feature_layers
         return copy_

@@ -71,6 +71,7 @@ def model_record(model: ModelAdapter) -> dict:
     info = model.info
     weights = info.path / info.weights[0] if info.weights else None
     return {"id": info.id, "revision": info.revision, "source": info.source, "framework": info.framework,
+            "device": model.device,
             "weights": None if weights is None else {"file": weights.name, "sha256": sha256(weights.read_bytes())},
             **({"trusted": "pickled weights"} if info.trusted else {})}
 

@@ -73,6 +73,9 @@ def check_manifest(manifest: dict, name: str) -> None:
             raise InputError(f"{name}: a map is of model '{entry['model']}', which the manifest's models do not list.")
 
 
+DEVICE_TOLERANCE = 1e-4  # of a map's largest |value|: a map made again on another device agrees this closely
+
+
 def _difference(new: np.ndarray, entry: dict, recorded: np.ndarray | None) -> tuple[float, str]:
     """The largest |new - recorded| and what it was measured against: the map, or its summary."""
     if recorded is not None:
@@ -88,10 +91,12 @@ def _difference(new: np.ndarray, entry: dict, recorded: np.ndarray | None) -> tu
 
 
 def reproduce(manifest: dict, input_bytes: bytes, recorded: dict[str, np.ndarray] | None = None,
-              trust_pickle: bool = False) -> dict:
-    """Every map of the manifest made again from `input_bytes` (which must be the recorded input), with
-    its largest difference from the recorded map: `{"max_difference": ..., "maps": [...]}`. A report grants no
-    trust: the pickled weights of a repo it marks trusted load only when the reader says so (`trust_pickle`)."""
+              trust_pickle: bool = False, device: str = "cpu") -> dict:
+    """Every map of the manifest made again from `input_bytes` (which must be the recorded input) on `device`, with
+    its largest difference from the recorded map: `{"max_difference": ..., "maps": [...]}`. A map made on another
+    device than the recorded one is held to `DEVICE_TOLERANCE` of its largest |value| (GPU kernels are not
+    bit-equal to CPU ones): the result then names both devices and the tolerance. A report grants no trust: the
+    pickled weights of a repo it marks trusted load only when the reader says so (`trust_pickle`)."""
     recorded = recorded or {}
     record = manifest["input"]
     if sha256(input_bytes) != record["sha256"]:
@@ -107,7 +112,7 @@ def reproduce(manifest: dict, input_bytes: bytes, recorded: dict[str, np.ndarray
         if model_id not in loaded:
             spec = models[model_id]
             model = load_model(model_id, spec["revision"] if spec["source"] == "hub" else None,
-                               trust_pickle and model_id in manifest.get("trusted", ()))
+                               trust_pickle and model_id in manifest.get("trusted", ()), device=device)
             if model.info.revision != spec["revision"]:
                 raise ModelError(f"'{model_id}' is at revision {model.info.revision}, the manifest records "
                                  f"{spec['revision']}: its weights are not the ones that made the maps.")
@@ -117,8 +122,15 @@ def reproduce(manifest: dict, input_bytes: bytes, recorded: dict[str, np.ndarray
         target = target_for(model, prediction, entry["target"]["label"], manifest["request"]["component"])
         e = METHODS[entry["method"]].explain(model, x, target, entry["params"], entry["seed"])
         difference, against = _difference(e.map, entry, recorded.get(entry.get("file")))
+        elsewhere = models[model_id].get("device", "cpu") != model.device
         out.append({"model": model_id, "method": entry["method"], "max_difference": difference,
                     "compared_with": against, "identical": map_digest(e.map) == entry["map"]["sha256"],
                     "same_target": e.target.region_hash == entry["target"]["region"]
-                    and e.target.class_index == entry["target"]["class_index"]})
-    return {"max_difference": max((m["max_difference"] for m in out), default=0.0), "maps": out}
+                    and e.target.class_index == entry["target"]["class_index"],
+                    **({"within_tolerance": difference <= DEVICE_TOLERANCE * max(float(np.abs(e.map).max()), 1e-12)}
+                       if elsewhere else {})})
+    result = {"max_difference": max((m["max_difference"] for m in out), default=0.0), "maps": out}
+    devices = {m.get("device", "cpu") for m in manifest["models"]}
+    if any("within_tolerance" in m for m in out):
+        result |= {"tolerance": DEVICE_TOLERANCE, "devices": {"recorded": ", ".join(sorted(devices)), "now": device}}
+    return result
