@@ -4,8 +4,8 @@ classifiers (timm's ResNet-50 and ViT-B/16 at 224 x 224, built with random weigh
   python benchmarks/bench_device.py [--models bundled,resnet50,vit] [--methods ID,...] [--out FILE]
 
 Each model is moved to each device `workbench.device` finds here (the CPU, and each CUDA GPU torch sees), every
-method it offers runs once to warm up and once timed at its default settings, on one random input. The same command
-on a GPU machine prints the GPU's column beside the CPU's. Prints a table, writes JSON (default
+method it offers runs once, timed, at its default settings on one random input (after one warm-up pass). The same
+command on a GPU machine prints the GPU's column beside the CPU's. Prints a table, writes JSON (default
 benchmarks/results/device.json).
 """
 
@@ -60,8 +60,8 @@ def measure(names: list[str], method_ids: list[str] | None) -> list[dict]:
         for device in devices():
             model.on(device)
             target = target_for(model, predict(model, x))
+            model.input_gradients(x, target)  # warm-up on the device: kernels, allocator, autograd set-up
             for method in methods:
-                method.explain(model, x, target, None, 0)  # warm-up: kernels, caches
                 start = time.perf_counter()
                 e = method.explain(model, x, target, None, 1)
                 seconds = time.perf_counter() - start
