@@ -4,8 +4,9 @@ classifiers (timm's ResNet-50 and ViT-B/16 at 224 x 224, built with random weigh
   python benchmarks/bench_device.py [--models bundled,resnet50,vit] [--methods ID,...] [--out FILE]
 
 Each model is moved to each device `workbench.device` finds here (the CPU, and each CUDA GPU torch sees), every
-method it offers runs once, timed, at its default settings on one random input (after one warm-up pass). The same
-command on a GPU machine prints the GPU's column beside the CPU's. Prints a table, writes JSON (default
+method it offers runs once, timed, at its default settings on the task's first sample (a lung phantom; for the
+timm models scikit-image's photograph), after one warm-up pass. The same command on a GPU machine prints the GPU's
+column beside the CPU's. Prints a table, writes JSON (default
 benchmarks/results/device.json).
 """
 
@@ -14,7 +15,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from workbench.methods import compatible_methods
@@ -22,7 +22,7 @@ from workbench.models import ModelInfo, load_model, predict
 from workbench.models.foreign import IMAGENET_MEAN, IMAGENET_STD
 from workbench.models.torch_adapter import TorchAdapter
 from workbench.paths import ROOT
-from workbench.service import target_for
+from workbench.service import prepare_input, target_for
 from workbench.specs import GENERIC_TASK, InputSpec
 from workbench.tasks import TASKS
 
@@ -54,8 +54,8 @@ def measure(names: list[str], method_ids: list[str] | None) -> list[dict]:
     for name in names:
         model = build(name)
         task = TASKS[model.info.task]
-        spec = model.info.input
-        x = spec.normalize(np.random.default_rng(0).random((1, spec.channels, *spec.size), dtype=np.float32))
+        sample = task.samples()[0]  # a real picture: superpixel methods see its structure, not noise
+        _, x, _ = prepare_input(task, model, task.read(sample.path.read_bytes(), sample.path.name)[0])
         methods = [m for m in compatible_methods(task, model) if method_ids is None or m.id in method_ids]
         for device in devices():
             model.on(device)
