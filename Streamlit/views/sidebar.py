@@ -327,7 +327,7 @@ def _pick_component(model: ModelAdapter, pred: SegmentationPrediction, target: s
 def show_server_settings() -> None:
     """What this server's operator allows, read-only (environment variables, read at start-up)."""
     with st.sidebar.expander("This server"):
-        st.caption("Set by whoever runs the server, through environment variables (README: Hosting a class).")
+        st.caption("Set by whoever runs the server, through environment variables (docs/hosting.md).")
         for env, value, help_text in server_settings().rows():
             st.caption(f"`{env}` = `{value}`: {help_text}.")
 

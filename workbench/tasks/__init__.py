@@ -23,7 +23,7 @@ TASKS.register(ImageTask(
                 "('real: ...'; pneumonia is 'affected', and there is no mask).",
     file_types=IMAGE_FILE_TYPES,
     real_samples=XRAY_DIR,  # films of patients that training holds out (io/xray_folder.py)
-    # every method but IG, LIME and SHAP points at the lesion in 0.86-0.99 of cases, Grad-CAM in 0.89 (README)
+    # every method but IG, LIME and SHAP points at the lesion in 0.86-0.99 of cases, Grad-CAM in 0.89 (docs/known_truth.md)
     default_model="lung_xray-resnet34-compact",
 ))
 
@@ -60,7 +60,7 @@ TASKS.register(AudioTask(
                 "the ground truth. Listen to what the model relied on in the Explanations tab.",
     file_types=AUDIO_FILE_TYPES,
     real_samples=(SPEECH_DIR, "*_2.wav"),  # the recordings training holds out (data/speech.py, CLIPS)
-    default_model="audio_deepfake-resnet-compact",  # the best of the three on held-out windows (README)
+    default_model="audio_deepfake-resnet-compact",  # the best of the three on held-out windows (docs/models.md)
 ))
 
 TASKS.register(ImageTask(

@@ -103,7 +103,7 @@ class Task(ABC):
             raise ValueError(f"output kind must be one of {OUTPUT_KINDS}")
         self.id, self.name, self.output_kind = id, name, output_kind
         self.labels, self.description, self.file_types = tuple(labels), description, tuple(file_types)
-        # The bundled model a newcomer meets first (the README says why); empty: the first in name order.
+        # The bundled model a newcomer meets first (docs/models.md says why); empty: the first in name order.
         self.default_model = default_model
 
     def __repr__(self) -> str:
