@@ -23,7 +23,7 @@ TASKS.register(ImageTask(
                 "('real: ...'; pneumonia is 'affected', and there is no mask).",
     file_types=IMAGE_FILE_TYPES,
     real_samples=XRAY_DIR,  # films of patients that training holds out (io/xray_folder.py)
-    # every method but IG, LIME and SHAP points at the lesion in 0.86-0.99 of cases, Grad-CAM in 0.89 (docs/known_truth.md)
+    # every method but IG, LIME and SHAP hits the lesion in 0.86-0.99 of cases, Grad-CAM 0.89 (docs/known_truth.md)
     default_model="lung_xray-resnet34-compact",
 ))
 
