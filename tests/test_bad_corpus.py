@@ -51,13 +51,9 @@ def test_the_corpus_holds_every_input_path_and_its_listing_is_current():
 
 
 def use_speech_folder(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
-    """Read real speech from `folder`, as WORKBENCH_SPEECH_DIR sets it at start-up; the recordings an
-    earlier test of this process read (cached per process) are forgotten, so the folder is read."""
-    from workbench.data import speech
-
-    monkeypatch.setattr(speech, "SPEECH_DIR", folder)
-    speech._bonafide_sources.cache_clear()
-    speech._vocoded.cache_clear()
+    """Read real speech from `folder`, as WORKBENCH_SPEECH_DIR sets it at start-up (the recordings are cached per
+    folder, so what an earlier test of this process read is not served for this one)."""
+    monkeypatch.setattr("workbench.data.speech.SPEECH_DIR", folder)
 
 
 @pytest.mark.parametrize("path", PATHS)

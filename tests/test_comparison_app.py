@@ -151,7 +151,6 @@ def test_each_method_shares_the_largest_value_of_its_maps_when_asked(grid, downl
 def test_by_default_every_map_has_its_own_scale_so_each_shows(grid, downloads):
     """Grad-CAM's values differ by orders of magnitude between networks: by default each map fills the colours,
     its range (the 99.5th percentile of its |values|, by hand) under it."""
-    cmp = tab(grid, "Comparison")
     default = next(r for r in grid.radio if r.label == "Colour scale")
     assert default.options[0] == "Each map its own scale"
     cmp = _fresh(grid, default.options[0])

@@ -25,6 +25,7 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -153,9 +154,14 @@ def griffin_lim(signal: np.ndarray, setting: tuple[int, int, int, int], seed: in
     return out.astype(np.float32)
 
 
-@functools.lru_cache(maxsize=4)
 def _bonafide_sources(split: str) -> dict[tuple[str, float], np.ndarray]:
-    """The split's recordings at every speed in SPEEDS, by (clip, speed) (computed once per process)."""
+    """The split's recordings at every speed in SPEEDS, by (clip, speed): computed once per process and folder
+    (`SPEECH_DIR` is read at each call, so another folder is read, not served from the cache)."""
+    return _sources_in(split, SPEECH_DIR)
+
+
+@functools.lru_cache(maxsize=4)
+def _sources_in(split: str, folder: Path) -> dict[tuple[str, float], np.ndarray]:
     return {(name, speed): _speed(clip, speed) for name, clip in bonafide_clips(split).items() for speed in SPEEDS}
 
 
@@ -174,10 +180,14 @@ def _tts_sources(split: str) -> list[tuple[str, np.ndarray]]:
     return tts
 
 
-@functools.cache
 def _vocoded(split: str, key: tuple[str, float], setting: int) -> np.ndarray:
-    """A bona fide source re-synthesised with one of the split's vocoder settings (made once)."""
-    return griffin_lim(_bonafide_sources(split)[key], VOCODERS[split][setting], seed=setting)
+    """A bona fide source re-synthesised with one of the split's vocoder settings (made once per folder)."""
+    return _vocoded_in(split, key, setting, SPEECH_DIR)
+
+
+@functools.cache
+def _vocoded_in(split: str, key: tuple[str, float], setting: int, folder: Path) -> np.ndarray:
+    return griffin_lim(_sources_in(split, folder)[key], VOCODERS[split][setting], seed=setting)
 
 
 def _crop(length: int, rng: np.random.Generator, shortest: float = 1.5) -> tuple[int, int]:
@@ -334,7 +344,6 @@ def held_out_cases(n: int = 4, seed: int = 0) -> list[Case]:
 def write_samples(out_dir) -> list[str]:
     """The task's sample files, all made here (text-to-speech, re-synthesised text-to-speech), in
     several formats and rates; the long one spans three windows."""
-    from pathlib import Path
 
     import soundfile
 
