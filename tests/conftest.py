@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from workbench.models import ModelInfo, TorchAdapter, load_model, nets
+from workbench.paths import LIBRISPEECH_DIR, SPEECH_DIR
 from workbench.specs import InputSpec
 from workbench.tasks import TASKS, ImageTask
 
@@ -121,6 +122,12 @@ def write_tiny_keras(folder: Path, spec: InputSpec, arch: str = "keras_compact_r
         "labels": ["bonafide", "spoof"], "input": spec.to_dict(), "output": "logits", "target_layer": target_layer,
         "step_scores": {"layer": FRAME_LAYER, "positive": "spoof"}}))
     return folder
+
+
+# Tests that read real speech skip with the reason when it is not beside the checkout (as the X-ray tests do).
+needs_speech = pytest.mark.skipif(
+    not (SPEECH_DIR.is_dir() and LIBRISPEECH_DIR.is_dir()),
+    reason=f"real speech not found in {SPEECH_DIR} and {LIBRISPEECH_DIR} (../shared/data)")
 
 
 @pytest.fixture(scope="session")

@@ -197,7 +197,7 @@ def test_explain_scores_a_partial_spoof_against_its_span(tmp_path, capsys):
 
     from workbench.data import speech
 
-    window, _, _, _, span = speech.make_window(0, "test", 1, "partial")
+    window, span = (made := speech.make_window(0, "test", 1, "partial")).window, made.span
     soundfile.write(tmp_path / "partial.wav", window, speech.RATE, subtype="FLOAT")
     (tmp_path / "partial.json").write_text(json.dumps({"span": list(span)}))
     args = ["--task", "audio_deepfake", "--model", "audio_deepfake-resnet-compact", "--input",

@@ -249,7 +249,7 @@ def test_a_smoke_run_of_the_recipe_through_the_command_line_writes_a_card_that_c
     main()
     printed = capsys.readouterr().out  # the log lines, then the result
     result = json.loads(printed[printed.index("\n{") + 1:])
-    assert result["held_out"]["n"] == SMOKE_EVAL and len(result["held_out"]["confusion"]) == 2
+    assert result["held_out"]["n"] == SMOKE_EVAL["n"] and len(result["held_out"]["confusion"]) == 2
     training = json.loads((out / "training.json").read_text())
     assert result["training"] == training
     assert (training["n_train"], training["n_val"], training["epochs"]) == (SMOKE["n_train"], SMOKE["n_val"], 1)

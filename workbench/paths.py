@@ -8,6 +8,9 @@ MODELS_DIR = ROOT / "models"
 SAMPLES_DIR = ROOT / "sample_files"
 # Real CC0 speech for the audio task's bona fide class: read from beside the checkout, never copied.
 SPEECH_DIR = Path(os.environ.get("WORKBENCH_SPEECH_DIR", ROOT.parent / "shared" / "data" / "speech_bonafide"))
+# Real read speech of 251 LibriSpeech speakers (CC BY 4.0), bona fide speech split by speaker; read in place.
+LIBRISPEECH_DIR = Path(os.environ.get("WORKBENCH_LIBRISPEECH_DIR",
+                                      ROOT.parent / "shared" / "data" / "speech_librispeech"))
 # Real pediatric chest radiographs (Kermany et al. 2018, CC BY 4.0), read in place and never copied.
 XRAY_DIR = Path(os.environ.get("WORKBENCH_XRAY_DIR", ROOT.parent / "shared" / "data" / "chest_xray_pneumonia"))
 

@@ -63,3 +63,13 @@ class InputSpec:
         """[0, 1] input (C x H x W, or N x C x H x W) to the model's input scale."""
         shape = (-1, 1, 1)
         return ((chw01 - np.reshape(self.mean, shape)) / np.reshape(self.std, shape)).astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """An operating point (config.json's `threshold`): the class `label` is predicted when its probability is at
+    least `probability`, else the likeliest other class. Chosen on validation data by the training code, because
+    argmax (0.5 for two classes) is rarely the point that balances the classes' errors."""
+
+    label: str
+    probability: float

@@ -34,12 +34,12 @@ def render(sel: Selection) -> None:
                         unsafe_allow_html=True)
     with right:
         shares = pred.probabilities if isinstance(pred, ClassPrediction) else pred.class_share
-        if sel.windows is not None and len(sel.windows.spans) > 1:
+        if sel.windows is not None:  # the clip rule decides however many windows there are
             st.metric("Clip verdict", sel.windows.label, f"decided by window {sel.windows.deciding}",
                       delta_color="off")
+            st.caption(f"Rule: {sel.windows.rule}.")
         if isinstance(pred, ClassPrediction):
-            one = sel.windows is None or len(sel.windows.spans) == 1  # a short clip is one window: no number
-            st.metric("Predicted class" if one else f"Window {sel.window}", pred.label,
+            st.metric("Predicted class" if sel.windows is None else f"Window {sel.window}", pred.label,
                       f"p = {shares[pred.label]:.3f}")
             if info.threshold is not None:
                 st.caption(f"Operating point: `{info.threshold.label}` from p ≥ {info.threshold.probability:.3f}, "

@@ -82,8 +82,8 @@ def audio_cases(n: int, seed: int, split: str) -> Iterator[EvalCase]:
     from workbench.data import speech
 
     for i in range(n):
-        window, twin, _, _, span = speech.make_window(seed, split, 2 * i + 1, "partial")
-        yield EvalCase(i, window, speech.LABELS[1], GroundTruth(span=span), twin)
+        made = speech.make_window(seed, split, 2 * i + 1, "partial")
+        yield EvalCase(i, made.window, speech.LABELS[1], GroundTruth(span=made.span), made.twin)
 
 
 def task_files(task, folder: Path) -> list[Path]:

@@ -34,7 +34,8 @@ def span_localisation(model: ModelAdapter, methods: tuple[str, ...] = ("step_sco
     chance: dict[str, list[float]] = {"pointing_game": [], "rank_accuracy": []}
     detected = 0
     for i in range(n):
-        window, _, _, _, span = speech.make_window(seed, split, 2 * i + 1, "partial")
+        made = speech.make_window(seed, split, 2 * i + 1, "partial")
+        window, span = made.window, made.span
         x = task.preprocess(window, spec)
         if model.info.decide(model.predict(x))[0] != spoof:
             continue

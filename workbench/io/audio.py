@@ -7,6 +7,7 @@ note that says what was changed (mixed to mono, resampled, capped at 10 minutes,
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from dataclasses import dataclass, field
@@ -38,7 +39,20 @@ def resample(signal: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
     from scipy.signal import resample_poly
 
     g = gcd(int(rate_in), int(rate_out))
-    return resample_poly(signal, int(rate_out) // g, int(rate_in) // g).astype(np.float32)
+    up, down = int(rate_out) // g, int(rate_in) // g
+    return resample_poly(signal, up, down, window=_filter(up, down)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=64)
+def _filter(up: int, down: int) -> np.ndarray:
+    """resample_poly's own default low-pass (Kaiser, beta 5, 10 taps per phase either side), designed once per
+    ratio: designing it took most of the time of resampling a 4 s window."""
+    from scipy.signal import firwin
+
+    rate = max(up, down)
+    taps = firwin(2 * 10 * rate + 1, 1.0 / rate, window=("kaiser", 5.0))
+    taps.setflags(write=False)
+    return taps
 
 
 def _reason(err: Exception) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import ModelError
-from workbench.specs import InputSpec
+from workbench.specs import InputSpec, Threshold
 
 OUTPUTS = ("logits", "softmax", "sigmoid")
 
@@ -22,16 +22,6 @@ class StepScores:
 
     layer: str
     positive: str
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """An operating point (config.json's `threshold`): the class `label` is predicted when its probability is at
-    least `probability`, else the likeliest other class. Chosen on validation data by the training code, because
-    argmax (0.5 for two classes) is rarely the point that balances the classes' errors."""
-
-    label: str
-    probability: float
 
 
 @dataclass(frozen=True)
@@ -68,6 +58,9 @@ class ModelInfo:
     trusted: bool = False  # pickled weights, loaded because the user trusted the repo (recorded in every export)
     temperature: float = 1.0
     threshold: Threshold | None = None
+    # An audio clip's verdict (`AudioTask.verdict`): the clip is `label` when its most `label`-like window reaches
+    # `probability`; calibrated on long real recordings so that a long clip is not punished for its many windows.
+    clip_rule: Threshold | None = None
 
     @classmethod
     def from_folder(cls, model_id: str, folder: Path, revision: str, source: str,
@@ -85,6 +78,7 @@ class ModelInfo:
                        notice=cfg.get("notice", ""), source=source, stages=tuple(cfg.get("stages", ())),
                        weights=weights, temperature=float(cfg.get("temperature", 1.0)),
                        threshold=Threshold(**cfg["threshold"]) if cfg.get("threshold") else None,
+                       clip_rule=Threshold(**cfg["clip_rule"]) if cfg.get("clip_rule") else None,
                        step_scores=StepScores(**cfg["step_scores"]) if cfg.get("step_scores") else None)
         except FileNotFoundError:
             raise ModelError(f"model '{model_id}' has no config.json in {folder}.") from None
@@ -99,9 +93,10 @@ class ModelInfo:
             raise ModelError(f"model '{model_id}': segmentation models must output logits.")
         if not info.temperature > 0 or (info.temperature != 1 and info.output != "logits"):
             raise ModelError(f"model '{model_id}': temperature must be positive and applies to logits only.")
-        if info.threshold and (info.threshold.label not in info.labels or not 0 < info.threshold.probability < 1):
-            raise ModelError(f"model '{model_id}': threshold needs a label of {list(info.labels)} and a "
-                             "probability between 0 and 1.")
+        for name, rule in (("threshold", info.threshold), ("clip_rule", info.clip_rule)):
+            if rule and (rule.label not in info.labels or not 0 < rule.probability < 1):
+                raise ModelError(f"model '{model_id}': {name} needs a label of {list(info.labels)} and a "
+                                 "probability between 0 and 1.")
         return info
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:

@@ -16,7 +16,7 @@ import numpy as np
 
 from workbench.errors import InputError, ModelError
 from workbench.io.audio import decode_audio
-from workbench.specs import InputSpec, SignalSpec
+from workbench.specs import InputSpec, SignalSpec, Threshold
 from workbench.tasks.base import Axes, GroundTruth, Picture, Sample, Task
 
 
@@ -157,12 +157,30 @@ class AudioTask(Task):
         samples = self._signal_spec(spec).samples
         return raw[k * samples:(k + 1) * samples]
 
-    def verdict(self, probabilities: np.ndarray) -> tuple[str, int]:
-        """(label, deciding window) for a clip's windows (N x K probabilities): the clip is the first
-        label (bona fide) only if every window is; otherwise the window least like it decides, since
-        a partial spoof can hide in one window."""
+    def verdict(self, probabilities: np.ndarray, rule: Threshold | None = None) -> tuple[str, int]:
+        """(label, deciding window) for a clip's windows (N x K probabilities). With the model's clip rule, the
+        window most like the rule's label decides: the clip is that label when the window reaches the rule's
+        probability, else the likeliest other class of that window. Without one, the clip is the first label
+        (bona fide) only if every window is, and the window least like it decides, since a partial spoof can
+        hide in one window."""
+        if rule is not None:
+            j = self.labels.index(rule.label)
+            k = int(np.argmax(probabilities[:, j]))
+            if probabilities[k, j] >= rule.probability:
+                return rule.label, k
+            others = probabilities[k].copy()
+            others[j] = -np.inf
+            return self.labels[int(others.argmax())], k
         k = int(np.argmin(probabilities[:, 0]))
         return self.labels[int(probabilities[k].argmax())], k
+
+    @staticmethod
+    def rule_text(rule: Threshold | None) -> str:
+        """The clip rule in one line, as the app and the CLI show it."""
+        if rule is None:
+            return "a clip is bona fide only if every window is"
+        return (f"a clip is {rule.label} when one of its windows reaches p({rule.label}) \u2265 "
+                f"{rule.probability:.3f} (calibrated on long real recordings)")
 
     def spectrogram(self, raw: np.ndarray, spec: InputSpec) -> np.ndarray:
         """Scaled log-mel of the clip's first window, zero-padded to the model's length."""

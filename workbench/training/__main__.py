@@ -8,6 +8,8 @@
   python -m workbench.training reliance --model lung_xray-resnet-compact --n 200
   python -m workbench.training evaluate-npz --model histopathology-resnet18-compact --npz pathmnist_64.npz
   python -m workbench.training spans --model audio_deepfake-resnet-compact --n 100
+  python -m workbench.training prepare-speech
+  python -m workbench.training loeo --recipe audio_deepfake-mobilenetv2-compact
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 from pathlib import Path
 
 from workbench.cli import fail
+from workbench.data.spoof_engines import ENGINES, SPEECH_CACHE, use_cache
 from workbench.errors import InputError, ModelError
 from workbench.evaluation.medmnist import evaluate_npz
 from workbench.evaluation.reliance import lesion_reliance
@@ -24,6 +27,7 @@ from workbench.evaluation.spans import span_localisation
 from workbench.models import load_model
 from workbench.service import check_methods, check_model_task
 from workbench.tasks import TASKS
+from workbench.training.audio import LOEO_RESULTS
 from workbench.training.ood import evaluate_feature_stats, write_feature_stats
 from workbench.training.recipes import RECIPES, Recipe
 from workbench.training.runner import train_and_card, trainer
@@ -42,6 +46,8 @@ def main() -> None:
         "evaluate-npz": "accuracy on a real MedMNIST .npz file (pathmnist, pneumoniamnist, chestmnist)",
         "spans": "held-out partial spoofs: do the audio model's explanations find the spoofed span?",
         "layers": "Grad-CAM at every layer on held-out cases the model relies on; --write records the best",
+        "prepare-speech": "make every spoof engine's utterances and re-syntheses once (kept in --cache)",
+        "loeo": "audio: retrain without each spoof engine in turn; how is the unseen engine caught?",
     }
     for name, help_text in commands.items():
         p = sub.add_parser(name, help=help_text)
@@ -52,10 +58,18 @@ def main() -> None:
             p.add_argument("--dataset", default=None, help="pathmnist, pneumoniamnist or chestmnist "
                            "(default: from the file name)")
             p.add_argument("--split", default="test")
+        if name in ("train", "evaluate", "card", "prepare-speech", "loeo"):
+            p.add_argument("--cache", default=str(SPEECH_CACHE), help="audio: where made spoof utterances are kept "
+                           "between runs (outside the repository; '' keeps none)")
+        if name == "loeo":
+            p.add_argument("--engines", default=",".join(ENGINES))
+            p.add_argument("--n-train", type=int, default=3000)
+            p.add_argument("--epochs", type=int, default=5)
+            p.add_argument("--out", default=LOEO_RESULTS, help="the rows, kept between runs (resumable)")
         if name == "train":
             p.add_argument("--out", required=True)
             p.add_argument("--smoke", action="store_true", help="tiny settings: every step runs, nothing is learnt")
-        else:
+        elif name not in ("prepare-speech", "loeo"):
             p.add_argument("--model", required=True, help="model folder" if name in ("card", "ood") else
                            "bundled model id or model folder")
             p.add_argument("--n", type=int, default={"evaluate": 1000, "reliance": 200, "spans": 100,
@@ -68,6 +82,20 @@ def main() -> None:
                            "config.json and card (a bundled model's folder under models/)")
     args = parser.parse_args()
     recipe = RECIPES[args.recipe]
+    if getattr(args, "cache", ""):
+        use_cache(Path(args.cache))
+    if args.cmd == "prepare-speech":
+        from workbench.data import speech
+
+        for split in ("train", "val", "test"):
+            speech.prepare(split)
+        return
+    if args.cmd == "loeo":
+        from workbench.training.audio_report import leave_one_engine_out
+
+        engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+        print(json.dumps(leave_one_engine_out(recipe, engines, args.out, args.n_train, args.epochs), indent=2))
+        return
     if args.cmd == "layers":
         from workbench.evaluation.layers import layer_sweep, write_default_layer
 

@@ -319,28 +319,31 @@ _AUDIO = dict(
     step_scores={"layer": FRAME_LAYER, "positive": speech.LABELS[1]},  # frame_targets: 1 = spoofed
     n_train=6000, n_val=400, epochs=8, batch_size=32, lr=2e-3, case_word="windows",
     tags="audio-deepfake, anti-spoofing", notebook="training_notebooks/train_audio_deepfake.ipynb",
-    disclaimer="Its bona fide class is 10 real CC0 recordings (Mozilla Common Voice, two per language in "
-               "English, French, German, Mandarin and Spanish) and its spoofs are made here: espeak-ng "
-               "text-to-speech, Griffin-Lim re-synthesis and partial splices (`workbench/data/speech.py`). "
-               "Modern neural voice clones sound nothing like these; a verdict on such audio means little.",
-    data_text="half bona fide windows cut from the training recordings, half spoofs (TTS, vocoder and partial "
-              "in the ratio 1:1:2, partial spoofs being the hardest): "
-              "espeak-ng text-to-speech (39 voice variants x 5 languages, random rate and pitch), vocoder "
-              "re-synthesis of the recordings (mel spectrogram to Griffin-Lim, six settings) and partial "
-              "spoofs (a 1-2 s span of a recording replaced by its re-synthesis, with 10 ms cross-fades). "
-              "Every window, whatever its class, gets the same augmentation: speed 0.8 to 1.25 (pitch, "
-              "formants and tempo together, so ten speakers become many), a random crop (a quarter of them "
-              "shorter than 4 s and zero-padded), a random recording channel (a spectral tilt; half the time a "
-              "40-300 Hz high-pass; a third of the time a 5-7.9 kHz low-pass; for 15% of training windows a "
-              "3-4 kHz telephone-band low-pass), a random peak level, and white "
-              "or low-frequency noise at 15-50 dB SNR. Each vocoded or spliced window has its real twin (the "
-              "same crop, channel, level and noise) among the bona fide windows, so the re-synthesis is the "
-              "only difference to learn.",
-    limits="Ten real voices are far too few for a real detector, and the spoofs are old-fashioned. Real "
-           "recordings will be scored, but a verdict is a classroom demonstration, not evidence; the "
-           "out-of-distribution check says when a recording is unlike the training windows. The held-out "
-           "recordings and voices are the only ones there are, and the design (front end, head, data) was "
-           "chosen while watching their scores, so the held-out numbers are somewhat optimistic.",
+    disclaimer="Its bona fide class is real read speech: 175 LibriSpeech speakers (English audiobooks, CC BY 4.0) "
+               "and 10 Common Voice clips (two per language in English, French, German, Mandarin and Spanish, "
+               "CC0). Its spoofs are made here (`workbench/data/speech.py`, `spoof_engines.py`) by seven engine "
+               "families: espeak-ng, flite, Festival (diphone and HTS), one neural voice (piper's VITS "
+               "en_US-joe-medium), Griffin-Lim and WORLD re-synthesis, and partial splices. Today's voice clones "
+               "use many neural voices and vocoders it has never heard; a verdict on such audio is a classroom "
+               "demonstration, not evidence.",
+    data_text="half bona fide windows (65% LibriSpeech, 35% Common Voice), half spoofs rotating through espeak-ng "
+              "(39 voice variants x 5 languages), flite (voices kal, awb, rms), Festival's kal diphone and slt HTS "
+              "voices (duration stretch 0.8-1.2), piper's neural voice (six length and noise settings; twice as "
+              "often), Griffin-Lim (six settings) and WORLD (dio F0, pitch x0.92-1.15) re-synthesis of the "
+              "recordings, and partial spoofs (a 1-2 s span of a recording replaced by its re-synthesis, with "
+              "10 ms cross-fades; twice as often). Text-to-speech reads 24 English sentences of its own. Every "
+              "window, whatever its class, goes through the same random recording chain (`workbench/data/"
+              "augment.py`): speed 0.85-1.18, a random crop (a quarter shorter than 4 s, zero-padded), a room "
+              "(synthetic reverb, RT60 0.1-0.5 s, 30%), a spectral tilt, a 40-300 Hz high-pass (50%), a 4-7.9 kHz "
+              "low-pass (30%) or a telephone band (12%), a sample-rate round trip through 8-48 kHz (40%), a peak "
+              "level, white or low-frequency noise at 15-50 dB SNR, and an MP3 (32-192 kbit/s, 30%) or Ogg Vorbis "
+              "(15%) round trip. Each vocoded or spliced window has its real twin (the same crop and chain) among "
+              "the bona fide windows, so the re-synthesis is the only difference to learn.",
+    limits="One neural voice is far too few: a different neural engine is the case the 'left out of training' "
+           "column measures, and it is the weakest. Real recordings will be scored, but a verdict is a classroom "
+           "demonstration, not evidence; the out-of-distribution check says when a recording is unlike the "
+           "training windows. No real recording here is 30 s long: the long recordings that calibrate the clip "
+           "rule are held-out utterances read one after another, several speakers to a clip.",
 )
 
 _HEAD_TEXT = ("The head scores every time step (the last map averaged over frequency, one linear score per "

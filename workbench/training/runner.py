@@ -11,7 +11,9 @@ from workbench.training.segmentation import evaluate_segmenter, train_segmenter,
 
 # Tiny settings for CI's smoke runs: every step runs, nothing is learnt.
 SMOKE = {"n_train": 32, "n_val": 16, "epochs": 1, "n_ood": 32}
-SMOKE_EVAL = 20
+SMOKE_EVAL = {"n": 20}
+# The audio detectors also calibrate and measure their clip rule on long recordings, and score whole ones.
+SMOKE_AUDIO, SMOKE_AUDIO_EVAL = {"n_long": 2}, {"n_long": 2, "n_whole": 2}
 
 
 def trainer(recipe: Recipe) -> tuple[Callable, Callable, Callable]:
@@ -29,7 +31,9 @@ def train_and_card(recipe: Recipe, out: str | Path, smoke: bool = False, seed: i
                    log: Callable[[str], None] = print) -> dict:
     """Train into `out`, evaluate on held-out data and write the card; returns both summaries."""
     train_fn, evaluate_fn, card_fn = trainer(recipe)
-    summary = train_fn(recipe, out, seed=seed, log=log, **(SMOKE if smoke else {}))
-    evaluation = evaluate_fn(str(out), recipe, **({"n": SMOKE_EVAL} if smoke else {}))
+    audio = recipe.framework == "keras"
+    summary = train_fn(recipe, out, seed=seed, log=log, **(SMOKE | (SMOKE_AUDIO if audio else {}) if smoke else {}))
+    evaluation = evaluate_fn(str(out), recipe,
+                             **(SMOKE_EVAL | (SMOKE_AUDIO_EVAL if audio else {}) if smoke else {}))
     card_fn(out, recipe, summary, evaluation)
     return {"training": summary, "held_out": evaluation}

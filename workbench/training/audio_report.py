@@ -1,0 +1,203 @@
+"""The audio detectors' held-out report: windows, whole recordings and long recordings, per language and per
+spoof engine; the clip rule's calibration; and the leave-one-engine-out runs.
+
+Held out means never trained on: LibriSpeech speakers of the test split, the third Common Voice clip of each
+language, and for every engine voices, settings and texts of its own (`spoof_engines.SETTINGS`).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from workbench.data import long_speech, speech
+from workbench.data.augment import Augmentation
+from workbench.evaluation.classification import classification_report, roc_auc
+from workbench.models import ModelAdapter
+from workbench.specs import Threshold
+from workbench.tasks import TASKS
+
+SPLIT, SEED = "test", 0
+SPOOF = speech.LABELS.index("spoof")
+# The clip rule's target: at most this share of long real recordings called spoof (calibrated on `val`).
+LONG_FALSE_ALARMS = 0.05
+
+
+def equal_error_rate(labels: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
+    """(EER, threshold): where the share of bona fide called spoof equals the share of spoofs called bona fide,
+    over every threshold among the scores (the mean of the two rates at the closest point)."""
+    labels, scores = np.asarray(labels, bool), np.asarray(scores, np.float64)
+    best = (2.0, 0.5, 0.0)
+    for t in np.unique(scores):
+        far, frr = float((scores[~labels] >= t).mean()), float((scores[labels] < t).mean())
+        if abs(far - frr) < best[0]:
+            best = (abs(far - frr), (far + frr) / 2, float(t))
+    return best[1], best[2]
+
+
+def _spoof_scores(model: ModelAdapter, waves: list[np.ndarray] | np.ndarray) -> np.ndarray:
+    """P(spoof) of every window, 4 s windows given as rows."""
+    x = model.info.input.normalize(speech.spectrograms(np.asarray(waves), model.info.input))[:, None]
+    return np.concatenate([model.predict(x[k:k + 64])[:, SPOOF] for k in range(0, len(x), 64)])
+
+
+def clip_scores(model: ModelAdapter, clip: np.ndarray) -> np.ndarray:
+    """P(spoof) of each window of a clip, cut as the app and the CLI cut it."""
+    task = TASKS["audio_deepfake"]
+    return model.predict(task.preprocess_windows(clip, model.info.input))[:, SPOOF]
+
+
+def clip_verdict(scores: np.ndarray, rule: Threshold | None) -> bool:
+    """Spoof or not, by the model's clip rule (`AudioTask.verdict`)."""
+    return TASKS["audio_deepfake"].verdict(_as_probabilities(scores), rule)[0] == "spoof"
+
+
+def long_maxima(model: ModelAdapter, split: str, n: int, seed: int = SEED) -> dict[str, np.ndarray]:
+    """The largest window P(spoof) of n long real recordings and of the same recordings with one spliced span."""
+    out: dict[str, list[float]] = {"real": [], "spliced": []}
+    for i in range(n):
+        for key, spoofed in (("real", False), ("spliced", True)):
+            clip, _, _ = long_speech.long_clip(seed, split, i, spoofed)
+            out[key].append(float(clip_scores(model, clip).max()))
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def calibrate_clip_rule(model: ModelAdapter, n: int = 40, seed: int = SEED,
+                        share: float = LONG_FALSE_ALARMS) -> dict:
+    """The clip rule's probability: the lowest at which at most half of `share` of n long real recordings of the
+    validation speakers are called spoof (half, to leave room for the held-out speakers), and never below 0.5."""
+    maxima = long_maxima(model, "val", n, seed)
+    probability = lowest_probability(maxima["real"], share / 2)
+    return {"probability": probability, "n": n, "split": "val",
+            "val_long_false_alarms": float((maxima["real"] >= probability).mean()),
+            "val_long_spliced_recall": float((maxima["spliced"] >= probability).mean())}
+
+
+def lowest_probability(real_maxima: np.ndarray, share: float) -> float:
+    """The lowest probability (at least 0.5, at most 0.999) that at most `share` of the real recordings' largest
+    window scores reach."""
+    allowed = int(np.floor(share * len(real_maxima)))
+    ranked = np.sort(np.asarray(real_maxima, np.float64))[::-1]
+    lowest = float(np.nextafter(ranked[allowed], 1.0)) if allowed < len(ranked) else 0.5
+    return float(min(max(lowest, 0.5), 0.999))
+
+
+def write_clip_rule(folder: str | Path, calibration: dict) -> None:
+    path = Path(folder) / "config.json"
+    config = json.loads(path.read_text())
+    config["clip_rule"] = {"label": "spoof", "probability": round(calibration["probability"], 4)}
+    path.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def _whole_recordings(split: str, seed: int, limit: int | None = None) -> list[tuple[str, np.ndarray]]:
+    """Each held-out real recording (the first `limit`), whole, through a recording chain of its own."""
+    out = []
+    for j, (name, clip) in enumerate(sorted(speech.bonafide_clips(split).items())[:limit]):
+        rng = np.random.default_rng([seed, 91, j])
+        out.append((name, Augmentation.draw(rng)(clip, np.random.default_rng([seed, 92, j]), length=len(clip))))
+    return out
+
+
+def _whole_spoofs(split: str, seed: int, limit: int | None = None) -> list[tuple[str, np.ndarray]]:
+    """Each held-out text-to-speech utterance, whole, and every third held-out real recording re-synthesised
+    (the first `limit` of each engine)."""
+    out = []
+    for engine in speech.TTS_ENGINES:
+        for j in range(min(speech.tts_count(engine, split), limit or 10**6)):
+            utterance = speech.tts_source(engine, split, j)[1]
+            rng = np.random.default_rng([seed, 93, speech.ENGINES.index(engine), j])
+            out.append((engine, Augmentation.draw(rng)(utterance, np.random.default_rng([seed, 94, j]),
+                                                       length=len(utterance))))
+    for engine in speech.VOCODER_ENGINES:
+        for j, name in enumerate(sorted(speech.bonafide_clips(split))[::3][:limit]):
+            fake = speech._vocoded(engine, split, name)
+            rng = np.random.default_rng([seed, 95, speech.ENGINES.index(engine), j])
+            out.append((engine, Augmentation.draw(rng)(fake, np.random.default_rng([seed, 96, j]), length=len(fake))))
+    return out
+
+
+def _rate(hits: list[bool]) -> dict:
+    return {"rate": round(float(np.mean(hits)), 3) if hits else None, "n": len(hits)}
+
+
+def evaluate_detector(model: ModelAdapter, n: int = 1000, n_long: int = 40, seed: int = SEED,
+                      n_whole: int | None = None, log: Callable[[str], None] = print) -> dict:
+    """The held-out report: windows (balanced accuracy, EER, bona fide recall per language, spoof recall per
+    engine), whole recordings by the clip rule (per language and engine), long recordings (false alarms, and
+    the recall of one spliced span)."""
+    t0 = time.perf_counter()
+    clips = speech.make_clips(n, seed=seed, split=SPLIT)
+    scores = _spoof_scores(model, clips.waves)
+    pred = model.info.decide(_as_probabilities(scores))
+    correct = pred == clips.labels
+    eer, eer_threshold = equal_error_rate(clips.labels, scores)
+    languages, engines = {}, {}
+    for language in sorted({speech.language_of(s) for s, y in zip(clips.sources, clips.labels) if y == 0}):
+        hits = [bool(c) for c, s, y in zip(correct, clips.sources, clips.labels)
+                if y == 0 and speech.language_of(s) == language]
+        languages[language] = _rate(hits)
+    for engine in speech.ENGINES:
+        engines[engine] = _rate([bool(c) for c, e, k in zip(correct, clips.engines, clips.kinds)
+                                 if e == engine and k != speech.KINDS.index("partial")])
+    engines["partial"] = _rate([bool(c) for c, k in zip(correct, clips.kinds) if k == speech.KINDS.index("partial")])
+    log(f"windows scored in {time.perf_counter() - t0:.0f} s")
+    rule = model.info.clip_rule
+    whole_real = {}
+    for name, clip in _whole_recordings(SPLIT, seed, n_whole):
+        whole_real.setdefault(speech.language_of(name), []).append(not clip_verdict(clip_scores(model, clip), rule))
+    whole_spoof = {}
+    for engine, clip in _whole_spoofs(SPLIT, seed, n_whole):
+        whole_spoof.setdefault(engine, []).append(clip_verdict(clip_scores(model, clip), rule))
+    log(f"whole recordings scored in {time.perf_counter() - t0:.0f} s")
+    maxima = long_maxima(model, SPLIT, n_long, seed)
+    threshold = rule.probability if rule else 0.5
+    log(f"long recordings scored in {time.perf_counter() - t0:.0f} s")
+    return {"model": model.info.id, "split": SPLIT, "seed": seed, "n": n,
+            **classification_report(clips.labels, pred, speech.LABELS),
+            "auc": roc_auc(clips.labels, scores), "eer": eer, "eer_threshold": eer_threshold,
+            "window_bonafide_by_language": languages, "window_spoof_by_engine": engines,
+            "clip_rule": None if rule is None else rule.probability,
+            "clip_bonafide_by_language": {k: _rate(v) for k, v in sorted(whole_real.items())},
+            "clip_bonafide": _rate([h for v in whole_real.values() for h in v]),
+            "clip_spoof_by_engine": {k: _rate(v) for k, v in whole_spoof.items()},
+            "long": {"n": n_long, "false_alarms": float((maxima["real"] >= threshold).mean()),
+                     "spliced_recall": float((maxima["spliced"] >= threshold).mean())}}
+
+
+def leave_one_engine_out(recipe, engines: tuple[str, ...], out_json: str | Path, n_train: int, epochs: int,
+                         n_eval: int = 200, seed: int = SEED, log: Callable[[str], None] = print) -> dict:
+    """For each engine: train the recipe without that engine's family (at `n_train` windows, `epochs`), then the
+    share of `n_eval` held-out windows of that engine it calls spoof. Rows already in `out_json` are kept
+    (resumable)."""
+    from workbench.models import load_model
+    from workbench.training.audio import train_keras
+
+    path = Path(out_json)
+    rows = json.loads(path.read_text()) if path.is_file() else {}
+    for engine in engines:
+        if engine in rows:
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            summary = train_keras(recipe, tmp, n_train=n_train, epochs=epochs, seed=seed, n_ood=64,
+                                  exclude=(engine,), log=log)
+            model = load_model(tmp)
+            waves = [speech.make_window(seed, SPLIT, 2 * k + 1, engine).window for k in range(n_eval // 2)]
+            real = [speech.make_window(seed, SPLIT, 2 * k, "bonafide").window for k in range(n_eval // 2)]
+            spoofed = model.info.decide(_as_probabilities(_spoof_scores(model, waves))) == SPOOF
+            kept = model.info.decide(_as_probabilities(_spoof_scores(model, real))) != SPOOF
+        rows[engine] = {"family": speech.engines.FAMILY[engine], "detected": round(float(spoofed.mean()), 3),
+                        "bonafide_recall": round(float(kept.mean()), 3), "n": len(waves), "recipe": recipe.id,
+                        "n_train": n_train, "epochs": epochs, "seconds": summary["seconds"]}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rows, indent=2) + "\n")
+        log(f"{engine} left out: {rows[engine]}")
+    return rows
+
+
+def _as_probabilities(scores: np.ndarray) -> np.ndarray:
+    return np.stack([1 - scores, scores], axis=1)
