@@ -91,10 +91,12 @@ def main() -> None:
             speech.prepare(split)
         return
     if args.cmd == "loeo":
+        from workbench.training.audio import train_keras
         from workbench.training.audio_report import leave_one_engine_out
 
         engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
-        print(json.dumps(leave_one_engine_out(recipe, engines, args.out, args.n_train, args.epochs), indent=2))
+        print(json.dumps(leave_one_engine_out(recipe, train_keras, engines, args.out, args.n_train, args.epochs),
+                         indent=2))
         return
     if args.cmd == "layers":
         from workbench.evaluation.layers import layer_sweep, write_default_layer

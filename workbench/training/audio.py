@@ -26,7 +26,7 @@ from workbench.training.classifier import HELD_OUT, held_out_model, ood_card_sec
 from workbench.training.ood import write_feature_stats
 from workbench.training.recipes import Recipe
 
-LOEO_RESULTS = "docs/results/audio_leave_one_engine_out.json"
+LOEO_RESULTS = "benchmarks/results/audio_leave_one_engine_out.json"
 
 
 def _channels_last(x: np.ndarray) -> np.ndarray:
@@ -138,6 +138,7 @@ def held_out_tables(evaluation: dict, loeo: dict | None = None) -> str:
                        for engine in evaluation["window_spoof_by_engine"])
     long, everyone = evaluation["long"], evaluation["per_class"]["bonafide"]
     total = f"| **all** | {everyone['recall']:.3f} ({everyone['support']}) | {_cell(evaluation['clip_bonafide'])} |"
+    flags = ", ".join(f"{kind} {share:.2f}" for kind, share in evaluation.get("ood_flagged", {}).items()) or "none"
     header = ("| spoof engine (held-out voices, settings, texts) | windows called spoof (n) | whole utterances (n) "
               "| left out of training |")
     return f"""| bona fide speech (held-out speakers) | windows called bona fide (n) | whole recordings (n) |
@@ -151,7 +152,8 @@ def held_out_tables(evaluation: dict, loeo: dict | None = None) -> str:
 
 Equal error rate on windows {evaluation["eer"]:.3f} (at p(spoof) {evaluation["eer_threshold"]:.3f}); ROC AUC
 {evaluation["auc"]:.4f}. Long real recordings ({long["n"]}, 30-75 s): **{long["false_alarms"]:.3f} called spoof**;
-the same recordings with one 1-3 s span re-synthesised: **{long["spliced_recall"]:.3f} caught**."""
+the same recordings with one 1-3 s span re-synthesised: **{long["spliced_recall"]:.3f} caught**.
+Flagged as unlike the training data by the OOD check (share of windows): {flags}."""
 
 
 def _cell(entry: dict | None, key: str = "rate") -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from workbench.data import long_speech, speech
+from workbench.data import long_speech, sound_probes, speech
 from workbench.data.augment import Augmentation
 from workbench.evaluation.classification import classification_report, roc_auc
 from workbench.models import ModelAdapter
@@ -121,6 +121,23 @@ def _whole_spoofs(split: str, seed: int, limit: int | None = None) -> list[tuple
     return out
 
 
+def ood_flags(model: ModelAdapter, n: int = 10, seed: int = SEED) -> dict[str, float]:
+    """The share of n windows of each non-speech sound (and of held-out real speech) the OOD check flags."""
+    from workbench.models.ood import pooled
+
+    stats = model.feature_stats
+    if stats is None:
+        return {}
+    real = [speech.make_window(seed, SPLIT, 2 * k, "bonafide").window for k in range(n)]
+    out = {}
+    for kind, waves in [*((k, sound_probes.make_sounds(k, n, seed)) for k in sound_probes.KINDS),
+                        ("held-out real speech", np.asarray(real))]:
+        x = model.info.input.normalize(speech.spectrograms(waves, model.info.input))[:, None]
+        _, activations = model.outputs_and_activations(x, stats.layers)
+        out[kind] = round(float((stats.scores(pooled(activations)) > 1.0).mean()), 3)
+    return out
+
+
 def _rate(hits: list[bool]) -> dict:
     return {"rate": round(float(np.mean(hits)), 3) if hits else None, "n": len(hits)}
 
@@ -166,16 +183,16 @@ def evaluate_detector(model: ModelAdapter, n: int = 1000, n_long: int = 40, seed
             "clip_bonafide": _rate([h for v in whole_real.values() for h in v]),
             "clip_spoof_by_engine": {k: _rate(v) for k, v in whole_spoof.items()},
             "long": {"n": n_long, "false_alarms": float((maxima["real"] >= threshold).mean()),
-                     "spliced_recall": float((maxima["spliced"] >= threshold).mean())}}
+                     "spliced_recall": float((maxima["spliced"] >= threshold).mean())},
+            "ood_flagged": ood_flags(model, n=max(2, min(20, n // 50)), seed=seed)}
 
 
-def leave_one_engine_out(recipe, engines: tuple[str, ...], out_json: str | Path, n_train: int, epochs: int,
-                         n_eval: int = 200, seed: int = SEED, log: Callable[[str], None] = print) -> dict:
-    """For each engine: train the recipe without that engine's family (at `n_train` windows, `epochs`), then the
+def leave_one_engine_out(recipe, train: Callable, engines: tuple[str, ...], out_json: str | Path, n_train: int,
+                         epochs: int, n_eval: int = 200, seed: int = SEED, log: Callable[[str], None] = print) -> dict:
+    """For each engine: `train` the recipe without that engine's family (at `n_train` windows, `epochs`), then the
     share of `n_eval` held-out windows of that engine it calls spoof. Rows already in `out_json` are kept
     (resumable)."""
     from workbench.models import load_model
-    from workbench.training.audio import train_keras
 
     path = Path(out_json)
     rows = json.loads(path.read_text()) if path.is_file() else {}
@@ -183,8 +200,8 @@ def leave_one_engine_out(recipe, engines: tuple[str, ...], out_json: str | Path,
         if engine in rows:
             continue
         with tempfile.TemporaryDirectory() as tmp:
-            summary = train_keras(recipe, tmp, n_train=n_train, epochs=epochs, seed=seed, n_ood=64,
-                                  exclude=(engine,), log=log)
+            summary = train(recipe, tmp, n_train=n_train, epochs=epochs, seed=seed, n_ood=64,
+                                  exclude=(engine,), n_long=0, log=log)
             model = load_model(tmp)
             waves = [speech.make_window(seed, SPLIT, 2 * k + 1, engine).window for k in range(n_eval // 2)]
             real = [speech.make_window(seed, SPLIT, 2 * k, "bonafide").window for k in range(n_eval // 2)]

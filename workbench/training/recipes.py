@@ -361,10 +361,10 @@ RECIPES.register(Recipe(
                "of 2, 2, 3, 3 and 3 3x3 convolutions with 2x2 max pooling between them. Reduced: widths "
                "8/16/24/32/48 instead of 64/128/256/512/512, batch norm after each convolution, and the "
                "time-step head (below) instead of the three fully connected layers; `block5_conv3` is 16x15 "
-               "(mel x time) for the 256x251 input. Trained on 4,000 windows for 6 epochs (the others: 6,000 "
-               "for 8), because its full-resolution first block makes an epoch 2.4 times the ResNet's and "
-               "training must stay within 20 minutes. " + _HEAD_TEXT,
-    **{**_AUDIO, "n_train": 4000, "epochs": 6}))
+               "(mel x time) for the 256x251 input. Trained on 3,000 windows for 5 epochs (MobileNetV2: 8,000 "
+               "for 10; ResNet: 4,000 for 6), because its full-resolution first block makes an epoch 2.4 times the "
+               "ResNet's and training must stay within 20 minutes. " + _HEAD_TEXT,
+    **{**_AUDIO, "n_train": 3000, "epochs": 5}))
 
 RECIPES.register(Recipe(
     id="audio_deepfake-mobilenetv2-compact",
@@ -382,9 +382,7 @@ RECIPES.register(Recipe(
                "downsamples (stride 2) and the fourth stage does not, so the 6x expansions run at a quarter of "
                "the resolution (3.7 times faster to train here, the same output grid); `out_relu` is 16x16 "
                "(mel x time) for the 256x251 input. Its speed affords more data within 20 minutes: 8,000 "
-               "windows for 10 epochs (ResNet: 6,000 for 8). The run before, on 6,000 windows for 14 "
-               "epochs, scored 0.949 on the same held-out windows; runs of one recipe with other seeds "
-               "have differed by 0.05, so the bar is met, not by a wide margin. " + _HEAD_TEXT,
+               "windows for 10 epochs (ResNet: 4,000 for 6; VGG16: 3,000 for 5). " + _HEAD_TEXT,
     **{**_AUDIO, "n_train": 8000, "epochs": 10}))
 
 RECIPES.register(Recipe(
@@ -395,5 +393,6 @@ RECIPES.register(Recipe(
     model_text="A compact ResNet (Keras, our `keras_compact_resnet`): ResNet's basic blocks (two 3x3 "
                "convolutions with an identity or 1x1 projection shortcut) in four stages with strides 1/2/2/2, "
                "after a 3x3 stride-2 stem. Reduced: one block per stage (ResNet-18 has two), widths 16/32/64/96 "
-               "instead of 64/128/256/512; `layer4` is 16x16 (mel x time) for the 256x251 input. " + _HEAD_TEXT,
-    **_AUDIO))
+               "instead of 64/128/256/512; `layer4` is 16x16 (mel x time) for the 256x251 input. Trained on 4,000 "
+               "windows for 6 epochs. " + _HEAD_TEXT,
+    **{**_AUDIO, "n_train": 4000, "epochs": 6}))
