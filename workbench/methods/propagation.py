@@ -140,15 +140,18 @@ class LRP(CaptumMethod):
         covered = (*SUPPORTED_LAYERS_WITH_RULES, *SUPPORTED_NON_LINEAR_LAYERS)
         uncovered = sorted({type(m).__name__ for _, m in model.module.named_modules()
                             if next(m.children(), None) is None and type(m) not in covered})
+        flow, reasons = model.flow(), []
         if uncovered:
-            return f"Captum's LRP has no rule for this model's {', '.join(uncovered)} layers."
-        flow = model.flow()
+            reasons.append(f"Captum's LRP has no rule for this model's {', '.join(uncovered)} layers")
         if flow.first_break() is not None:
-            return (f"Captum's LRP rules see only layers, and this model computes between them "
-                    f"({flow.first_break()}: a residual add, a concatenation or a functional activation).")
-        if flow.reused:
-            return f"Captum's LRP keeps one record per layer, and this model runs '{flow.reused[0]}' twice."
-        return None
+            reasons.append(f"its rules see only layers, and this model computes between them ({flow.first_break()}: "
+                           "a residual add, a concatenation or a functional activation)")
+        elif flow.reused:
+            reasons.append(f"it keeps one record per layer, and this model runs '{flow.reused[0]}' twice")
+        if not reasons:
+            return None
+        reason = "; ".join(reasons)
+        return (reason if uncovered else f"Captum's LRP: {reason}") + "."
 
     def cost(self, model, x, params) -> Cost:
         return Cost(forward=2, backward=1)  # the logit with the rules' weights, then the relevance pass
