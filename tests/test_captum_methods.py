@@ -241,3 +241,11 @@ def test_captum_methods_are_hidden_on_keras_models_with_the_reason_and_the_porta
         reason = METHODS[method_id].incompatibility(LUNG, keras)
         assert reason.startswith("runs through Captum") and "\n" not in reason, method_id
     assert all(METHODS[m].is_compatible(LUNG, keras) for m in PORTABLE)
+
+
+def test_the_command_line_names_each_refused_method_with_its_reason(twins):
+    from workbench.errors import InputError
+    from workbench.service import check_methods
+
+    with pytest.raises(InputError, match=r"\['lrp'\] do not apply .* lrp: runs through Captum, which explains PyTorch"):
+        check_methods(LUNG, twins[1], ["input_x_gradient", "lrp"])

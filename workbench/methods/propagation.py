@@ -125,8 +125,9 @@ class LRP(CaptumMethod):
     what_it_shows = ("Layer-wise Relevance Propagation (Bach et al. 2015) with Captum's default rules (epsilon on "
                      "every layer): the class logit passed back layer by layer, each layer sharing it among its "
                      "inputs by their contributions, so the map sums to the logit less what biases absorb.")
-    watch_out = ("Only as right as its rules: offered only where they cover every layer (no residual adds, "
-                 "concatenations or other activations); epsilon rules everywhere give noisy maps in deep nets.")
+    watch_out = ("Captum's default rule (epsilon 1e-9 on every layer) makes it Input × Gradient on a ReLU network "
+                 "(Ancona et al. 2018); offered only where its rules cover every layer (no residual adds, "
+                 "concatenations or other activations).")
     family = "propagation"
 
     def incompatibility(self, task, model) -> str | None:
