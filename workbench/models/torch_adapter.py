@@ -184,18 +184,15 @@ class TorchAdapter(ModelAdapter):
         through its output) and give the interruption checkpoint, as the adapter's own passes do. Afterwards the
         hooks are removed and attributes the library left on the modules (LRP's rules, DeepLift's inputs) deleted,
         so a shared model is as it was."""
-        modules = list(self.module.modules())
-        known = [set(vars(m)) for m in modules]
-
-        def count_backward(out: torch.Tensor) -> None:
-            out.register_hook(lambda grad: self._count(backward=len(grad)))
 
         def after(_m: torch.nn.Module, _inputs: object, out: object) -> None:
             tensor = _first_tensor(out)
             if tensor is not None and tensor.requires_grad:
-                count_backward(tensor)
+                tensor.register_hook(lambda grad: self._count(backward=len(grad)))
 
         with self._prepared():
+            modules = list(self.module.modules())
+            known = [set(vars(m)) for m in modules]  # under the lock: no other run's attributes among them
             handles = [self.module.register_forward_pre_hook(lambda _m, inputs: self._count(forward=len(inputs[0]))),
                        self.module.register_forward_hook(after)]
             try:
