@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from workbench.methods import METHODS
+from workbench.methods import FAMILIES, METHODS
 
 from .conftest import ROOT, needs_speech
 
@@ -56,10 +56,15 @@ def test_sidebar_is_built_from_the_registries(ran):
     # widgets from each selected method's parameter spec
     numbers = {w.label for w in ran.sidebar.number_input}
     assert "steps" in numbers
-    assert set(methods.options) == {m.name for m in METHODS.values() if m.id != "step_scores"}
+    hidden = ("step_scores", "deeplift", "lrp")  # the ResNet runs a ReLU twice and has Identity shortcuts
+    assert set(methods.options) == {m.name for m in METHODS.values() if m.id not in hidden}
+    by_name = {m.name: m for m in METHODS.values()}
+    families = [by_name[name].family for name in methods.options]
+    assert families == sorted(families, key=FAMILIES.index), "listed by family"
     not_offered = [c.value for c in ran.sidebar.caption if c.value.startswith("Not offered:")]
-    assert not_offered == [f"Not offered: {METHODS['step_scores'].name}: the model has no per-step head: its config "
-                           "names no step-score layer."], "a hidden method says why, in one line"
+    assert not_offered[0] == (f"Not offered: {METHODS['step_scores'].name}: the model has no per-step head: its "
+                              "config names no step-score layer."), "a hidden method says why, in one line"
+    assert [c.split(":")[1].strip() for c in not_offered] == [METHODS[m].name for m in hidden]
 
 
 def test_prediction_tab_shows_probabilities(ran):

@@ -94,8 +94,10 @@ def test_benchmark_writes_json_for_every_compatible_method(tmp_path):
     results = json.loads(out.read_text())
     assert [r["model"] for r in results] == models
     for result in results:
-        task = TASKS[load_model(result["model"]).info.task]
-        assert [r["method"] for r in result["methods"]] == [m.id for m in METHODS.values() if m.supports_task(task)]
+        model = load_model(result["model"])
+        task = TASKS[model.info.task]
+        assert [r["method"] for r in result["methods"]] == [m.id for m in METHODS.values()
+                                                            if m.is_compatible(task, model)]
         assert all(r["passes"] > 0 and isinstance(r["params"], dict) for r in result["methods"])
 
 
@@ -216,11 +218,13 @@ def test_a_span_for_a_later_window_is_refused(tmp_path, capsys):
     assert "add --window 0" in capsys.readouterr().err
 
 
+# every method offered on both frameworks (the Captum ones run on PyTorch only: tests/test_captum_methods.py)
 ALL_METHODS = ("gradcam,gradcam_pp,normgrad_o0,normgrad_o1,saliency,integrated_gradients,smoothgrad,occlusion,lime,"
-               "kernel_shap")
+               "kernel_shap,input_x_gradient,gradient_shap,feature_ablation")
 CHEAP = ["integrated_gradients.steps=4", "smoothgrad.samples=3", "occlusion.window_height=64",
          "occlusion.window_width=64", "occlusion.stride_height=64", "occlusion.stride_width=64", "lime.samples=24",
-         "lime.superpixel_size=32", "kernel_shap.samples=24", "kernel_shap.superpixel_size=32"]
+         "lime.superpixel_size=32", "kernel_shap.samples=24", "kernel_shap.superpixel_size=32",
+         "gradient_shap.samples=3", "feature_ablation.superpixels=grid", "feature_ablation.superpixel_size=32"]
 
 
 @pytest.mark.parametrize("kind", ["lung", "audio"])

