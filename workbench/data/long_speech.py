@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from workbench.data import speech
+import workbench.data.speech as speech
 from workbench.data.augment import Augmentation
 
 RATE = speech.RATE

@@ -27,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from workbench.data import spoof_engines as engines
+import workbench.data.spoof_engines as engines
 from workbench.data.spoof_engines import ENGINES, TTS_ENGINES, VOCODER_ENGINES, griffin_lim
 from workbench.errors import InputError, converted
 from workbench.io.audio import resample
