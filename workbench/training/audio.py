@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from workbench.evaluation.classification import classification_report
-from workbench.models import ModelAdapter, load_model
+from workbench.models import ModelAdapter
 from workbench.specs import SignalSpec
 from workbench.tasks import GroundTruth
 from workbench.tasks.audio import spectrogram_axes
-from workbench.training.audio_report import calibrate_clip_rule, evaluate_detector, write_clip_rule
+from workbench.training.audio_report import calibrate_detector, evaluate_detector
 from workbench.training.classifier import HELD_OUT, held_out_model, ood_card_section, write_hub_files
 from workbench.training.ood import write_feature_stats
 from workbench.training.recipes import Recipe
@@ -110,11 +110,8 @@ def train_keras(recipe: Recipe, out_dir: str | Path, n_train: int | None = None,
     model.save(out / "model.keras")
     write_feature_stats(out, recipe, seed=seed, n_fit=n_ood, n_held_out=max(n_ood // 4, 32))
     if n_long:
-        calibration = calibrate_clip_rule(load_model(str(out)), n=n_long, seed=seed)
-        write_clip_rule(out, calibration)
-        summary["clip_rule"] = calibration
+        summary["calibration"] = calibrate_detector(out, n_val=n_val, n_long=n_long, seed=seed, log=log)
         (out / "training.json").write_text(json.dumps(summary, indent=2) + "\n")
-        log(f"clip rule: {calibration}")
     return summary
 
 
@@ -166,7 +163,7 @@ def write_audio_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
     config = json.loads((out / "config.json").read_text())
     loeo_path = Path(__file__).resolve().parents[2] / LOEO_RESULTS
     loeo = json.loads(loeo_path.read_text()) if loeo_path.is_file() else None
-    rule = summary.get("clip_rule")
+    rule = summary.get("calibration")
     signal = recipe.spec.signal
     card = f"""---
 license: mit
@@ -203,13 +200,16 @@ Command: `python -m workbench.training train --recipe {recipe.id} --out models/{
 (or `{recipe.notebook}`).
 
 ## The clip verdict
-A clip is cut into 4 s windows. **The clip is spoof when one of its windows reaches p(spoof) \u2265
-{config.get("clip_rule", {}).get("probability", 0.5):.3f}**; that window decides, and the app and the CLI show it.
-The probability was calibrated on {rule["n"] if rule else 0} long real recordings (30-75 s) of the validation
-speakers, the lowest at which at most 2.5% of them are called spoof (there:
+Window probabilities are calibrated: the logits are divided by a temperature of {config.get("temperature", 1):.3f}
+fitted on the validation windows, and a window is called spoof from p(spoof) \u2265
+{config.get("threshold", {}).get("probability", 0.5):.4f} (the validation windows' best balanced accuracy). A clip
+is cut into 4 s windows; **the clip is spoof when its most spoof-like window reaches p(spoof) \u2265
+{config.get("clip_rule", {}).get("probability", 0.5):.6g}**; that window decides, and the app and the CLI show the
+rule and the window. The clip rule was calibrated on {rule["n"] if rule else 0} long real recordings (30-75 s) of
+the validation speakers: the lowest probability at which at most 2.5% of them are called spoof (there:
 {rule["val_long_false_alarms"] if rule else float("nan"):.3f}; the same recordings with one 1-3 s span
-re-synthesised were caught {rule["val_long_spliced_recall"] if rule else float("nan"):.3f}). Calling a clip spoof when
-any window's argmax is spoof punished long recordings: one window in 40 was enough.
+re-synthesised were caught {rule["val_long_spliced_recall"] if rule else float("nan"):.3f}). Calling a clip spoof
+when any window's argmax is spoof punished long recordings: one window in 40 was enough.
 
 ## Held-out evaluation
 {evaluation["n"]} {recipe.case_word} (split `{evaluation["split"]}`, seed {evaluation["seed"]}) and whole recordings,

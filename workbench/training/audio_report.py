@@ -78,19 +78,52 @@ def calibrate_clip_rule(model: ModelAdapter, n: int = 40, seed: int = SEED,
             "val_long_spliced_recall": float((maxima["spliced"] >= probability).mean())}
 
 
+def calibrate_detector(folder: str | Path, n_val: int = 400, n_long: int = 40, seed: int = SEED,
+                       log: Callable[[str], None] = print) -> dict:
+    """Fit a trained detector's temperature and window operating point on `n_val` validation windows
+    (`workbench.training.calibration`), then its clip rule on `n_long` long validation recordings; all three go
+    into its config.json. The temperature first: an over-confident detector puts real and spoofed windows at
+    p(spoof) 0.9999 alike, where no clip rule can tell them apart in four decimals."""
+    from workbench.models import load_model
+    from workbench.training.calibration import choose_threshold, fit_temperature
+
+    path = Path(folder) / "config.json"
+    config = json.loads(path.read_text())
+    config.pop("temperature", None)
+    config.pop("threshold", None)
+    config.pop("clip_rule", None)
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    model = load_model(str(folder))
+    clips = speech.make_clips(n_val, seed=seed, split="val")
+    x = model.info.input.normalize(speech.spectrograms(clips.waves, model.info.input))[:, None]
+    logits = np.concatenate([model.outputs(x[k:k + 64]) for k in range(0, len(x), 64)])
+    temperature = fit_temperature(logits, clips.labels)
+    scaled = logits / temperature
+    positive = np.exp(scaled[:, SPOOF] - np.logaddexp(scaled[:, 0], scaled[:, 1]))
+    threshold = choose_threshold(positive, clips.labels)
+    config |= {"temperature": round(temperature, 4),
+               "threshold": {"label": "spoof", "probability": round(threshold, 4)}}
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    log(f"temperature {temperature:.3f}, window threshold {threshold:.4f}")
+    rule = calibrate_clip_rule(load_model(str(folder)), n=n_long, seed=seed)
+    write_clip_rule(folder, rule)
+    log(f"clip rule: {rule}")
+    return {"temperature": temperature, "threshold": threshold, "n_val": n_val, **rule}
+
+
 def lowest_probability(real_maxima: np.ndarray, share: float) -> float:
-    """The lowest probability (at least 0.5, at most 0.999) that at most `share` of the real recordings' largest
+    """The lowest probability (at least 0.5, at most 0.999999) that at most `share` of the real recordings' largest
     window scores reach."""
     allowed = int(np.floor(share * len(real_maxima)))
     ranked = np.sort(np.asarray(real_maxima, np.float64))[::-1]
     lowest = float(np.nextafter(ranked[allowed], 1.0)) if allowed < len(ranked) else 0.5
-    return float(min(max(lowest, 0.5), 0.999))
+    return float(min(max(lowest, 0.5), 0.999999))
 
 
 def write_clip_rule(folder: str | Path, calibration: dict) -> None:
     path = Path(folder) / "config.json"
     config = json.loads(path.read_text())
-    config["clip_rule"] = {"label": "spoof", "probability": round(calibration["probability"], 4)}
+    config["clip_rule"] = {"label": "spoof", "probability": float(f"{calibration['probability']:.6g}")}
     path.write_text(json.dumps(config, indent=2) + "\n")
 
 
