@@ -60,7 +60,8 @@ def test_training_notebook_runs_and_writes_a_hub_folder(recipe_id, tmp_path, mon
     assert n_train < recipe.n_train, "the smoke run used tiny settings"
     card = (out / "README.md").read_text()
     assert "Held-out evaluation" in card and "Out-of-distribution check" in card
-    assert ("| spoof engine" in card and "LibriSpeech" in card) if recipe.task == "audio_deepfake" else "| class |" in card
+    audio = recipe.task == "audio_deepfake"
+    assert ("| spoof engine" in card and "LibriSpeech" in card) if audio else "| class |" in card
     model = load_model(str(out))
     assert model.info.task == recipe.task and model.feature_stats is not None
     task = TASKS[recipe.task]
