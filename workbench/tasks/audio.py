@@ -180,7 +180,7 @@ class AudioTask(Task):
         if rule is None:
             return "a clip is bona fide only if every window is"
         return (f"a clip is {rule.label} when one of its windows reaches p({rule.label}) \u2265 "
-                f"{rule.probability:.3f} (calibrated on long real recordings)")
+                f"{rule.probability:.6g} (calibrated on long real recordings)")
 
     def spectrogram(self, raw: np.ndarray, spec: InputSpec) -> np.ndarray:
         """Scaled log-mel of the clip's first window, zero-padded to the model's length."""
