@@ -12,7 +12,7 @@ import pytest
 
 import workbench.evaluation.cases as cases
 import workbench.evaluation.explanations as explanations
-import workbench.evaluation.performance as performance
+import workbench.training.performance as performance
 from workbench.evaluation.cases import generated
 from workbench.evaluation.classification import classification_report, expected_calibration_error
 from workbench.evaluation.explanations import COLUMNS, evaluate, summarise

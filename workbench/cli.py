@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.device import resolve_device
-from workbench.errors import InputError, ModelError
+from workbench.errors import InputError, ModelError, fail  # fail: also training/__main__.py's until it moves
 from workbench.evaluation.cases import EVAL_BASELINES
 from workbench.methods import METHODS
 from workbench.models import OOD_MESSAGE, ClassPrediction, list_models, load_model, predict
@@ -33,12 +33,6 @@ from workbench.service import (
     target_for,
 )
 from workbench.tasks import TASKS, get_task
-
-
-def fail(message: str) -> int:
-    """One line on stderr, exit code 2: how every CLI reports bad input."""
-    print(f"error: {message}", file=sys.stderr)
-    return 2
 
 
 def listing() -> dict:

@@ -239,7 +239,7 @@ def get_scores(model_id: str, revision: str | None, request_key: str, truth_hash
 def get_performance(model_id: str, revision: str | None, model_key: str, n: int) -> dict:
     """The model's held-out report on `n` cases, keyed by (model revision, n): made once, then shown on every
     rerun and in every session."""
-    from workbench.evaluation.performance import held_out_report
+    from workbench.training.performance import held_out_report
 
     with job_slot(slow=True):
         return held_out_report(get_model(model_id, revision), n)
