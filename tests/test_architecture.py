@@ -123,7 +123,7 @@ def test_every_import_is_one_the_layers_allow():
 def test_the_layer_check_catches_a_planted_import():
     allowed = allowed_imports()
     assert "cli" not in allowed["training"] and "training" not in allowed["evaluation"]
-    assert package_of("views.services") == "Streamlit" and package_of("workbench.metrics.sanity") == "metrics"
+    assert package_of("views.caches") == "Streamlit" and package_of("workbench.metrics.sanity") == "metrics"
     assert "workbench" in allowed["models"] and "errors" in allowed["io"], "base expands"
 
 

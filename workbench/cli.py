@@ -10,6 +10,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +18,11 @@ import numpy as np
 from workbench.device import resolve_device
 from workbench.errors import InputError, ModelError, fail  # fail: also training/__main__.py's until it moves
 from workbench.evaluation.cases import EVAL_BASELINES
-from workbench.methods import METHODS
-from workbench.models import OOD_MESSAGE, ClassPrediction, list_models, load_model, predict
+from workbench.methods import METHODS, Explanation
+from workbench.models import OOD_MESSAGE, ClassPrediction, ModelAdapter, list_models, load_model, predict
 from workbench.render import encode_png, explanation_picture, with_axes
 from workbench.service import (
+    WindowScores,
     check_methods,
     check_model_task,
     check_seed,
@@ -32,7 +34,7 @@ from workbench.service import (
     score_explanation,
     target_for,
 )
-from workbench.tasks import TASKS, get_task
+from workbench.tasks import TASKS, Picture, Task, get_task
 
 
 def listing() -> dict:
@@ -162,8 +164,7 @@ def _method_params(pairs: Sequence[str]) -> dict[str, dict]:
 
 def evaluate_main(argv: Sequence[str] | None = None) -> int:
     """`xai_models.py evaluate`: methods x models scored on generated cases whose truth is known."""
-    from workbench.evaluation.cases import from_folder, from_npz, generated
-    from workbench.evaluation.explanations import (
+    from workbench.evaluation.batch import (
         COLUMNS,
         evaluate,
         run_here,
@@ -171,6 +172,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         summarise,
         table_csv,
     )
+    from workbench.evaluation.cases import from_folder, from_npz, generated
 
     parser = argparse.ArgumentParser(prog="xai_models.py evaluate", description=(
         "Score methods on N generated cases of a task (known truth and counterfactual twins): one row per model x "
@@ -253,12 +255,30 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
 
 
 def explain_main(argv: Sequence[str] | None = None) -> int:
+    """`xai_models.py`: explain an input with several methods (parse, compute, write), or run the `evaluate` and
+    `reproduce` subcommands."""
     if argv is None:
         argv = sys.argv[1:]
     if list(argv[:1]) == ["evaluate"]:
         return evaluate_main(argv[1:])
     if list(argv[:1]) == ["reproduce"]:
         return reproduce_main(argv[1:])
+    args = parse_explain(argv)
+    try:
+        run = compute_explanations(args)
+    except (InputError, ModelError) as err:
+        return fail(str(err))
+    score_explanations(args, run)
+    try:  # only writing can fail from here on, and only for reasons of the output paths
+        write_explanations(args, run)
+    except OSError as err:
+        return fail(f"cannot write to {err.filename or args.out or args.zip or args.report}: {err.strerror or err}.")
+    _print_explained(args, run)
+    return 0
+
+
+def parse_explain(argv: Sequence[str]) -> argparse.Namespace:
+    """The explain command line's arguments (argparse exits with code 2 on a malformed one)."""
     parser = _parser("Explain a model's prediction with several methods (or: xai_models.py evaluate --help, to "
                      "score methods on generated cases; xai_models.py reproduce --help, to check a report).")
     parser.add_argument("--methods", default="gradcam,integrated_gradients,occlusion",
@@ -281,55 +301,80 @@ def explain_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sanity", action="store_true",
                         help="also run the model-randomisation check on each map (the method again on copies of "
                              "the model with its layers randomised from the top; passes when the map changes)")
-    args = parser.parse_args(argv)
-    try:
-        if not (args.out or args.zip or args.report):
-            raise InputError("--out, --zip or --report is required.")
-        params = _method_params(args.param)
-        task, model, raw, x, windows = _setup(args)
-        picture = task.picture(raw, model.info.input)
-        truth = None
-        if args.truth:
-            if windows is not None and windows.explained != 0:
-                raise InputError("ground truth is given from the clip's start, for its first window; this clip's "
-                                 f"explained window is {windows.explained}: add --window 0.")
-            truth = load_truth(task, args.truth, raw).as_mask(model.info.input.size, picture.axes)
-        target = target_for(model, predict(model, x), args.target, args.component)
-        method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
-        explanations = run_methods(task, model, x, method_ids, target, args.seed, params)
-    except (InputError, ModelError) as err:
-        return fail(str(err))
-    curves = [faithfulness_curves(e, model, x) for e in explanations]
-    records = [{**e.summary(), "scores": score_explanation(e, model, x, truth, c)}
-               for e, c in zip(explanations, curves)]
+    return parser.parse_args(argv)
+
+
+@dataclass
+class ExplainRun:
+    """What one explain command computed, handed from the compute step to the write step."""
+
+    task: Task
+    model: ModelAdapter
+    windows: WindowScores | None
+    picture: Picture
+    x: np.ndarray
+    truth: np.ndarray | None
+    explanations: list[Explanation]
+    curves: list = field(default_factory=list)
+    records: list[dict] = field(default_factory=list)
+
+
+def compute_explanations(args: argparse.Namespace) -> ExplainRun:
+    """Every requested map of the input; raises InputError or ModelError for anything the user can change."""
+    if not (args.out or args.zip or args.report):
+        raise InputError("--out, --zip or --report is required.")
+    params = _method_params(args.param)
+    task, model, raw, x, windows = _setup(args)
+    picture = task.picture(raw, model.info.input)
+    truth = None
+    if args.truth:
+        if windows is not None and windows.explained != 0:
+            raise InputError("ground truth is given from the clip's start, for its first window; this clip's "
+                             f"explained window is {windows.explained}: add --window 0.")
+        truth = load_truth(task, args.truth, raw).as_mask(model.info.input.size, picture.axes)
+    target = target_for(model, predict(model, x), args.target, args.component)
+    method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
+    explanations = run_methods(task, model, x, method_ids, target, args.seed, params)
+    return ExplainRun(task, model, windows, picture, x, truth, explanations)
+
+
+def score_explanations(args: argparse.Namespace, run: ExplainRun) -> None:
+    """Each map's curves, scores and (with --sanity) randomisation check, into `run.curves` and `run.records`."""
+    run.curves = [faithfulness_curves(e, run.model, run.x) for e in run.explanations]
+    run.records = [{**e.summary(), "scores": score_explanation(e, run.model, run.x, run.truth, c)}
+                   for e, c in zip(run.explanations, run.curves)]
     if args.sanity:
         from workbench.metrics.sanity import model_randomisation
 
-        for record, e in zip(records, explanations):
-            record["sanity"] = model_randomisation(model, x, e, seed=args.seed)
-    try:  # only writing can fail from here on, and only for reasons of the output paths
-        if args.out:
-            _write_maps(Path(args.out), explanations, records, picture, truth)
-        if args.zip or args.report:
-            _write_report(args, task, model, windows, explanations, records, curves, truth)
-    except OSError as err:
-        return fail(f"cannot write to {err.filename or args.out or args.zip or args.report}: {err.strerror or err}.")
-    rows = [{"method": r["method"], "model": r["model"], "revision": r["revision"], **trusted_record(model),
+        for record, e in zip(run.records, run.explanations):
+            record["sanity"] = model_randomisation(run.model, run.x, e, seed=args.seed)
+
+
+def write_explanations(args: argparse.Namespace, run: ExplainRun) -> None:
+    """The maps folder (--out) and the report ZIP and PDF (--zip, --report); raises OSError for a bad path."""
+    if args.out:
+        _write_maps(Path(args.out), run.explanations, run.records, run.picture, run.truth)
+    if args.zip or args.report:
+        _write_report(args, run)
+
+
+def _print_explained(args: argparse.Namespace, run: ExplainRun) -> None:
+    """One JSON list (--json) or one line per method, then where each report went."""
+    rows = [{"method": r["method"], "model": r["model"], "revision": r["revision"], **trusted_record(run.model),
              "device": r["device"], "seconds": r["seconds"], "passes": r["passes"], "scores": r["scores"],
-             **({"sanity_passed": r["sanity"]["passed"]} if "sanity" in r else {})} for r in records]
+             **({"sanity_passed": r["sanity"]["passed"]} if "sanity" in r else {})} for r in run.records]
     if args.json:
         print(json.dumps(rows))
-    else:
-        for row in rows:
-            scores = "".join(f", {name} {value:.3f}" for name, value in row["scores"].items())
-            sanity = "" if "sanity_passed" not in row else (
-                ", randomisation check " + ("passed" if row["sanity_passed"] else "FAILED (the map ignores the model)"))
-            where = f" -> {args.out}/{row['method']}.png" if args.out else ""
-            print(f"{row['method']}: {row['seconds']:.3f} s, {row['passes']} passes{scores}{sanity}{where}")
-        for path in (args.zip, args.report):
-            if path:
-                print(f"report -> {path}")
-    return 0
+        return
+    for row in rows:
+        scores = "".join(f", {name} {value:.3f}" for name, value in row["scores"].items())
+        sanity = "" if "sanity_passed" not in row else (
+            ", randomisation check " + ("passed" if row["sanity_passed"] else "FAILED (the map ignores the model)"))
+        where = f" -> {args.out}/{row['method']}.png" if args.out else ""
+        print(f"{row['method']}: {row['seconds']:.3f} s, {row['passes']} passes{scores}{sanity}{where}")
+    for path in (args.zip, args.report):
+        if path:
+            print(f"report -> {path}")
 
 
 def _write_maps(out: Path, explanations: list, records: list[dict], picture, truth: np.ndarray | None) -> None:
@@ -341,18 +386,19 @@ def _write_maps(out: Path, explanations: list, records: list[dict], picture, tru
     (out / "explanations.json").write_text(json.dumps(records, indent=2))
 
 
-def _write_report(args: argparse.Namespace, task, model, windows, explanations: list, records: list[dict],
-                  curves: list, truth: np.ndarray | None) -> None:
+def _write_report(args: argparse.Namespace, run: ExplainRun) -> None:
     """The report ZIP and/or PDF of this run (`workbench.report`), built in memory, then each written in one go."""
     from workbench.comparison import zip_files
     from workbench.io.files import read_file
     from workbench.report import Analysis, build_report, report_files, report_pdf
 
-    analysis = Analysis(task.id, Path(args.input).name, read_file(args.input),
-                        None if windows is None else windows.explained, args.target, args.component,
-                        explanations, [model])
-    sanity = {(model.info.id, r["method"]): bool(r["sanity"]["passed"]) for r in records if "sanity" in r}
-    report = build_report(analysis, [r["scores"] for r in records], {model.info.id: truth}, sanity, curves)
+    model = run.model
+    analysis = Analysis(run.task.id, Path(args.input).name, read_file(args.input),
+                        None if run.windows is None else run.windows.explained, args.target, args.component,
+                        run.explanations, [model])
+    sanity = {(model.info.id, r["method"]): bool(r["sanity"]["passed"]) for r in run.records if "sanity" in r}
+    report = build_report(analysis, [r["scores"] for r in run.records], {model.info.id: run.truth}, sanity,
+                          run.curves)
     if args.zip:
         Path(args.zip).write_bytes(zip_files(report_files(report), deflate=True))
     if args.report:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 import streamlit as st
 
-from views.services import cost_of, get_explanation, get_pass_seconds
+from views.caches import cost_of, get_explanation, get_pass_seconds
 from views.sidebar import STOP, Selection, seconds_text
 from workbench.errors import InputError, ModelError, user_message
 from workbench.jobs import CHEAP_SECONDS

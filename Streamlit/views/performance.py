@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from views.services import get_performance
+from views.caches import get_performance
 from views.sidebar import Selection
 from workbench.errors import user_message
 from workbench.models import ModelInfo

@@ -250,7 +250,7 @@ def get_sanity(model_keys: tuple[str, ...], method_ids: tuple[str, ...], source_
                _models: list[ModelAdapter], _source) -> dict[tuple[str, str], bool]:
     """Each model x method's model-randomisation verdict on the source's first case, keyed by what it is a
     function of: the models' revisions, the methods, the cases and the seed."""
-    from workbench.evaluation.explanations import sanity_verdicts
+    from workbench.evaluation.batch import sanity_verdicts
 
     return sanity_verdicts(_models, method_ids, _source, seed)
 
