@@ -127,6 +127,36 @@ def test_the_layer_check_catches_a_planted_import():
     assert "workbench" in allowed["models"] and "errors" in allowed["io"], "base expands"
 
 
+# Writers of files a user reads: one each, in workbench/io/writers.py (CSV tables, .npy arrays) and
+# workbench/render/overlay.py (overlay PNGs); the spoof engines' cache of made speech is no such file.
+WRITER_CALLS = {"np.save": "npy_bytes", "numpy.save": "npy_bytes", "csv.DictWriter": "csv_text",
+                "csv.writer": "csv_text", "explanation_picture inside encode_png": "overlay_png"}
+WRITER_HOMES = {"workbench.io.writers", "workbench.render.overlay", "workbench.data.spoof_engines"}
+
+
+def writer_calls(path: Path) -> set[str]:
+    """Which of WRITER_CALLS a file makes itself instead of calling the one writer."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Call):
+            name = ast.unparse(node.func)
+            if name in WRITER_CALLS:
+                found.add(name)
+            if name.endswith("encode_png") and "explanation_picture(" in ast.unparse(node):
+                found.add("explanation_picture inside encode_png")
+    return found
+
+
+def test_each_output_format_has_one_writer():
+    """Metric-table CSVs, .npy arrays and overlay PNGs: the CLI, the app, the report and the evaluation all go
+    through one function each, so the same map or table is the same bytes wherever it is saved."""
+    assert writer_calls(ROOT / "workbench" / "io" / "writers.py") == {"csv.DictWriter", "np.save"}, "finds them"
+    assert writer_calls(ROOT / "workbench" / "render" / "overlay.py") == {"explanation_picture inside encode_png"}
+    offenders = {name: writer_calls(path) for name, path in MODULES.items() if name not in WRITER_HOMES}
+    offenders = {name: {f"{c} (use {WRITER_CALLS[c]})" for c in calls} for name, calls in offenders.items() if calls}
+    assert not offenders, offenders
+
+
 def test_library_never_imports_the_entry_points_or_the_app():
     for name, path in MODULES.items():
         if name.startswith("workbench"):

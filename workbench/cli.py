@@ -18,9 +18,10 @@ import numpy as np
 from workbench.device import resolve_device
 from workbench.errors import InputError, ModelError, fail  # fail: also training/__main__.py's until it moves
 from workbench.evaluation.cases import EVAL_BASELINES
+from workbench.io import npy_bytes
 from workbench.methods import METHODS, Explanation
 from workbench.models import OOD_MESSAGE, ClassPrediction, ModelAdapter, list_models, load_model, predict
-from workbench.render import encode_png, explanation_picture, with_axes
+from workbench.render import overlay_png
 from workbench.service import (
     WindowScores,
     check_methods,
@@ -380,9 +381,8 @@ def _print_explained(args: argparse.Namespace, run: ExplainRun) -> None:
 def _write_maps(out: Path, explanations: list, records: list[dict], picture, truth: np.ndarray | None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for e in explanations:
-        np.save(out / f"{e.method}.npy", e.map)
-        (out / f"{e.method}.png").write_bytes(encode_png(with_axes(explanation_picture(picture, e.map, truth)[0],
-                                                                      picture.axes)))
+        (out / f"{e.method}.npy").write_bytes(npy_bytes(e.map))
+        (out / f"{e.method}.png").write_bytes(overlay_png(picture, e.map, truth))
     (out / "explanations.json").write_text(json.dumps(records, indent=2))
 
 
