@@ -63,8 +63,11 @@ def make_targets() -> set[str]:
 
 
 def string_literals(path: Path) -> set[str]:
-    """Strings in an entry file and the project modules it imports: where its subcommand names are spelled."""
-    files = [path, *(MODULES[m] for m in imports_of(path) if m in MODULES)]
+    """Strings in an entry file, the project modules it imports and, for a package, the modules its `__init__`
+    gathers from inside it: where its subcommand names are spelled."""
+    direct = imports_of(path)
+    inner = {m for d in direct if MODULES[d].name == "__init__.py" for m in imports_of(MODULES[d]) if m.startswith(d)}
+    files = [path, *(MODULES[m] for m in direct | inner)]
     return {node.value for f in files for node in ast.walk(ast.parse(f.read_text()))
             if isinstance(node, ast.Constant) and isinstance(node.value, str)}
 
