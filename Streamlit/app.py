@@ -1,11 +1,11 @@
 """XAI workbench: pick a task, a model, an input and methods; compare explanations side by side.
 
 Layout and session state only: each tab is a module in views/, computation lives in the
-`workbench` library behind the caches in views/services.py.
+`workbench` library behind the caches in views/caches.py.
 """
 
 import streamlit as st
-from views import services, sidebar
+from views import caches, sidebar
 
 from workbench.interrupt import interruptible
 from workbench.settings import configure_logging
@@ -15,7 +15,7 @@ st.set_page_config(page_title="XAI Workbench", page_icon="🔬", layout="wide")
 st.title("XAI Workbench")
 
 # Stop, a closed tab or a newer rerun ends a run between batches; at DEBUG the server logs what each rerun cost
-with interruptible(services.stop_point), services.logged("rerun"):
+with interruptible(caches.stop_point), caches.logged("rerun"):
     selection = sidebar.render()
     sidebar.show_server_settings()
     if selection is None:

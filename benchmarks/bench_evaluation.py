@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from workbench.evaluation.batch import LOCALISATION, evaluate, prepare
 from workbench.evaluation.cases import generated
-from workbench.evaluation.explanations import LOCALISATION, evaluate, prepare
 from workbench.methods import METHODS
 from workbench.metrics import METRICS
 from workbench.models import load_model

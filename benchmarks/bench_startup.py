@@ -36,7 +36,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 LAUNCH = ("server_seconds", "sidebar_seconds", "prediction_seconds", "costs_seconds")
 WATCHED = ("workbench", "torch", "torch._dynamo", "triton", "torchvision", "tensorflow", "keras", "transformers",
            "streamlit", "pandas", "matplotlib", "sklearn", "librosa", "workbench.methods", "workbench.metrics",
-           "workbench.render", "views.sidebar", "views.services", "views.comparison", "views.prediction")
+           "workbench.render", "views.sidebar", "views.caches", "views.comparison", "views.prediction")
 
 
 def app_imports() -> str:

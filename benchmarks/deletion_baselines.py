@@ -17,8 +17,8 @@ import argparse
 import numpy as np
 from baseline_table import report
 
+from workbench.evaluation.batch import prepare
 from workbench.evaluation.cases import EVAL_BASELINES, TWIN, generated
-from workbench.evaluation.explanations import prepare
 from workbench.methods.common import baseline_for
 from workbench.metrics.faithfulness import area_under, perturbation_curve, target_probability
 from workbench.models import load_model

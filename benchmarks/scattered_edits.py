@@ -18,8 +18,8 @@ import argparse
 import numpy as np
 from baseline_table import report
 
+from workbench.evaluation.batch import prepare
 from workbench.evaluation.cases import BASELINES, generated
-from workbench.evaluation.explanations import prepare
 from workbench.methods.common import baseline_for
 from workbench.metrics.faithfulness import target_probability
 from workbench.models import load_model

@@ -138,25 +138,25 @@ def test_comparison_tab_puts_methods_side_by_side(ran):
 
 
 def test_rerun_with_same_request_is_served_from_cache(ran):
-    services = sys.modules["views.services"]
-    before = dict(services.COMPUTED)
+    caches = sys.modules["views.caches"]
+    before = dict(caches.COMPUTED)
     ran.run()
     press_run(ran)
-    assert services.COMPUTED["explanations"] == before["explanations"]
-    assert services.COMPUTED["scores"] == before["scores"], "the maps' scores (deletion, insertion...) are cached too"
+    assert caches.COMPUTED["explanations"] == before["explanations"]
+    assert caches.COMPUTED["scores"] == before["scores"], "the maps' scores (deletion, insertion...) are cached too"
     assert images(tab(ran, "Explanations")) == ["Grad-CAM", "Integrated Gradients", "Saliency"]
     table = next(d.value for d in tab(ran, "Comparison").dataframe if "deletion_auc" in d.value.columns)
     assert table[["deletion_auc", "insertion_auc"]].notna().all().all()
 
 
 def test_changing_a_parameter_recomputes_only_that_method_and_not_the_prediction(ran):
-    services = sys.modules["views.services"]
-    before = dict(services.COMPUTED)
+    caches = sys.modules["views.caches"]
+    before = dict(caches.COMPUTED)
     steps = next(w for w in ran.sidebar.number_input if w.label == "steps")
     steps.set_value(8).run()
     press_run(ran)
-    assert services.COMPUTED["explanations"] == before["explanations"] + 1
-    assert services.COMPUTED["predictions"] == before["predictions"], "the prediction comes from its cache"
+    assert caches.COMPUTED["explanations"] == before["explanations"] + 1
+    assert caches.COMPUTED["predictions"] == before["predictions"], "the prediction comes from its cache"
 
 
 def test_prediction_says_the_sample_is_like_the_training_data(ran):
@@ -375,15 +375,15 @@ def test_a_slow_method_runs_with_its_progress_bar_and_a_cache_hit_replays_cleanl
     rerun: no error, nothing recomputed, nothing left over."""
     at = new_app()
     next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["occlusion"]).run()
-    services = sys.modules["views.services"]
-    before = services.COMPUTED["explanations"]
+    caches = sys.modules["views.caches"]
+    before = caches.COMPUTED["explanations"]
     for _ in range(2):
         press_run(at)
         status = next(n for n in at.main.children.values() if n.type == "status")
         assert status.proto.label == "1 explanation(s) ready"
         assert [c.type for c in status.children.values()] == ["empty"], "the bar, emptied"
         assert images(tab(at, "Explanations")) == ["Occlusion"]
-    assert services.COMPUTED["explanations"] == before + 1
+    assert caches.COMPUTED["explanations"] == before + 1
 
 
 def test_a_model_that_fails_mid_run_gets_a_message_and_the_next_run_works(monkeypatch):

@@ -35,7 +35,7 @@ def free_port() -> int:
 @dataclass(frozen=True)
 class Server:
     url: str
-    log: Path  # its output: at DEBUG, a line per script run with what it cost (views/services.py, `logged`)
+    log: Path  # its output: at DEBUG, a line per script run with what it cost (views/caches.py, `logged`)
 
 
 @pytest.fixture(scope="module")

@@ -85,7 +85,7 @@ def test_an_audio_detectors_own_step_scores_find_the_span_of_held_out_partial_sp
 
 
 def test_every_bundled_card_has_the_held_out_section_the_performance_tab_shows_beside_its_numbers():
-    from workbench.evaluation.performance import card_section, has_recipe
+    from workbench.training.performance import card_section, has_recipe
 
     for info in list_models():
         section = card_section(info.card)

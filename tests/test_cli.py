@@ -343,7 +343,7 @@ def test_with_the_twin_baseline_deletion_and_insertion_are_averaged_over_the_cas
     """By hand: two cases, the model relies on the first only. With black every case counts for deletion and
     insertion; with the twin, the second (whose twin leaves the answer as it was) is excluded as from
     localisation."""
-    from workbench.evaluation.explanations import summarise
+    from workbench.evaluation.batch import summarise
 
     def row(case: int, relies: bool, baseline: str) -> dict:
         return {"model": "m", "method": "gradcam", "case": case, "relies": relies, "baseline": baseline,
@@ -434,9 +434,9 @@ def test_evaluate_resumes_from_rows_kept_in_memory_and_counts_each_models_relian
     """The app keeps the rows in its session (`done`): a second call with more cases scores only the new ones
     and serves the old ones as they are. Each model's excluded cases are those `reliance_counts` gives a reason
     for. Two tiny random models on the 32 px grid: fast, and their reliance is whatever it happens to be."""
-    from workbench.evaluation import explanations
+    from workbench.evaluation import batch
+    from workbench.evaluation.batch import COLUMNS, evaluate, reliance_counts, summarise, table_csv
     from workbench.evaluation.cases import generated
-    from workbench.evaluation.explanations import COLUMNS, evaluate, reliance_counts, summarise, table_csv
 
     from .conftest import tiny_adapter
 
@@ -444,8 +444,8 @@ def test_evaluate_resumes_from_rows_kept_in_memory_and_counts_each_models_relian
     done: dict = {}
     first = evaluate(models, ["gradcam"], generated("lung_xray", 1), done=done)
     scored = []
-    real = explanations.evaluate_case
-    monkeypatch.setattr(explanations, "evaluate_case", lambda model, case, *a: scored.append(case.index) or
+    real = batch.evaluate_case
+    monkeypatch.setattr(batch, "evaluate_case", lambda model, case, *a: scored.append(case.index) or
                         real(model, case, *a))
     rows = evaluate(models, ["gradcam"], generated("lung_xray", 2), done=done)
     assert scored == [1, 1] and len(done) == 4

@@ -234,8 +234,8 @@ def test_changing_the_scale_outline_or_opacity_computes_nothing(grid):
     (counted where they happen) no input decoded, no model pass, no matplotlib figure."""
     from workbench import events
 
-    services = sys.modules["views.services"]
-    before, counted = dict(services.COMPUTED), events.snapshot()
+    caches = sys.modules["views.caches"]
+    before, counted = dict(caches.COMPUTED), events.snapshot()
     _fresh(grid, "Each map its own scale")
     next(s for s in grid.slider if s.label == "Overlay opacity").set_value(0.3).run()
     next(s for s in grid.slider if s.label == "Each map's top … %").set_value(20).run()
@@ -243,7 +243,7 @@ def test_changing_the_scale_outline_or_opacity_computes_nothing(grid):
     next(c for c in grid.checkbox if c.label == "Outline them on the maps").uncheck().run()
     assert not any("Yellow outline" in c.value for c in tab(grid, "Comparison").caption)
     press_run(grid)
-    assert services.COMPUTED == before, "explanations, predictions, curves and scores all from the caches"
+    assert caches.COMPUTED == before, "explanations, predictions, curves and scores all from the caches"
     happened = events.since(counted)
     assert (happened["decodes"], happened["passes"], happened["figures"]) == (0, 0, 0), happened
 
@@ -267,11 +267,11 @@ def test_the_sanity_check_badges_each_map_with_the_library_verdict(grid, downloa
     directly; the shared model keeps its weights."""
     from workbench.metrics.sanity import model_randomisation
 
-    services = sys.modules["views.services"]
+    caches = sys.modules["views.caches"]
     task, model = TASKS["lung_xray"], load_model(MAIN)
     sample = next(s for s in task.samples() if s.name == SAMPLE)
     _, x, _ = prepare_input(task, model, task.read(sample.path.read_bytes(), sample.path.name)[0])
-    before = {k: v.clone() for k, v in services.get_model(MAIN, None).module.state_dict().items()}
+    before = {k: v.clone() for k, v in caches.get_model(MAIN, None).module.state_dict().items()}
     try:
         next(c for c in grid.checkbox if c.label.startswith("Sanity check each map")).check().run()
         assert not grid.exception, grid.exception
@@ -286,7 +286,7 @@ def test_the_sanity_check_badges_each_map_with_the_library_verdict(grid, downloa
             assert f"Sanity {badge} (|Spearman| {want['final_abs_spearman']:.2f} " in caption
             assert rows[MAIN, method]["sanity"] == str(want["passed"])
             assert rows[OTHER, method]["sanity"] in ("True", "False")
-        after = services.get_model(MAIN, None).module.state_dict()
+        after = caches.get_model(MAIN, None).module.state_dict()
         assert all(torch.equal(before[k], after[k]) for k in before), "the shared model's weights are untouched"
     finally:
         next(c for c in grid.checkbox if c.label.startswith("Sanity check each map")).uncheck().run()

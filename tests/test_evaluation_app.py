@@ -10,12 +10,12 @@ import math
 import numpy as np
 import pytest
 
+import workbench.evaluation.batch as batch
 import workbench.evaluation.cases as cases
-import workbench.evaluation.explanations as explanations
-import workbench.evaluation.performance as performance
+import workbench.training.performance as performance
+from workbench.evaluation.batch import COLUMNS, evaluate, summarise
 from workbench.evaluation.cases import generated
 from workbench.evaluation.classification import classification_report, expected_calibration_error
-from workbench.evaluation.explanations import COLUMNS, evaluate, summarise
 from workbench.models import load_model
 from workbench.training.classifier import HELD_OUT
 from workbench.training.recipes import RECIPES
@@ -64,7 +64,7 @@ def evaluated():
     """Both lung models with Grad-CAM: N = 1, then N = 2 in the same session (a run stopped after one case and
     started again), counting the cases the library scores each time."""
     scored = []
-    real = explanations.evaluate_case
+    real = batch.evaluate_case
 
     def counting(model, case, *args, **kwargs):
         scored.append((model.info.id, case.index))
@@ -77,7 +77,7 @@ def evaluated():
     assert widget(ev, "multiselect", "Methods").value == ["gradcam", "saliency"], "the cheap ones"
     widget(ev, "multiselect", "Models").set_value([BUNDLED, SHORTCUT]).run()
     widget(tab(at, "Evaluation"), "multiselect", "Methods").set_value(METHODS).run()
-    explanations.evaluate_case = counting
+    batch.evaluate_case = counting
     try:
         widget(tab(at, "Evaluation"), "number_input", "Number of cases (N)").set_value(1).run()
         click(at, "Run evaluation")
@@ -88,7 +88,7 @@ def evaluated():
         click(at, "Run evaluation")
         second = sorted(scored)
     finally:
-        explanations.evaluate_case = real
+        batch.evaluate_case = real
     return at, first, second, table_1, kept
 
 

@@ -180,7 +180,7 @@ def test_a_run_over_the_budget_is_refused_before_any_pass(server_env):
     at.run()
     widget(at.sidebar, "selectbox", "Model").set_value(BUNDLED).run()
     widget(at.sidebar, "multiselect", "XAI methods").set_value(["lime"]).run()
-    model = sys.modules["views.services"].get_model(BUNDLED, None)  # the app's cached adapter
+    model = sys.modules["views.caches"].get_model(BUNDLED, None)  # the app's cached adapter
     before = model.total.passes
     widget(at.sidebar, "button", "Run").click().run()
     assert not at.exception

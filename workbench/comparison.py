@@ -7,7 +7,6 @@ every metric). Another model takes the same method settings except its layers, w
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from workbench.io.writers import csv_text
 from workbench.methods import METHODS, Explanation
 from workbench.metrics import METRICS
 from workbench.metrics.agreement import spearman_matrix, top_k_iou_matrix
@@ -121,11 +121,7 @@ def curve_series(maps: Sequence[tuple[str, str, dict[str, Curve]]], several: boo
 def metrics_csv(cells: Sequence[Cell]) -> str:
     """The table of `metric_rows` as CSV; a cell without a map has blanks."""
     ids, rows = metric_rows(cells)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, list(rows[0]) if rows else ["model", "method", "seconds"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+    return csv_text(rows, list(rows[0]) if rows else ["model", "method", "seconds"])
 
 
 def maps_npz(cells: Sequence[Cell]) -> bytes:

@@ -1,6 +1,7 @@
 """The two kinds of error whose message is shown to the user as it is (UI) or on one stderr line (CLI)."""
 
 import logging
+import sys
 
 
 class InputError(ValueError):
@@ -29,3 +30,10 @@ def converted(error: Exception, cause: BaseException) -> Exception:
     logging.getLogger("workbench").debug("%s from %s: %s", type(error).__name__, type(cause).__name__, error,
                                          exc_info=cause)
     return error
+
+
+def fail(message: str) -> int:
+    """One line on stderr, exit code 2: how every command line (the CLI, `python -m workbench.training`) reports bad
+    input. It lives here, not in the CLI module, so training can report the same way without importing the CLI."""
+    print(f"error: {message}", file=sys.stderr)
+    return 2

@@ -10,8 +10,8 @@ import pandas as pd
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
+from views.caches import get_model, logged
 from views.grid import Column, Scoring, build_columns
-from views.services import get_model, logged
 from views.sidebar import Selection
 from workbench.comparison import (
     PER_MAP,

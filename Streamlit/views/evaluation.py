@@ -12,10 +12,19 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from views.services import bundled_models, get_model, get_sanity, job_slot
+from views.caches import bundled_models, get_model, get_sanity, job_slot
 from views.sidebar import Selection
 from workbench.data.medmnist import DATASETS
 from workbench.errors import InputError, ModelError, user_message
+from workbench.evaluation.batch import (
+    COLUMNS,
+    LOCALISATION,
+    OTHERS,
+    evaluate,
+    reliance_counts,
+    summarise,
+    table_csv,
+)
 from workbench.evaluation.cases import (
     CASE_SOURCES,
     EVAL_BASELINES,
@@ -24,15 +33,6 @@ from workbench.evaluation.cases import (
     from_npz_bytes,
     generated,
     real_folder,
-)
-from workbench.evaluation.explanations import (
-    COLUMNS,
-    LOCALISATION,
-    OTHERS,
-    evaluate,
-    reliance_counts,
-    summarise,
-    table_csv,
 )
 from workbench.methods import METHODS
 from workbench.methods.common import BASELINES

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 
 import numpy as np
 import streamlit as st
 
-from views.services import cost_of, get_explanation, get_pass_seconds
+from views.caches import cost_of, get_explanation, get_pass_seconds
 from views.sidebar import STOP, Selection, seconds_text
 from workbench.errors import InputError, ModelError, user_message
+from workbench.io.writers import npy_bytes
 from workbench.jobs import CHEAP_SECONDS
 from workbench.methods import METHODS, Explanation
 from workbench.models import ModelAdapter, Target
@@ -104,7 +104,7 @@ def render(sel: Selection, results: list[Explanation]) -> None:
             st.json(e.summary(), expanded=False)
             stem = f"{sel.input_name}_{e.method}"
             a, b = st.columns(2)
-            a.download_button("Raw map (.npy)", _npy_bytes(e.map), f"{stem}.npy", key=f"npy:{e.method}",
+            a.download_button("Raw map (.npy)", npy_bytes(e.map), f"{stem}.npy", key=f"npy:{e.method}",
                               help="float32 at the model's input size, not normalised")
             b.download_button("Overlay (.png)", encode_png(picture), f"{stem}.png", key=f"png:{e.method}")
 
@@ -117,8 +117,3 @@ def _listen(sel: Selection, e: Explanation, fraction: float) -> None:
     b.caption(f"Everything but those {fraction:.0%}")
     b.audio(rest, sample_rate=sel.task.sample_rate)
 
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, array)
-    return buf.getvalue()

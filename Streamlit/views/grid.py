@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from views.caches import get_curves, get_model, get_prediction, get_randomisation, get_scores, get_window
 from views.explanations import explain_all
-from views.services import get_curves, get_model, get_prediction, get_randomisation, get_scores, get_window
 from views.sidebar import Selection
 from workbench.arrays import content_hash
 from workbench.comparison import Cell, shared_params

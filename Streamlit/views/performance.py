@@ -5,13 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from views.services import get_performance
+from views.caches import get_performance
 from views.sidebar import Selection
 from workbench.errors import user_message
-from workbench.evaluation.performance import CARD_SECTION, card_section, has_recipe
 from workbench.models import ModelInfo
 from workbench.render import confusion_table
 from workbench.settings import server_settings
+from workbench.training.performance import CARD_SECTION, card_section, has_recipe
 
 # Seconds on two cores (measured: 1 to 8 s for the lung models, the EfficientNet slowest; 24 windows 6 s).
 DEFAULT_N = {"lung_xray": 60, "histopathology": 45, "iqa_segmentation": 20, "audio_deepfake": 24}

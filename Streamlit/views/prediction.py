@@ -7,7 +7,7 @@ import html
 import pandas as pd
 import streamlit as st
 
-from views.services import bundled_models, get_model, get_prediction, get_window
+from views.caches import bundled_models, get_model, get_prediction, get_window
 from views.sidebar import Selection
 from workbench.errors import InputError, ModelError
 from workbench.models import OOD_MESSAGE, ClassPrediction

@@ -8,7 +8,7 @@ import numpy as np
 import streamlit as st
 
 from views import link
-from views.services import (
+from views.caches import (
     TRUSTED,
     bundled_models,
     cost_of,

@@ -15,7 +15,7 @@ import socket
 from collections.abc import Iterator, Sequence
 
 from workbench.errors import InputError
-from workbench.evaluation.explanations import Runner, Work, evaluate_case
+from workbench.evaluation.batch import Runner, Work, evaluate_case
 from workbench.models import ModelAdapter
 
 

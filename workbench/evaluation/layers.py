@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from workbench.arrays import resize
+from workbench.evaluation.batch import prepare
 from workbench.evaluation.cases import CASE_SOURCES
-from workbench.evaluation.explanations import prepare
 from workbench.methods.cam import weighted_cam
 from workbench.metrics import METRICS
 from workbench.models import ModelAdapter

@@ -12,10 +12,12 @@ from workbench.render.overlay import (
     explanation_picture,
     normalised,
     overlay,
+    overlay_png,
     segmentation_picture,
 )
 from workbench.render.tables import confusion_table as confusion_table
 
 __all__ = ["base_picture", "class_colours", "colourbar", "curves_picture", "display_scale", "draw_outline",
-           "encode_png", "explanation_picture", "matrix_picture", "normalised", "overlay", "segmentation_picture",
+           "encode_png", "explanation_picture", "matrix_picture", "normalised", "overlay", "overlay_png",
+           "segmentation_picture",
            "with_axes"]

@@ -14,6 +14,8 @@ from matplotlib import colormaps
 from scipy import ndimage
 
 from workbench.arrays import resize
+from workbench.io.image import encode_png
+from workbench.render.axes import with_axes
 from workbench.tasks import Picture
 
 CMAP = "RdBu_r"
@@ -103,3 +105,10 @@ def explanation_picture(picture: Picture, heatmap: np.ndarray, mask: np.ndarray 
     if top is not None:
         drawn = draw_outline(drawn, as_displayed(top, picture), TOP_RGB)
     return draw_outline(drawn, None if mask is None else as_displayed(mask, picture)), scale
+
+
+def overlay_png(picture: Picture, heatmap: np.ndarray, mask: np.ndarray | None = None,
+                scale: float | None = None) -> bytes:
+    """The overlay file of a map: `explanation_picture` with the truth outlined and the axes drawn, as PNG. The one
+    overlay writer: the CLI's maps folder and the report ZIP's overlays/ hold the same bytes for the same map."""
+    return encode_png(with_axes(explanation_picture(picture, heatmap, mask, scale=scale)[0], picture.axes))

@@ -7,7 +7,6 @@ One path for the app's downloads and `xai_models.py --zip/--report`: everything 
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Sequence
@@ -15,10 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from workbench.io.writers import csv_text, npy_bytes
 from workbench.methods import Explanation
 from workbench.metrics import METRICS
 from workbench.models import ModelAdapter, Prediction, predict
-from workbench.render import encode_png, explanation_picture, with_axes
+from workbench.render import overlay_png as render_overlay_png
 from workbench.report.manifest import Analysis, build_manifest, map_file
 from workbench.report.text import Sentence, grounded_text
 from workbench.service import Curve, faithfulness_curves, prepare_input
@@ -80,12 +80,6 @@ def paragraphs(report: Report) -> list[str]:
     return [" ".join(s.text for s in part.sentences) for part in report.parts]
 
 
-def _npy(values: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    np.save(out, values)
-    return out.getvalue()
-
-
 def _wav(samples: np.ndarray, rate: int) -> bytes:
     import soundfile
 
@@ -102,29 +96,24 @@ def metrics_table(report: Report) -> list[dict]:
             for e, s in zip(report.analysis.explanations, report.scores)]
 
 
-def _csv(rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, list(rows[0]) if rows else ["model", "method"], lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return out.getvalue()
+def _metrics_csv(rows: list[dict]) -> str:
+    return csv_text(rows, list(rows[0]) if rows else ["model", "method"])
 
 
 def overlay_png(part: ModelPart, e: Explanation, scale: float | None = None) -> bytes:
     """A map over the input as its model saw it, with the truth outlined and the axes drawn."""
-    return encode_png(with_axes(explanation_picture(part.picture, e.map, part.truth, scale=scale)[0],
-                                part.picture.axes))
+    return render_overlay_png(part.picture, e.map, part.truth, scale)
 
 
 def report_files(report: Report) -> dict[str, bytes]:
     """The ZIP's files by path."""
     files = {"manifest.json": json.dumps(report.manifest, indent=2).encode(),
-             "metrics.csv": _csv(metrics_table(report)).encode(),
+             "metrics.csv": _metrics_csv(metrics_table(report)).encode(),
              "explanation.txt": ("\n\n".join(paragraphs(report)) + "\n").encode()}
     for part in report.parts:
         for e in part.explanations:
             stem = map_file(e)[len("maps/"):-len(".npy")]
-            files[map_file(e)] = _npy(e.map)
+            files[map_file(e)] = npy_bytes(e.map)
             files[f"overlays/{stem}.png"] = overlay_png(part, e)
             if isinstance(report.task, AudioTask):
                 from workbench.tasks.audio import listen

@@ -239,7 +239,7 @@ def get_scores(model_id: str, revision: str | None, request_key: str, truth_hash
 def get_performance(model_id: str, revision: str | None, model_key: str, n: int) -> dict:
     """The model's held-out report on `n` cases, keyed by (model revision, n): made once, then shown on every
     rerun and in every session."""
-    from workbench.evaluation.performance import held_out_report
+    from workbench.training.performance import held_out_report
 
     with job_slot(slow=True):
         return held_out_report(get_model(model_id, revision), n)
@@ -250,7 +250,7 @@ def get_sanity(model_keys: tuple[str, ...], method_ids: tuple[str, ...], source_
                _models: list[ModelAdapter], _source) -> dict[tuple[str, str], bool]:
     """Each model x method's model-randomisation verdict on the source's first case, keyed by what it is a
     function of: the models' revisions, the methods, the cases and the seed."""
-    from workbench.evaluation.explanations import sanity_verdicts
+    from workbench.evaluation.batch import sanity_verdicts
 
     return sanity_verdicts(_models, method_ids, _source, seed)
 

@@ -1,7 +1,8 @@
 """How well a model does, measured again on demand: the held-out evaluation its card reports, on N cases.
 
 Only a bundled model's recipe says which generator made its training data, and so what held-out data
-is; for any other model (a Hub repo, a folder) nothing here knows, and the caller is told so.
+is; for any other model (a Hub repo, a folder) nothing here knows, and the caller is told so. It lives in
+`training`, beside the recipes it reads, because training may import evaluation and never the other way round.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ CARD_SECTION = "Held-out evaluation"
 
 def has_recipe(info: ModelInfo) -> bool:
     """Whether the model is one the training code made (its id names a recipe)."""
-    from workbench.training.recipes import RECIPES
+    from workbench.training.recipes import RECIPES  # the generators load only when a card is shown
 
     return info.id in RECIPES
 
@@ -27,7 +28,7 @@ def held_out_report(model: ModelAdapter, n: int) -> dict:
     per-class precision, recall, F1, specificity and the confusion matrix for a classifier; Dice, Boundary IoU,
     ASSD and HD95 for a segmenter."""
     from workbench.training.recipes import RECIPES
-    from workbench.training.runner import trainer
+    from workbench.training.runner import trainer  # the training loops load only when a report is asked for
 
     if not has_recipe(model.info):
         raise InputError(f"'{model.info.id}' is not a bundled model: the data it was trained on, and so what "

@@ -13,8 +13,6 @@ started again reads them and resumes.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +22,7 @@ import numpy as np
 
 from workbench.errors import InputError
 from workbench.evaluation.cases import EVAL_BASELINES, TWIN, CaseSource, EvalCase
+from workbench.io.writers import csv_text
 from workbench.methods import METHODS
 from workbench.metrics import METRICS
 from workbench.metrics.sanity import model_randomisation
@@ -235,11 +234,7 @@ COLUMNS = ("model", "method", *LOCALISATION, *OTHERS, "sanity", "cases", "exclud
 
 def table_csv(table: list[dict]) -> str:
     """The summary as CSV, in the one column order the CLI writes and the app offers for download."""
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, COLUMNS)
-    writer.writeheader()
-    writer.writerows(table)
-    return buf.getvalue()
+    return csv_text(table, COLUMNS, line_end="\r\n")
 
 
 def reliance_counts(rows: list[dict]) -> dict[str, dict[str, int]]:

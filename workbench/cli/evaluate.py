@@ -1,0 +1,145 @@
+"""`xai_models.py evaluate` (methods x models scored on cases with known truth) and `xai_models.py reproduce`
+(a report's maps made again and compared)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from workbench.cli.common import DEVICE_HELP, method_params
+from workbench.device import resolve_device
+from workbench.errors import InputError, ModelError, fail
+from workbench.evaluation.cases import EVAL_BASELINES
+from workbench.models import load_model
+from workbench.service import check_methods, check_model_task, check_seed
+from workbench.tasks import get_task
+
+
+def evaluate_main(argv: Sequence[str] | None = None) -> int:
+    """`xai_models.py evaluate`: methods x models scored on generated cases whose truth is known."""
+    from workbench.evaluation.batch import (
+        COLUMNS,
+        evaluate,
+        run_here,
+        sanity_verdicts,
+        summarise,
+        table_csv,
+    )
+    from workbench.evaluation.cases import from_folder, from_npz, generated
+
+    parser = argparse.ArgumentParser(prog="xai_models.py evaluate", description=(
+        "Score methods on N generated cases of a task (known truth and counterfactual twins): one row per model x "
+        "method. Localisation is averaged over the cases the model relies on (its label flips without the object); "
+        "the others are excluded and counted."))
+    parser.add_argument("--task", required=True, help="task id")
+    parser.add_argument("--model", required=True, help="model id(s), comma-separated")
+    parser.add_argument("--methods", default="gradcam,integrated_gradients", help="comma-separated method ids")
+    parser.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE")
+    parser.add_argument("--n", type=int, default=50, help="number of cases (at most)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--folder", help="a folder of the task's files, each with <name>_mask.png (or <name>.json, a "
+                                         "span) beside it when its truth is known, or for lung_xray a chest X-ray "
+                                         "folder (NORMAL/, PNEUMONIA/): its held-out patients; default: generated "
+                                         "cases")
+    source.add_argument("--npz", help="a MedMNIST .npz file (labels, no masks: faithfulness and complexity only)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--baseline", default="black", choices=EVAL_BASELINES,
+                        help="what deletion and insertion put in place of the removed points: black, the input's "
+                             "mean, a blurred copy, or (generated cases) each case's counterfactual twin")
+    parser.add_argument("--sanity", action="store_true", help="add each model x method's randomisation check")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP)
+    parser.add_argument("--csv", required=True, help="output CSV; its rows so far are kept in CSV.rows.jsonl, so "
+                                                     "a stopped run resumes")
+    parser.add_argument("--json", action="store_true", help="print the table as JSON")
+    parser.add_argument("--ray", nargs="?", const="", default=None, metavar="ADDRESS",
+                        help="run on Ray: alone, a local Ray on this machine; with an address (e.g. ray://head:10001 "
+                             "or auto), that cluster. Same rows as a local run. Needs pip install -e .[ray]")
+    parser.add_argument("--workers", type=int, default=None, help="Ray actors (default: one per CPU of the cluster)")
+    args = parser.parse_args(argv)
+    try:
+        if args.n < 1:
+            raise InputError("--n must be at least 1.")
+        check_seed(args.seed)
+        task = get_task(args.task)
+        device = resolve_device(args.device)
+        models = [load_model(m.strip(), device=device) for m in args.model.split(",") if m.strip()]
+        for model in models:
+            check_model_task(model, task)
+        method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
+        for model in models:
+            check_methods(task, model, method_ids)
+        params = method_params(args.param)
+        cases = (from_folder(task.id, args.folder, args.n, args.seed) if args.folder
+                 else from_npz(task.id, args.npz, args.n) if args.npz else generated(task.id, args.n, args.seed))
+        out = Path(args.csv)
+        if not out.parent.is_dir():
+            raise InputError(f"cannot write to {args.csv}: its folder does not exist.")
+        if out.is_dir():
+            raise InputError(f"cannot write to {args.csv}: it is a folder; give a file name, e.g. {out / 'table.csv'}.")
+        if not os.access(out.parent, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+            raise InputError(f"cannot write to {args.csv}: permission denied.")  # before hours of work, not after
+        runner = run_here
+        if args.ray is not None:
+            from workbench.evaluation.distributed import ray_runner
+
+            runner = ray_runner(args.ray or None, args.workers)
+        rows = evaluate(models, method_ids, cases, args.seed, params=params,
+                        rows_path=out.with_name(out.name + ".rows.jsonl"), baseline=args.baseline, runner=runner,
+                        progress=lambda k, total: print(f"\rcase {k}/{total}", end="", file=sys.stderr))
+        print(file=sys.stderr)
+        table = summarise(rows, sanity_verdicts(models, method_ids, cases, args.seed, params) if args.sanity else None)
+    except (InputError, ModelError) as err:
+        return fail(str(err))
+    except OSError as err:  # the CSV or its rows file: a read-only folder, a full disk
+        return fail(f"cannot write to {err.filename or args.csv}: {err.strerror or err}.")
+    try:
+        out.write_text(table_csv(table), newline="")
+    except OSError as err:
+        return fail(f"cannot write to {args.csv}: {err.strerror or err} (the rows are kept in "
+                    f"{out.name}.rows.jsonl; run again to write the table).")
+    if args.json:
+        print(json.dumps(table))
+    else:
+        print(" ".join(f"{c:>14s}" for c in COLUMNS[1:]))
+        for row in table:
+            print(" ".join(f"{'-' if row[c] is None else row[c]:>14}" for c in COLUMNS[1:]) + f"  {row['model']}")
+        print(f"-> {out}")
+    return 0
+
+
+def reproduce_main(argv: Sequence[str]) -> int:
+    """`xai_models.py reproduce REPORT --input FILE`: every map of a report made again and compared."""
+    from workbench.io.files import read_file
+    from workbench.report import read_report, reproduce
+
+    parser = argparse.ArgumentParser(prog="xai_models.py reproduce", description=(
+        "Make every map of a report again from its input and print each one's largest difference from the "
+        "recorded map (0 on the same machine: every seed is recorded)."))
+    parser.add_argument("report", help="a report ZIP, or its manifest.json (maps/ beside it when present)")
+    parser.add_argument("--input", required=True, help="the input file the report was made from")
+    parser.add_argument("--json", action="store_true", help='print {"max_difference": ..., "maps": [...]}')
+    parser.add_argument("--trust-pickle", action="store_true",
+                        help="load the pickled weights of the repos the report marks trusted (they can run code)")
+    parser.add_argument("--device", default="auto", help=DEVICE_HELP + "; a map made on another device than the "
+                        "report's is compared within a tolerance, not bit for bit")
+    args = parser.parse_args(argv)
+    try:
+        manifest, maps = read_report(args.report)
+        result = reproduce(manifest, read_file(args.input), maps, args.trust_pickle, resolve_device(args.device))
+    except (InputError, ModelError) as err:
+        return fail(str(err))
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for m in result["maps"]:
+            print(f"{m['model']} {m['method']}: largest difference {m['max_difference']:.3g} "
+                  f"(against the recorded {m['compared_with']})")
+        if result.get("tolerance") is not None:
+            print(f"note: made on {result['devices']['now']}, recorded on {result['devices']['recorded']}: GPU "
+                  f"kernels are not bit-equal to CPU ones, so a map agrees within {result['tolerance']:g} of its "
+                  "largest |value|, not exactly.")
+    return 0
