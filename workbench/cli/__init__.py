@@ -6,6 +6,5 @@ Bad input prints one line on stderr and exits with code 2 (`fail`); nothing is w
 from workbench.cli.evaluate import evaluate_main, reproduce_main
 from workbench.cli.explain import explain_main
 from workbench.cli.predict import listing, predict_main
-from workbench.errors import fail  # also training/__main__.py's (`from workbench.cli import fail`) until it moves
 
-__all__ = ["evaluate_main", "explain_main", "fail", "listing", "predict_main", "reproduce_main"]
+__all__ = ["evaluate_main", "explain_main", "listing", "predict_main", "reproduce_main"]

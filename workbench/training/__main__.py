@@ -18,9 +18,8 @@ import argparse
 import json
 from pathlib import Path
 
-from workbench.cli import fail
 from workbench.data.spoof_engines import ENGINES, SPEECH_CACHE, use_cache
-from workbench.errors import InputError, ModelError
+from workbench.errors import InputError, ModelError, fail
 from workbench.evaluation.medmnist import evaluate_npz
 from workbench.evaluation.reliance import lesion_reliance
 from workbench.evaluation.spans import span_localisation
@@ -60,9 +59,8 @@ def main() -> None:
             p.add_argument("--dataset", default=None, help="pathmnist, pneumoniamnist or chestmnist "
                            "(default: from the file name)")
             p.add_argument("--split", default="test")
-        if name in ("train", "evaluate", "card", "prepare-speech", "loeo", "calibrate-audio"):
-            p.add_argument("--cache", default=str(SPEECH_CACHE), help="audio: where made spoof utterances are kept "
-                           "between runs (outside the repository; '' keeps none)")
+        p.add_argument("--cache", default=str(SPEECH_CACHE), help="audio: where made spoof utterances are kept "
+                       "between runs (outside the repository; '' keeps none)")
         if name == "loeo":
             p.add_argument("--engines", default=",".join(ENGINES))
             p.add_argument("--n-train", type=int, default=3000)
@@ -86,7 +84,7 @@ def main() -> None:
                            "config.json and card (a bundled model's folder under models/)")
     args = parser.parse_args()
     recipe = RECIPES[args.recipe]
-    if getattr(args, "cache", ""):
+    if args.cache:
         use_cache(Path(args.cache))
     if args.cmd == "prepare-speech":
         from workbench.data import speech
