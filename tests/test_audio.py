@@ -270,6 +270,7 @@ def test_predict_cli_scores_every_window_of_a_long_clip(audio_model_dir, capsys)
     spoof = [w["probabilities"]["spoof"] for w in out["windows"]]
     assert out["deciding_window"] == int(np.argmax(spoof))
     assert out["verdict"] == ("spoof" if max(spoof) > 0.5 else "bonafide")
+    assert out["rule"] == "a clip is bona fide only if every window is", "a model without a clip rule: any window"
     assert out["probabilities"]["spoof"] == pytest.approx(max(spoof), abs=1e-6), "the deciding window is shown"
 
 

@@ -33,7 +33,7 @@ from workbench.training.recipes import RECIPES, Recipe
 from workbench.training.runner import train_and_card, trainer
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="cmd", required=True)
     commands = {
@@ -82,7 +82,7 @@ def main() -> None:
         if name == "layers":
             p.add_argument("--write", action="store_true", help="write the best layer into the model folder's "
                            "config.json and card (a bundled model's folder under models/)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     recipe = RECIPES[args.recipe]
     if args.cache:
         use_cache(Path(args.cache))
