@@ -236,7 +236,8 @@ def tts_utterance(engine: str, split: str, j: int) -> tuple[str, np.ndarray]:
     """(setting label, utterance j) of an English text-to-speech engine's split, made when first asked for."""
     setting, pair = tts_setting(engine, split, j), texts_of(engine, split, j)
     if engine == "flite":
-        make = functools.partial(lambda: np.concatenate([flite(t, *setting) for t in pair]))
+        def make() -> np.ndarray:
+            return np.concatenate([flite(t, *setting) for t in pair])
     elif engine in ("festival_diphone", "festival_hts"):
         voice = "voice_kal_diphone" if engine == "festival_diphone" else "voice_cmu_us_slt_arctic_hts"
         make = functools.partial(festival, " ".join(pair), voice, setting)

@@ -122,7 +122,7 @@ def evaluate_audio(model: str | ModelAdapter, recipe: Recipe, n: int = 1000, see
 
 
 def held_out_tables(evaluation: dict, loeo: dict | None = None) -> str:
-    """The held-out numbers as Markdown tables (the card and docs/models.md show the same)."""
+    """The held-out numbers as the card's Markdown tables."""
     from workbench.data.spoof_engines import FAMILY
 
     languages = sorted(set(evaluation["window_bonafide_by_language"]) | set(evaluation["clip_bonafide_by_language"]))
