@@ -202,6 +202,41 @@ def test_deletion_and_insertion_curves_follow_a_model_that_reads_one_pixel():
                                                                               + 0.95 * sigmoid(4.0))
 
 
+def test_deletion_orders_a_plateau_at_random_not_top_row_first():
+    """A map that is flat over most of the image (a CAM after ReLU, a LIME tile) must not be deleted top row first:
+    the model here reads only the top row (class-1 logit 2 x its sum), so a row-major order would empty it in the
+    first quarter of the curve. Ties are drawn from the seed: over 400 seeds, the top row's share of the first 4
+    points deleted is the hypergeometric mean 4 x 4 / 16 = 1 pixel; strictly higher points always go first; and the
+    curve is the model on exactly the copies that order makes, by hand."""
+    import torch
+    from torch import nn
+
+    from workbench.metrics.faithfulness import perturbation_curve, relevance_order
+    from workbench.models import TorchAdapter
+    from workbench.specs import InputSpec
+
+    from .conftest import tiny_info
+
+    module = nn.Sequential(nn.Flatten(), nn.Linear(16, 2))
+    with torch.no_grad():
+        module[1].weight.zero_()
+        module[1].bias.zero_()
+        module[1].weight[1, :4] = 2.0
+    model = TorchAdapter(module, tiny_info(id="top-row", input=InputSpec(4, 4, 1, (0.0,), (1.0,))))
+    x = np.ones((1, 1, 4, 4), np.float32)
+    plateau = np.zeros((4, 4), np.float32)
+    plateau[3, 3] = 1.0  # one peak, then 15 tied points
+    top_row_first = [np.isin(relevance_order(plateau, seed)[1:5], range(4)).sum() for seed in range(400)]
+    assert all(relevance_order(plateau, seed)[0] == 15 for seed in range(20))
+    assert np.mean(top_row_first) == pytest.approx(1.0, abs=0.15)
+    assert len({tuple(relevance_order(plateau, s)) for s in range(5)}) == 5
+    for seed in (0, 1):
+        order = relevance_order(plateau, seed)
+        _, deletion = perturbation_curve(model, x, plateau, Target(1), "deletion", steps=4, seed=seed)
+        left = [4 - np.isin(order[:k], range(4)).sum() for k in (0, 4, 8, 12, 16)]
+        np.testing.assert_allclose(deletion, [1 / (1 + np.exp(-2.0 * n)) for n in left], rtol=1e-6)
+
+
 class InputItself(METHODS["saliency"].__class__):
     """A 'method' that ignores the model and returns the input: the randomisation check must fail it."""
 

@@ -24,11 +24,20 @@ def target_probability(model: ModelAdapter, batch: np.ndarray, target: Target) -
     return probs[:, target.region].mean(axis=1).astype(np.float64)
 
 
+def relevance_order(heatmap: np.ndarray, seed: int) -> np.ndarray:
+    """The map's points (flat indices), most relevant first; tied points in an order drawn from `seed`. A stable
+    sort would delete a plateau (a CAM's zeros after ReLU, a LIME tile) top row first, so the curve would measure
+    where in the image the model looks, not the map."""
+    shuffled = np.random.default_rng(seed).permutation(heatmap.size)
+    return shuffled[np.argsort(-heatmap.ravel()[shuffled], kind="stable")]
+
+
 def perturbation_curve(model: ModelAdapter, x: np.ndarray, heatmap: np.ndarray, target: Target, mode: str,
-                       steps: int = 20, baseline: str | np.ndarray = "black") -> tuple[np.ndarray, np.ndarray]:
+                       steps: int = 20, baseline: str | np.ndarray = "black",
+                       seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(shares of pixels changed, 0 to 1 in `steps` steps; the target's probability at each): the most
-    relevant pixels first (ties: the first in row-major order). `baseline` names a reference (black, mean,
-    blur) or is the reference input itself, such as the case's counterfactual twin."""
+    relevant pixels first, ties in the order `relevance_order` draws from `seed`. `baseline` names a reference
+    (black, mean, blur) or is the reference input itself, such as the case's counterfactual twin."""
     if mode not in ("deletion", "insertion"):
         raise ValueError(f"mode must be deletion or insertion, not {mode!r}")
     target = model.resolve_target(x, target)
@@ -39,7 +48,7 @@ def perturbation_curve(model: ModelAdapter, x: np.ndarray, heatmap: np.ndarray, 
     else:
         reference = baseline_for(model, x, baseline)
     start, end = (x, reference) if mode == "deletion" else (reference, x)
-    order = np.argsort(-heatmap.ravel(), kind="stable")
+    order = relevance_order(heatmap, seed)
     shares = np.linspace(0.0, 1.0, steps + 1)
     counts = np.round(shares * order.size).astype(int)
     probs = []
@@ -70,9 +79,9 @@ class PerturbationAUC(Metric):
 
     def curve(self, explanation, model, x, baseline: str | np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The curve with this metric's baseline, or with `baseline` when given (a name, or a reference input
-        such as the counterfactual twin: `perturbation_curve`)."""
+        such as the counterfactual twin: `perturbation_curve`). Ties are ordered by the explanation's seed."""
         return perturbation_curve(model, x, explanation.map, explanation.target, self.mode, self.steps,
-                                  self.baseline if baseline is None else baseline)
+                                  self.baseline if baseline is None else baseline, explanation.seed)
 
     def score_curve(self, curve: tuple[np.ndarray, np.ndarray]) -> float:
         """The score of a curve computed already: the app draws the curves and scores the same ones."""
