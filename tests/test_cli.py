@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import xai_models
-from workbench.methods import METHODS
+from workbench.methods import BASELINE_METHODS, METHODS
 from workbench.metrics import METRICS
 from workbench.models import Target, list_models, load_model
 from workbench.tasks import TASKS
@@ -271,7 +271,7 @@ def test_evaluate_scores_methods_x_models_on_generated_cases_and_resumes(tmp_pat
 
     out = tmp_path / "eval.csv"
     args = ["evaluate", "--task", "lung_xray", "--model", f"{BUNDLED},lung_xray-resnet-shortcut", "--methods",
-            "gradcam", "--n", "3", "--csv", str(out), "--json"]
+            "gradcam", "--n", "3", "--csv", str(out), "--json", "--no-baselines"]
     assert xai_models.main(args) == 0
     table = json.loads(capsys.readouterr().out)
     honest, shortcut = table
@@ -289,7 +289,7 @@ def test_evaluate_scores_methods_x_models_on_generated_cases_and_resumes(tmp_pat
     for metric in ("pointing_game", "rank_accuracy", "iou", "deletion_auc"):
         assert first[metric] == pytest.approx(METRICS[metric].score(e, truth=case.mask, model=model, x=x)), metric
     header = out.read_text().splitlines()[0].split(",")
-    assert header[:2] == ["model", "method"] and header[-3:] == ["cases", "excluded", "seconds_per_case"]
+    assert header[:2] == ["model", "method"] and header[-4:] == ["cases", "excluded", "seconds_per_case", "resamples"]
     assert {"pointing_game", "iou", "hd95", "deletion_auc", "insertion_auc"} <= set(header)
 
     # A stopped run: keep two rows, one of them altered; the rerun reads them and computes only the rest.
@@ -370,12 +370,16 @@ def test_evaluate_on_a_folder_with_masks_and_on_a_medmnist_file(tmp_path, capsys
     assert xai_models.main(["evaluate", "--task", "lung_xray", "--model", BUNDLED, "--methods", "gradcam",
                             "--folder", str(ROOT / "sample_files" / "lung_xray"), "--n", "20", "--csv", str(out),
                             "--json"]) == 0
-    (row,) = json.loads(capsys.readouterr().out)
+    row, *baselines = json.loads(capsys.readouterr().out)
+    assert [r["method"] for r in baselines] == list(BASELINE_METHODS), "added unless --no-baselines"
+    best = max(r["pointing_game"] for r in baselines)
+    assert row["pointing_game_lift"] == pytest.approx(row["pointing_game"] - best, abs=1e-4)
+    assert row["pointing_game_lo"] <= row["pointing_game"] <= row["pointing_game_hi"]
     files = [p for p in (ROOT / "sample_files" / "lung_xray").glob("*.png") if not p.stem.endswith("_mask")]
     assert row["cases"] == len(files) and row["excluded"] == 0 and row["pointing_game"] is not None
     rows = [json.loads(line) for line in (tmp_path / "folder.csv.rows.jsonl").read_text().splitlines()]
     with_mask = {p.stem for p in files if p.with_name(f"{p.stem}_mask.png").exists()}
-    assert sum(r["iou"] is not None for r in rows) == len(with_mask) > 0
+    assert sum(r["iou"] is not None for r in rows if r["method"] == "gradcam") == len(with_mask) > 0
 
     images, _, labels = phantoms.make_dataset(6, seed=3, split="test")
     buf = _io.BytesIO()
@@ -383,7 +387,7 @@ def test_evaluate_on_a_folder_with_masks_and_on_a_medmnist_file(tmp_path, capsys
     (tmp_path / "pneumoniamnist_128.npz").write_bytes(buf.getvalue())
     assert xai_models.main(["evaluate", "--task", "lung_xray", "--model", BUNDLED, "--methods", "gradcam", "--npz",
                             str(tmp_path / "pneumoniamnist_128.npz"), "--csv", str(tmp_path / "npz.csv"),
-                            "--json"]) == 0
+                            "--json", "--no-baselines"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["cases"] == 6 and row["pointing_game"] is None and row["deletion_auc"] is not None
     rows = [json.loads(line) for line in (tmp_path / "npz.csv.rows.jsonl").read_text().splitlines()]
@@ -399,7 +403,7 @@ def test_an_evaluation_killed_halfway_resumes_with_the_rows_of_an_uninterrupted_
 
     def command(folder):
         return ["evaluate", "--task", "lung_xray", "--model", BUNDLED, "--methods", "gradcam,saliency", "--n", "16",
-                "--csv", str(folder / "eval.csv"), "--json"]
+                "--csv", str(folder / "eval.csv"), "--json", "--no-baselines"]
 
     def untimed(row: dict) -> dict:
         return {k: v for k, v in row.items() if "seconds" not in k}

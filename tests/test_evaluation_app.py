@@ -16,6 +16,7 @@ import workbench.training.performance as performance
 from workbench.evaluation.batch import COLUMNS, evaluate, summarise
 from workbench.evaluation.cases import generated
 from workbench.evaluation.classification import classification_report, expected_calibration_error
+from workbench.methods import BASELINE_METHODS
 from workbench.models import load_model
 from workbench.training.classifier import HELD_OUT
 from workbench.training.recipes import RECIPES
@@ -25,6 +26,7 @@ from .test_app import new_app, tab
 
 SHORTCUT = "lung_xray-resnet-shortcut"
 METHODS = ["gradcam"]  # one run of each model on each case; the tab's default adds Saliency
+RUN = [*METHODS, *BASELINE_METHODS]  # what the tab runs: the trivial baselines are on by default (no model pass)
 
 
 def widget(block, kind: str, label: str):
@@ -75,6 +77,8 @@ def evaluated():
     ev = tab(at, "Evaluation")
     assert widget(ev, "multiselect", "Models").value == [BUNDLED], "the sidebar's model"
     assert widget(ev, "multiselect", "Methods").value == ["gradcam", "saliency"], "the cheap ones"
+    assert widget(ev, "checkbox", "With the trivial baselines").value, "on by default"
+    assert not set(BASELINE_METHODS) & set(widget(ev, "multiselect", "Methods").options), "a switch of their own"
     widget(ev, "multiselect", "Models").set_value([BUNDLED, SHORTCUT]).run()
     widget(tab(at, "Evaluation"), "multiselect", "Methods").set_value(METHODS).run()
     batch.evaluate_case = counting
@@ -96,7 +100,7 @@ def test_the_table_is_the_librarys_summary_for_the_same_settings(evaluated):
     """The library called directly on the same two cases; the first run's table is its summary of case 0 (the
     cases are made one by one from their index, so the first of two is the one of one)."""
     at, _, _, table_1, _ = evaluated
-    rows = evaluate([load_model(BUNDLED), load_model(SHORTCUT)], METHODS, generated("lung_xray", 2, 0), 0)
+    rows = evaluate([load_model(BUNDLED), load_model(SHORTCUT)], RUN, generated("lung_xray", 2, 0), 0)
     assert_tables_equal(shown_table(at), summarise(rows))
     assert_tables_equal(table_1, summarise([r for r in rows if r["case"] == 0]))
     assert any(b.label == "Table (.csv)" for b in tab(at, "Evaluation").get("download_button"))
@@ -107,7 +111,7 @@ def test_a_second_run_with_more_cases_scores_only_the_missing_ones(evaluated):
     assert first == [(BUNDLED, 0), (SHORTCUT, 0)]
     assert second == [(BUNDLED, 1), (SHORTCUT, 1)], "case 0 comes from the session"
     rows = at.session_state["evaluation:rows"]
-    assert len(rows) == 2 * 2 * len(METHODS)
+    assert len(rows) == 2 * 2 * len(RUN)
     assert all(rows[k]["seconds"] == s for k, s in kept.items()), "the first run's rows, untouched"
 
 
@@ -148,7 +152,8 @@ def test_no_method_and_a_bad_upload_get_a_message_and_a_medmnist_upload_is_score
     uploader.set_value(("pneumoniamnist_64.npz", data, "application/octet-stream")).run()
     click(at, "Run evaluation")
     assert not tab(at, "Evaluation").error
-    (row,) = shown_table(at)
+    row, *baselines = shown_table(at)
+    assert [r["method"] for r in baselines] == list(BASELINE_METHODS)
     assert row["cases"] == 3 and row["excluded"] == 0 and same(row["pointing_game"], None)
     assert any("no counterfactual twins" in c.value for c in tab(at, "Evaluation").caption)
 
@@ -220,7 +225,7 @@ def test_generated_cases_offer_the_twin_baseline_and_score_with_it_as_the_librar
     assert list(baseline.options) == ["black", "mean", "blur", "twin"]
     baseline.set_value("twin").run()
     click(at, "Run evaluation")
-    expected = summarise(evaluate([load_model(BUNDLED)], METHODS, generated("lung_xray", 2), 0, baseline="twin"))
+    expected = summarise(evaluate([load_model(BUNDLED)], RUN, generated("lung_xray", 2), 0, baseline="twin"))
     assert_tables_equal(shown_table(at), expected)
     widget(tab(at, "Evaluation"), "radio", "Cases").set_value("MedMNIST .npz file").run()
     assert list(widget(tab(at, "Evaluation"), "selectbox", "Deletion/insertion baseline").options) == [
@@ -240,7 +245,7 @@ def test_real_radiographs_of_held_out_patients_are_scored_without_localisation_a
     widget(tab(at, "Evaluation"), "selectbox", "Deletion/insertion baseline").set_value("mean").run()
     click(at, "Run evaluation")
     source = cases.from_folder("lung_xray", str(cases.real_folder("lung_xray")), 2)
-    expected = summarise(evaluate([load_model(BUNDLED)], METHODS, source, 0, baseline="mean"))
+    expected = summarise(evaluate([load_model(BUNDLED)], RUN, source, 0, baseline="mean"))
     shown = shown_table(at)
     assert_tables_equal(shown, expected)
     assert shown[0]["cases"] == 2 and same(shown[0]["pointing_game"], None) and shown[0]["deletion_auc"] is not None

@@ -34,7 +34,7 @@ from workbench.evaluation.cases import (
     generated,
     real_folder,
 )
-from workbench.methods import METHODS
+from workbench.methods import BASELINE_METHODS, METHODS
 from workbench.methods.common import BASELINES
 from workbench.metrics import METRICS
 from workbench.models import ModelAdapter
@@ -100,10 +100,16 @@ def _settings(sel: Selection) -> Settings | None:
     except ModelError as err:
         st.error(f"Could not load the model: {err}")
         return None
-    offered = [m.id for m in METHODS.values() if models and all(m.is_compatible(task, model) for model in models)]
+    offered = [m.id for m in METHODS.values() if models and all(m.is_compatible(task, model) for model in models)
+               and m.id not in BASELINE_METHODS]
     method_ids = st.multiselect("Methods", offered, default=[m for m in DEFAULT_METHODS if m in offered],
                                 format_func=lambda m: METHODS[m].name, key=f"evaluation:methods:{','.join(ids)}",
                                 help="Each with its default settings.")
+    if st.checkbox("With the trivial baselines", value=True, key="evaluation:baselines", help=(
+            "A random map, a centred Gaussian, the input's intensity and its edges (Sobel), no model pass each: the "
+            "table's lift columns say how far each method is above the best of them. A method that does not beat "
+            "them has found nothing about the model.")) and method_ids:
+        method_ids = [*method_ids, *BASELINE_METHODS]
     kinds = [*([GENERATED] if task.id in CASE_SOURCES else []), *([REAL] if real_folder(task.id) else []),
              *([UPLOAD] if any(d.task == task.id for d in DATASETS.values()) else [])]
     if not kinds:
@@ -204,10 +210,21 @@ def _show(last: dict | None) -> None:
 
 def _columns() -> dict:
     """Each metric's name with the arrow of its direction, and what it measures on hover."""
-    config = {m: st.column_config.NumberColumn(f"{METRICS[m].name} {'↑' if METRICS[m].higher_is_better else '↓'}",
-                                               help=METRICS[m].what_it_measures, format="%.3f")
-              for m in (*LOCALISATION, *OTHERS)}
+    config = {}
+    for m in (*LOCALISATION, *OTHERS):
+        config[m] = st.column_config.NumberColumn(METRICS[m].label, help=METRICS[m].what_it_measures, format="%.3f")
+        config[f"{m}_lo"] = st.column_config.NumberColumn(f"{METRICS[m].name}: 95% low", format="%.3f", help=(
+            "The lower end of the mean's 95% bootstrap interval over the cases."))
+        config[f"{m}_hi"] = st.column_config.NumberColumn(f"{METRICS[m].name}: 95% high", format="%.3f",
+                                                          help="The upper end of the mean's 95% bootstrap interval.")
+        config[f"{m}_lift"] = st.column_config.NumberColumn(f"{METRICS[m].name}: lift", format="%+.3f", help=(
+            "The method's score minus the best trivial baseline's, in the metric's better direction (above 0: "
+            "better than every baseline)."))
     return config | {
+        "best_or_tied": st.column_config.Column("★ best or not clearly worse", help=(
+            "The metrics on which this method has the model's best mean, or is not clearly worse than the best: a "
+            "paired bootstrap over the same cases puts its difference from the best within noise.")),
+        "resamples": st.column_config.NumberColumn("Bootstrap resamples"),
         "sanity": st.column_config.Column("Sanity check passed", help="The model-randomisation check (empty: not "
                                           "run)."),
         "excluded": st.column_config.NumberColumn("Excluded", help="Cases left out of the localisation means (and, "

@@ -39,7 +39,7 @@ DEFAULT_METHODS = {
 }
 OTHER_DEFAULTS = ("gradcam", "integrated_gradients")  # a task without its own list
 FAMILY_NAMES = {"gradient": "gradient", "cam": "CAM", "propagation": "propagation", "perturbation": "perturbation",
-                "intrinsic": "the model's own"}
+                "intrinsic": "the model's own", "baseline": "trivial baselines (no model pass)"}
 PREDICTED = "predicted class"
 STOP = "run:stop"  # the key prefix of the Stop buttons beside a running explanation (views/explanations.py)
 CASE_NOTE = "Generated here, in memory, from data the bundled models never trained on; nothing is saved."

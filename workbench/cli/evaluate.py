@@ -14,6 +14,7 @@ from workbench.cli.common import DEVICE_HELP, method_params
 from workbench.device import resolve_device
 from workbench.errors import InputError, ModelError, fail
 from workbench.evaluation.cases import EVAL_BASELINES
+from workbench.methods import BASELINE_METHODS
 from workbench.models import load_model
 from workbench.service import check_methods, check_model_task, check_seed
 from workbench.tasks import get_task
@@ -22,7 +23,6 @@ from workbench.tasks import get_task
 def evaluate_main(argv: Sequence[str] | None = None) -> int:
     """`xai_models.py evaluate`: methods x models scored on generated cases whose truth is known."""
     from workbench.evaluation.batch import (
-        COLUMNS,
         evaluate,
         run_here,
         sanity_verdicts,
@@ -38,6 +38,9 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--task", required=True, help="task id")
     parser.add_argument("--model", required=True, help="model id(s), comma-separated")
     parser.add_argument("--methods", default="gradcam,integrated_gradients", help="comma-separated method ids")
+    parser.add_argument("--no-baselines", action="store_true", help="leave out the trivial baselines (random, "
+                        "centre, intensity, edges; no model pass each), whose rows the lift columns are measured "
+                        "against and which are added by default")
     parser.add_argument("--param", action="append", default=[], metavar="METHOD.NAME=VALUE")
     parser.add_argument("--n", type=int, default=50, help="number of cases (at most)")
     source = parser.add_mutually_exclusive_group()
@@ -70,6 +73,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         for model in models:
             check_model_task(model, task)
         method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
+        if not args.no_baselines:
+            method_ids += [m for m in BASELINE_METHODS if m not in method_ids]
         for model in models:
             check_methods(task, model, method_ids)
         params = method_params(args.param)
@@ -104,11 +109,25 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     if args.json:
         print(json.dumps(table))
     else:
-        print(" ".join(f"{c:>14s}" for c in COLUMNS[1:]))
-        for row in table:
-            print(" ".join(f"{'-' if row[c] is None else row[c]:>14}" for c in COLUMNS[1:]) + f"  {row['model']}")
-        print(f"-> {out}")
+        print_table(table)
+        print(f"-> {out} (every column, the lifts over the baselines among them)")
     return 0
+
+
+def print_table(table: list[dict]) -> None:
+    """Per model, each method's means with their 95% intervals; * marks the best of a metric and every method not
+    clearly worse than it (a paired bootstrap)."""
+    from workbench.evaluation.batch import METRIC_COLUMNS
+
+    for model in dict.fromkeys(r["model"] for r in table):
+        rows = [r for r in table if r["model"] == model]
+        metrics = [m for m in METRIC_COLUMNS if any(r[m] is not None for r in rows)]
+        print(f"{model} (mean [95% interval]; * best or not clearly worse)")
+        print(f"{'method':>22s} " + " ".join(f"{m:>22s}" for m in metrics))
+        for r in rows:
+            cells = ["-" if r[m] is None else f"{r[m]:.3f} [{r[f'{m}_lo']:.2f},{r[f'{m}_hi']:.2f}]"
+                     f"{'*' if m in r['best_or_tied'].split() else ' '}" for m in metrics]
+            print(f"{r['method']:>22s} " + " ".join(f"{c:>22s}" for c in cells))
 
 
 def reproduce_main(argv: Sequence[str]) -> int:

@@ -22,8 +22,9 @@ import numpy as np
 
 from workbench.errors import InputError
 from workbench.evaluation.cases import EVAL_BASELINES, TWIN, CaseSource, EvalCase
+from workbench.evaluation.intervals import RESAMPLES, bootstrap_interval, clearly_worse, defined
 from workbench.io.writers import csv_text
-from workbench.methods import METHODS
+from workbench.methods import BASELINE_METHODS, METHODS
 from workbench.metrics import METRICS
 from workbench.metrics.sanity import model_randomisation
 from workbench.models import ModelAdapter, Target
@@ -205,31 +206,98 @@ def evaluate(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: 
 
 
 def _mean(values: list) -> float | None:
-    defined = [v for v in values if v is not None and not np.isnan(v)]
-    return round(float(np.mean(defined)), 4) if defined else None
+    kept = defined(values)
+    return round(float(kept.mean()), 4) if kept.size else None
 
 
-def summarise(rows: list[dict], sanity: dict[tuple[str, str], bool] | None = None) -> list[dict]:
+def _scored_cases(group: list[dict], metric: str) -> list[dict]:
+    """The rows a metric's mean is taken over: for localisation (and the twin's curves) the cases the model relies
+    on, for the rest every case."""
+    twin = all(r["baseline"] == TWIN for r in group)
+    if metric in LOCALISATION or (twin and metric in CURVES):
+        return [r for r in group if r["relies"] is not False]
+    return group
+
+
+def is_baseline(method_id: str) -> bool:
+    """A trivial map (`workbench/methods/trivial.py`): the rows a method's lift is measured against."""
+    return method_id in BASELINE_METHODS
+
+
+def summarise(rows: list[dict], sanity: dict[tuple[str, str], bool] | None = None,
+              resamples: int = RESAMPLES) -> list[dict]:
     """One row per model x method: localisation means over the cases not shown to be ignored by the model
     (its answer did not flip without the object: excluded), the rest over all cases. With the twin baseline,
     deletion and insertion are averaged over the kept cases too: where the model keeps its answer on the twin,
-    taking points from the twin removes nothing it uses, so the curve stays flat whatever the map."""
+    taking points from the twin removes nothing it uses, so the curve stays flat whatever the map.
+
+    Each mean has its 95% bootstrap interval over those cases (`<metric>_lo`, `<metric>_hi`, seeded by the run's
+    seed); each localisation metric its lift over the best trivial baseline in the run (`<metric>_lift`, positive:
+    better than every baseline, in the metric's own direction); and `best_or_tied` names the metrics on which the
+    method is the model's best or not clearly worse than the best (a paired bootstrap over the same cases)."""
+    seed = rows[0]["seed"] if rows else 0
     out = []
     for model, method in dict.fromkeys((r["model"], r["method"]) for r in rows):
         group = [r for r in rows if r["model"] == model and r["method"] == method]
-        kept = [r for r in group if r["relies"] is not False]
-        twin = all(r["baseline"] == TWIN for r in group)
         row = {"model": model, "method": method}
-        row |= {m: _mean([r[m] for r in kept]) for m in LOCALISATION}
-        row |= {m: _mean([r[m] for r in (kept if twin and m in CURVES else group)]) for m in OTHERS}
+        for m in METRIC_COLUMNS:
+            values = defined([r[m] for r in _scored_cases(group, m)])
+            interval = bootstrap_interval(values, seed, resamples)
+            row[m] = round(float(values.mean()), 4) if values.size else None
+            row[f"{m}_lo"], row[f"{m}_hi"] = (None, None) if interval is None else (round(interval[0], 4),
+                                                                                     round(interval[1], 4))
         row["sanity"] = None if sanity is None else sanity.get((model, method))
-        row |= {"cases": len(group), "excluded": len(group) - len(kept),
-                "seconds_per_case": _mean([r["seconds"] for r in group])}
+        row |= {"cases": len(group), "excluded": len(group) - len(_scored_cases(group, LOCALISATION[0])),
+                "seconds_per_case": _mean([r["seconds"] for r in group]), "resamples": resamples}
         out.append(row)
+    for model in dict.fromkeys(r["model"] for r in out):
+        summary = [r for r in out if r["model"] == model]
+        _lifts(summary)
+        _best_or_tied(summary, [r for r in rows if r["model"] == model], seed, resamples)
     return out
 
 
-COLUMNS = ("model", "method", *LOCALISATION, *OTHERS, "sanity", "cases", "excluded", "seconds_per_case")
+def _lifts(summary: list[dict]) -> None:
+    """Each method's localisation scores against the best trivial baseline's (None without baselines, and for the
+    baselines themselves)."""
+    baselines = [r for r in summary if is_baseline(r["method"])]
+    for m in LOCALISATION:
+        sign = 1 if METRICS[m].higher_is_better else -1
+        scores = [sign * r[m] for r in baselines if r[m] is not None]
+        best = max(scores) if scores else None
+        for r in summary:
+            lift = None if best is None or r[m] is None or is_baseline(r["method"]) else sign * r[m] - best
+            r[f"{m}_lift"] = None if lift is None else round(lift, 4)
+
+
+def _best_or_tied(summary: list[dict], rows: list[dict], seed: int, resamples: int) -> None:
+    """Per metric, the best mean and every method whose per-case difference from it is not clearly negative."""
+    for r in summary:
+        r["best_or_tied"] = []
+    by_method = {r["method"]: {row["case"]: row for row in rows if row["method"] == r["method"]} for r in summary}
+    for m in METRIC_COLUMNS:
+        sign = 1 if METRICS[m].higher_is_better else -1
+        scored = [r for r in summary if r[m] is not None]
+        if not scored:
+            continue
+        best = max(scored, key=lambda r: sign * r[m])
+        best_cases = {row["case"]: row for row in _scored_cases(list(by_method[best["method"]].values()), m)}
+        for r in scored:
+            cases = [c for c in best_cases if c in by_method[r["method"]]]
+            pairs = np.array([[by_method[r["method"]][c][m], best_cases[c][m]] for c in cases], np.float64)
+            pairs = pairs.reshape(-1, 2)[~np.isnan(pairs.reshape(-1, 2)).any(axis=1)]  # None -> NaN: left out
+            candidate, reference = pairs[:, 0], pairs[:, 1]
+            if r is best or not clearly_worse(candidate, reference, METRICS[m].higher_is_better, seed, resamples):
+                r["best_or_tied"].append(m)
+    for r in summary:
+        r["best_or_tied"] = " ".join(r["best_or_tied"])
+
+
+METRIC_COLUMNS = (*LOCALISATION, *OTHERS)
+COLUMNS = ("model", "method",
+           *(f"{m}{suffix}" for m in METRIC_COLUMNS for suffix in ("", "_lo", "_hi", *(("_lift",) if m in LOCALISATION
+                                                                                     else ()))),
+           "best_or_tied", "sanity", "cases", "excluded", "seconds_per_case", "resamples")
 
 
 def table_csv(table: list[dict]) -> str:

@@ -9,6 +9,7 @@ from workbench.methods.intrinsic import StepScores
 from workbench.methods.perturbation import FeatureAblation, Occlusion
 from workbench.methods.propagation import LRP, DeepLift, GuidedBackprop, GuidedGradCAM
 from workbench.methods.surrogate import KernelShap, Lime
+from workbench.methods.trivial import CentreMap, EdgeMap, IntensityMap, RandomMap
 from workbench.models import ModelAdapter
 from workbench.registry import Registry
 from workbench.tasks import Task
@@ -32,6 +33,11 @@ METHODS.register(GuidedBackprop())
 METHODS.register(GuidedGradCAM())
 METHODS.register(LRP())
 METHODS.register(FeatureAblation())
+METHODS.register(RandomMap())
+METHODS.register(CentreMap())
+METHODS.register(IntensityMap())
+METHODS.register(EdgeMap())
+BASELINE_METHODS = tuple(m.id for m in METHODS.values() if m.family == "baseline")  # the evaluation adds them
 
 
 def compatible_methods(task: Task, model: ModelAdapter) -> list[Method]:
@@ -43,5 +49,5 @@ def hidden_methods(task: Task, model: ModelAdapter) -> dict[str, str]:
     return {m.name: reason for m in METHODS.values() if (reason := m.incompatibility(task, model)) is not None}
 
 
-__all__ = ["FAMILIES", "METHODS", "PARAM_KINDS", "Cost", "Explanation", "Method", "Param", "compatible_methods",
-           "hidden_methods"]
+__all__ = ["BASELINE_METHODS", "FAMILIES", "METHODS", "PARAM_KINDS", "Cost", "Explanation", "Method", "Param",
+           "compatible_methods", "hidden_methods"]

@@ -21,7 +21,8 @@ from workbench.models import ModelAdapter, PassCount, Target
 from workbench.tasks import Task
 
 PARAM_KINDS = ("int", "float", "choice", "bool", "layer", "layers")
-FAMILIES = ("gradient", "cam", "propagation", "perturbation", "intrinsic")  # the order the sidebar lists them in
+# the order the sidebar lists them in
+FAMILIES = ("gradient", "cam", "propagation", "perturbation", "intrinsic", "baseline")
 TRUE, FALSE = ("true", "1", "yes", "on"), ("false", "0", "no", "off")
 
 
