@@ -326,7 +326,7 @@ def test_the_twin_baseline_takes_deleted_points_from_the_counterfactual_twin(tmp
 
     out = tmp_path / "twin.csv"
     assert xai_models.main(["evaluate", "--task", "lung_xray", "--model", BUNDLED, "--methods", "gradcam", "--n", "1",
-                            "--baseline", "twin", "--csv", str(out)]) == 0
+                            "--baseline", "twin", "--csv", str(out), "--no-baselines"]) == 0
     (row,) = [json.loads(line) for line in (tmp_path / "twin.csv.rows.jsonl").read_text().splitlines()]
     assert row["baseline"] == "twin"
     model = load_model(BUNDLED)
@@ -346,7 +346,7 @@ def test_with_the_twin_baseline_deletion_and_insertion_are_averaged_over_the_cas
     from workbench.evaluation.batch import summarise
 
     def row(case: int, relies: bool, baseline: str) -> dict:
-        return {"model": "m", "method": "gradcam", "case": case, "relies": relies, "baseline": baseline,
+        return {"model": "m", "method": "gradcam", "case": case, "seed": 0, "relies": relies, "baseline": baseline,
                 "seconds": 1.0, "pointing_game": float(relies), "rank_accuracy": 0.5, "energy_pointing_game": 0.5,
                 "iou": 0.5, "dice": 0.5, "hd95": 1.0, "deletion_auc": 0.1 if relies else 0.9,
                 "insertion_auc": 0.8 if relies else 0.4, "sparseness": 0.2 if relies else 0.6}
