@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+import torch._dynamo  # noqa: F401 - triton before TensorFlow, which Quantus imports past our guard
 
 from workbench.methods import METHODS
 from workbench.metrics import sanity
@@ -136,7 +137,7 @@ def test_the_smooth_check_removes_noise_driven_dissimilarity(tiny, tiny_input):
         return sanity.smoothed_map(method, tiny, tiny_input, e, draws[:samples], 0.2,
                                    plain=np.zeros_like(e.map))  # noise only: the plain map is left out
     single = sanity.spearman(smoothed(1, 1), smoothed(2, 1))
-    averaged = sanity.spearman(smoothed(1, 8), smoothed(2, 8))
+    averaged = sanity.spearman(smoothed(1, 4), smoothed(2, 4))
     assert averaged > single
 
 
