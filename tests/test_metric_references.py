@@ -130,6 +130,7 @@ def test_dice_equals_monai_compute_dice(cases):
     assert masks.dice(empty, empty) == 1.0 and np.isnan(monai(monai_metrics.compute_dice, empty, empty))
 
 
+@pytest.mark.filterwarnings("ignore::FutureWarning")  # MONAI's own deprecation inside compute_hausdorff_distance
 def test_hd95_differs_from_monai_only_by_pooling_the_two_directions():
     """MONAI's `compute_hausdorff_distance(percentile=95)` takes the 95th percentile of each direction's surface
     distances (prediction to truth, truth to prediction) and the larger; ours is the 95th percentile of both
@@ -203,3 +204,14 @@ def test_deletion_and_insertion_equal_quantus_pixel_flipping(faithfulness_case):
     auc = np.trapezoid(np.concatenate([[deletion[0]], theirs]), dx=1 / steps)
     assert metric.score(e, model=model, x=x) == pytest.approx(auc) == pytest.approx(area_under(shares, deletion))
     assert not hasattr(np, "trapz"), "numpy has np.trapz again: Quantus's AUC runs; compare it too"
+
+
+def test_the_reference_libraries_stay_out_of_the_app_and_the_library():
+    """Quantus and MONAI are test dependencies: no module of the app or of `workbench` imports them."""
+    from .conftest import ROOT
+
+    sources = [*(ROOT / "workbench").rglob("*.py"), *(ROOT / "Streamlit").rglob("*.py")]
+    offenders = [str(p.relative_to(ROOT)) for p in sources
+                 if any(line.lstrip().startswith((f"import {lib}", f"from {lib}"))
+                        for line in p.read_text().splitlines() for lib in ("quantus", "monai"))]
+    assert offenders == []
