@@ -16,7 +16,8 @@ $(STAMP): requirements.lock pyproject.toml
 	# every package, transitive ones included, at the version requirements.lock pins (make lock writes it), by uv:
 	# it unpacks the wheels in parallel and compiles no bytecode up front (above), 34 s here where pip took about 5 min
 	$(PY) -m pip install -q uv==0.13.9
-	$(VENV)/bin/uv pip install --python $(PY) -q -r requirements.lock
+	# --no-deps: the lock holds every package already, and leaves out opencv-python (below), which quantus asks for
+	$(VENV)/bin/uv pip install --python $(PY) -q --no-deps -r requirements.lock
 	# the library itself, editable: inference.py, xai_models.py and workbench/ import from anywhere
 	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
 	touch $(STAMP)
@@ -29,6 +30,9 @@ install: $(STAMP)
 lock: $(STAMP)
 	$(VENV)/bin/pip-compile --quiet --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links \
 		--extra ray --output-file requirements.lock pyproject.toml requirements.txt requirements-test.txt
+	# quantus (a test reference) requires opencv-python, whose cv2 would overwrite opencv-python-headless's and needs
+	# libGL; the headless build gives quantus the same cv2, so the lock leaves the other out
+	sed -i '/^opencv-python==/,+1d' requirements.lock
 
 # Debian chromium for the browser test (Playwright drives it; no browser download).
 browser:

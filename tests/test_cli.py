@@ -303,6 +303,26 @@ def test_evaluate_scores_methods_x_models_on_generated_cases_and_resumes(tmp_pat
         np.mean([123.0, *[r["sparseness"] for r in mine[1:]]]), abs=1e-4)
 
 
+def test_evaluate_sanity_names_its_check_and_gives_that_checks_verdict(tmp_path, capsys):
+    """`--sanity emprt`: the table's sanity column is the efficient check's verdict on the first case, run
+    directly; `--sanity` alone stays the cascading check, and an unknown check is refused."""
+    from workbench.evaluation.batch import prepare
+    from workbench.evaluation.cases import generated
+    from workbench.metrics.sanity import efficient_model_randomisation
+
+    args = ["evaluate", "--task", "lung_xray", "--model", BUNDLED, "--methods", "saliency", "--n", "1", "--csv",
+            str(tmp_path / "s.csv"), "--json", "--sanity"]
+    assert xai_models.main([*args, "emprt"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)
+    model = load_model(BUNDLED)
+    ready = prepare(model, next(generated("lung_xray", 1, 0).cases()))
+    e = METHODS["saliency"].explain(model, ready.x, ready.target, None, 0)
+    assert row["sanity"] is efficient_model_randomisation(model, ready.x, e, seed=0)["passed"]
+    with pytest.raises(SystemExit):
+        xai_models.main([*args, "nope"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("args,message", [
     (["--task", "lung_xray", "--model", "histopathology-resnet18-compact"], "is for task 'histopathology'"),
     (["--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--methods", "nope"], "unknown method"),

@@ -292,6 +292,36 @@ def test_the_sanity_check_badges_each_map_with_the_library_verdict(grid, downloa
         next(c for c in grid.checkbox if c.label.startswith("Sanity check each map")).uncheck().run()
 
 
+def test_the_sanity_switch_runs_the_check_chosen_beside_it(grid, downloads):
+    """The cascading check is the default; choosing the efficient one (eMPRT) badges each map and fills the CSV's
+    sanity column with `efficient_model_randomisation`'s verdict on the same map, run directly (the cache keys on
+    the check: the cascading results are not served for it)."""
+    from workbench.metrics.sanity import efficient_model_randomisation
+
+    task, model = TASKS["lung_xray"], load_model(MAIN)
+    sample = next(s for s in task.samples() if s.name == SAMPLE)
+    _, x, _ = prepare_input(task, model, task.read(sample.path.read_bytes(), sample.path.name)[0])
+    try:
+        next(c for c in grid.checkbox if c.label.startswith("Sanity check each map")).check().run()
+        choice = next(s for s in grid.selectbox if s.label == "Which randomisation check")
+        assert choice.value == "mprt" and choice.options == ["Cascading randomisation (MPRT)", "Smooth MPRT (sMPRT)",
+                                                             "Efficient MPRT (eMPRT)"]
+        choice.set_value("emprt").run()
+        assert not grid.exception, grid.exception
+        captions = images(tab(grid, "Comparison"))
+        rows = {(r["model"], r["method"]): r for r in csv.DictReader(io.StringIO(
+            downloads[f"{SAMPLE}_metrics.csv"].decode()))}
+        for method in CHOSEN:
+            e = METHODS[method].explain(model, x, target_for(model, predict(model, x)), None, 0)
+            want = efficient_model_randomisation(model, x, e, seed=0)
+            badge = "✅ passes" if want["passed"] else "⚠️ fails"
+            caption = next(c for c in captions if c.startswith(f"{METHODS[method].name} · {MAIN}"))
+            assert f"Sanity {badge} ({want['summary']})" in caption
+            assert rows[MAIN, method]["sanity"] == str(want["passed"])
+    finally:
+        next(c for c in grid.checkbox if c.label.startswith("Sanity check each map")).uncheck().run()
+
+
 @pytest.mark.skipif(not any(s.name.startswith("real: ") for s in TASKS["lung_xray"].samples()),
                     reason="the shared chest X-ray folder is not on this machine")
 def test_a_real_film_beside_a_phantom_model_each_column_with_its_own_verdict():

@@ -125,6 +125,24 @@ def test_the_model_that_reads_a_tag_has_every_case_excluded_and_the_tab_says_why
     assert not any(BUNDLED in w for w in warnings)
 
 
+def test_the_sanity_column_is_the_chosen_checks_verdict(evaluated):
+    """The sanity switch with the efficient check chosen beside it: the table's sanity column is `sanity_verdicts`
+    with that check, called directly on the same cases (the rows themselves come from the session)."""
+    at, *_ = evaluated
+    ev = tab(at, "Evaluation")
+    widget(ev, "checkbox", "Sanity check").check().run()
+    try:
+        choice = widget(tab(at, "Evaluation"), "selectbox", "Which randomisation check")
+        assert choice.value == "mprt", "the cascading check by default"
+        choice.set_value("emprt").run()
+        click(at, "Run evaluation")
+        want = batch.sanity_verdicts([load_model(BUNDLED), load_model(SHORTCUT)], METHODS,
+                                     generated("lung_xray", 2, 0), 0, check="emprt")
+        assert {(r["model"], r["method"]): r["sanity"] for r in shown_table(at)} == want
+    finally:
+        widget(tab(at, "Evaluation"), "checkbox", "Sanity check").uncheck().run()
+
+
 def test_no_method_and_a_bad_upload_get_a_message_and_a_medmnist_upload_is_scored(evaluated):
     """On the same session: no method chosen (Run disabled), a file that is not an npz, then a pneumoniamnist
     file held in memory (labels, no masks, no twins)."""

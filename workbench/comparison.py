@@ -27,7 +27,7 @@ MODEL_KINDS = ("layer", "layers")  # parameter kinds whose values name one model
 @dataclass(frozen=True)
 class Cell:
     """One model x method: the explanation with its scores, its deletion and insertion curves (by metric
-    id) and, when asked for, its model-randomisation check (`metrics.sanity.model_randomisation`); or, when the
+    id) and, when asked for, its model-randomisation check (one of `metrics.sanity.SANITY_CHECKS`); or, when the
     method could not run on the model, why."""
 
     model_id: str

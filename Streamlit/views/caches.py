@@ -246,21 +246,22 @@ def get_performance(model_id: str, revision: str | None, model_key: str, n: int)
 
 
 @st.cache_data(show_spinner="Running the randomisation check…", max_entries=64)
-def get_sanity(model_keys: tuple[str, ...], method_ids: tuple[str, ...], source_name: str, seed: int,
+def get_sanity(model_keys: tuple[str, ...], method_ids: tuple[str, ...], source_name: str, seed: int, check: str,
                _models: list[ModelAdapter], _source) -> dict[tuple[str, str], bool]:
-    """Each model x method's model-randomisation verdict on the source's first case, keyed by what it is a
-    function of: the models' revisions, the methods, the cases and the seed."""
+    """Each model x method's verdict of the sanity check `check` on the source's first case, keyed by what it is a
+    function of: the models' revisions, the methods, the cases, the seed and the check."""
     from workbench.evaluation.batch import sanity_verdicts
 
-    return sanity_verdicts(_models, method_ids, _source, seed)
+    return sanity_verdicts(_models, method_ids, _source, seed, check=check)
 
 
-@st.cache_data(show_spinner="Randomising the model's layers, top down, and explaining again…", max_entries=256)
-def get_randomisation(model_id: str, revision: str | None, request_key: str, _e: Explanation,
+@st.cache_data(show_spinner="Randomising the model's layers and explaining again…", max_entries=256)
+def get_randomisation(model_id: str, revision: str | None, request_key: str, check: str, _e: Explanation,
                       _x: np.ndarray) -> dict:
-    """One explanation's model-randomisation check (Adebayo et al. 2018), keyed by its request: the method runs
-    again on each damaged copy (the shared model is never touched), so it costs a few times the method."""
-    from workbench.metrics.sanity import model_randomisation
+    """One explanation's model-randomisation check `check` (an id of `metrics.sanity.SANITY_CHECKS`: cascading,
+    smooth or efficient), keyed by its request and the check: the method runs again on damaged copies (the shared
+    model is never touched), so it costs a few times the method."""
+    from workbench.metrics.sanity import SANITY_CHECKS
 
     COMPUTED["sanity"] += 1
-    return model_randomisation(get_model(model_id, revision), _x, _e, seed=_e.seed)
+    return SANITY_CHECKS[check].run(get_model(model_id, revision), _x, _e, seed=_e.seed)

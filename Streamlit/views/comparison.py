@@ -12,6 +12,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from views.caches import get_model, logged
 from views.grid import Column, Scoring, build_columns
+from views.sanity import sanity_choice
 from views.sidebar import Selection
 from workbench.comparison import (
     PER_MAP,
@@ -32,7 +33,7 @@ from workbench.methods import METHODS, Explanation
 from workbench.methods.common import BASELINES
 from workbench.metrics import METRICS
 from workbench.metrics.localisation import top_fraction
-from workbench.metrics.sanity import PASS_BELOW, STEPS
+from workbench.metrics.sanity import SANITY_CHECKS, STEPS
 from workbench.models import ClassPrediction, Prediction
 from workbench.render import base_picture, colourbar, encode_png, explanation_picture, with_axes
 from workbench.render.vega import curves_spec, matrix_spec
@@ -53,7 +54,9 @@ def render(sel: Selection, results: list[Explanation]) -> None:
     sanity = check.checkbox("Sanity check each map (model randomisation)", key="grid:sanity", help=(
         "Adebayo et al. (2018): the layers of a copy of each model get random weights, from the top down, and the "
         f"method explains again at {STEPS} depths. A map that explains the model must change; one that stays "
-        "shows the input, not what the model learned. Costs the method that many times again."))
+        "shows the input, not what the model learned. Hedström et al. (2023) added a smooth variant (maps averaged "
+        "over noisy inputs) and an efficient one (the map's entropy once the model is random): choose below."))
+    sanity = sanity_choice(check, "grid:sanity_check") if sanity else None
     baseline = base.selectbox("Deletion/insertion baseline", BASELINES, key="grid:baseline", help=(
         "What replaces the removed points: black, the input's mean level, or a blurred copy of the input."))
     columns = build_columns(sel, results, Scoring(baseline, sanity))
@@ -203,18 +206,23 @@ def _badge(cell: Cell) -> str:
     if cell.sanity is None:
         return ""
     verdict = "✅ passes" if cell.sanity["passed"] else "⚠️ fails"
-    return f" · Sanity {verdict} (|Spearman| {cell.sanity['final_abs_spearman']:.2f} with every layer random)"
+    return f" · Sanity {verdict} ({cell.sanity['summary']})"
+
+
+STEP_COLUMNS = {"layers_randomised": "layers random", "down_to": "down to", "spearman": "Spearman", "ssim": "SSIM",
+                "entropy": "entropy"}
 
 
 def _sanity(cells: list[Cell]) -> None:
-    """Each checked map's similarity to itself as more and more layers are randomised: the badge's evidence."""
+    """Each checked map's similarity to itself (or, for eMPRT, its entropy) as more and more layers are
+    randomised: the badge's evidence."""
     checked = [c for c in cells if c.sanity is not None]
     with st.expander("Sanity check, step by step"):
-        st.dataframe([{"model": c.model_id, "method": METHODS[c.method].name, "layers random": s["layers_randomised"],
-                       "down to": s["down_to"], "Spearman": s["spearman"], "SSIM": s["ssim"]}
+        st.dataframe([{"model": c.model_id, "method": METHODS[c.method].name,
+                       **{STEP_COLUMNS.get(k, k): v for k, v in s.items()}}
                       for c in checked for s in c.sanity["steps"]], hide_index=True)
-        st.caption(f"A method passes when, with every layer random, its map's |Spearman| with the original map is "
-                   f"under {PASS_BELOW}.")
+        for check in dict.fromkeys(c.sanity["check"] for c in checked):
+            st.caption(f"{SANITY_CHECKS[check].name}: a method passes when {SANITY_CHECKS[check].passes_when}.")
 
 
 def _legend(columns: list[Column], scaling: str, k_percent: int | None) -> None:
@@ -313,7 +321,7 @@ def _report(sel: Selection, columns: list[Column]) -> None:
         st.caption("A report needs a file to make the maps again from: pick a sample file or upload one.")
         return
     done = [c for col in columns for c in col.cells if c.explanation is not None]
-    key = (sel.file[0], sel.request, [(c.name, sorted(c.scores.items()), c.sanity is not None) for c in done])
+    key = (sel.file[0], sel.request, [(c.name, sorted(c.scores.items()), c.sanity and c.sanity["check"]) for c in done])
     if st.button("Build the report", key="grid:build", help=(
             "Every map (.npy), overlay (.png) and metric (.csv), a paragraph that states only what the numbers "
             "say, and manifest.json: with the input file, `python xai_models.py reproduce REPORT.zip --input "

@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from views.caches import bundled_models, get_model, get_sanity, job_slot
+from views.sanity import sanity_choice
 from views.sidebar import Selection
 from workbench.data.medmnist import DATASETS
 from workbench.errors import InputError, ModelError, user_message
@@ -55,7 +56,7 @@ class Settings:
     method_ids: tuple[str, ...]
     n: int
     seed: int
-    sanity: bool
+    sanity: str | None  # the sanity check's id (metrics.sanity.SANITY_CHECKS), None: not run
     kind: str  # GENERATED, REAL or UPLOAD
     upload: tuple[str, bytes] | None  # (name, content) of a MedMNIST file, kept in memory
     baseline: str  # what deletion and insertion put in place of the removed points
@@ -138,6 +139,7 @@ def _settings(sel: Selection) -> Settings | None:
     sanity = c.checkbox("Sanity check", key="evaluation:sanity",
                         help="Each method again on copies of each model with its layers randomised from the top, on "
                              "the first case: it passes when the map changes (Adebayo et al. 2018).")
+    sanity = sanity_choice(c, "evaluation:sanity_check") if sanity else None
     upload = None
     if kind == UPLOAD:
         file = st.file_uploader("MedMNIST file (.npz)", type=["npz"], key="evaluation:npz",
@@ -180,8 +182,8 @@ def _run(settings: Settings) -> None:
         with job_slot(slow=True):
             rows = evaluate(models, methods, source, settings.seed, progress=progress,
                             done=st.session_state.setdefault(ROWS, {}), baseline=settings.baseline)
-        sanity = get_sanity(tuple(m.key for m in models), methods, source.name, settings.seed, list(models),
-                            source) if settings.sanity else None
+        sanity = get_sanity(tuple(m.key for m in models), methods, source.name, settings.seed, settings.sanity,
+                            list(models), source) if settings.sanity else None
     except Exception as err:  # noqa: BLE001 - one message; the rows scored so far stay for the next Run
         st.error(f"The evaluation stopped: {user_message(err)} The rows scored so far are kept.")
         return

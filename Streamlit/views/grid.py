@@ -39,10 +39,11 @@ class Column:
 
 @dataclass(frozen=True)
 class Scoring:
-    """How the grid's maps are scored: the deletion/insertion baseline, and whether to run the sanity check."""
+    """How the grid's maps are scored: the deletion/insertion baseline, and which sanity check to run on each map
+    (an id of `metrics.sanity.SANITY_CHECKS`; None: none)."""
 
     baseline: str = "black"
-    sanity: bool = False
+    sanity: str | None = None
 
 
 def build_columns(sel: Selection, results: list[Explanation], scoring: Scoring = Scoring()) -> list[Column]:
@@ -59,7 +60,7 @@ def _scored(model_id: str, revision: str | None, model: ModelAdapter, x: np.ndar
     key = explain_request(model, x, e.method, e.target, e.params, e.seed).key
     scores = get_scores(model_id, revision, key, content_hash(truth), scoring.baseline, e, x, truth)
     return Cell(model_id, e.method, e, scores, get_curves(model_id, revision, key, scoring.baseline, e, x),
-                sanity=get_randomisation(model_id, revision, key, e, x) if scoring.sanity else None)
+                sanity=get_randomisation(model_id, revision, key, scoring.sanity, e, x) if scoring.sanity else None)
 
 
 def _other(sel: Selection, model_id: str, scoring: Scoring) -> Column:

@@ -15,6 +15,7 @@ from workbench.device import resolve_device
 from workbench.errors import InputError, ModelError, fail
 from workbench.evaluation.cases import EVAL_BASELINES
 from workbench.methods import BASELINE_METHODS
+from workbench.metrics.sanity import DEFAULT_CHECK, SANITY_CHECKS
 from workbench.models import load_model
 from workbench.service import check_methods, check_model_task, check_seed
 from workbench.tasks import get_task
@@ -53,7 +54,10 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline", default="black", choices=EVAL_BASELINES,
                         help="what deletion and insertion put in place of the removed points: black, the input's "
                              "mean, a blurred copy, or (generated cases) each case's counterfactual twin")
-    parser.add_argument("--sanity", action="store_true", help="add each model x method's randomisation check")
+    parser.add_argument("--sanity", nargs="?", const=DEFAULT_CHECK, default=None, choices=SANITY_CHECKS.ids(),
+                        help="add each model x method's model-randomisation verdict; alone the cascading check (mprt), "
+                             "or name one: mprt, smprt (smooth: maps averaged over noisy inputs) or emprt (efficient: "
+                             "the map's entropy rises once the model is random)")
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--csv", required=True, help="output CSV; its rows so far are kept in CSV.rows.jsonl, so "
                                                      "a stopped run resumes")
@@ -96,7 +100,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
                         rows_path=out.with_name(out.name + ".rows.jsonl"), baseline=args.baseline, runner=runner,
                         progress=lambda k, total: print(f"\rcase {k}/{total}", end="", file=sys.stderr))
         print(file=sys.stderr)
-        table = summarise(rows, sanity_verdicts(models, method_ids, cases, args.seed, params) if args.sanity else None)
+        table = summarise(rows, sanity_verdicts(models, method_ids, cases, args.seed, params, args.sanity)
+                          if args.sanity else None)
     except (InputError, ModelError) as err:
         return fail(str(err))
     except OSError as err:  # the CSV or its rows file: a read-only folder, a full disk

@@ -26,7 +26,7 @@ from workbench.evaluation.intervals import RESAMPLES, bootstrap_interval, clearl
 from workbench.io.writers import csv_text
 from workbench.methods import BASELINE_METHODS, METHODS
 from workbench.metrics import METRICS
-from workbench.metrics.sanity import model_randomisation
+from workbench.metrics.sanity import DEFAULT_CHECK, SANITY_CHECKS
 from workbench.models import ModelAdapter, Target
 from workbench.service import faithfulness_curves
 from workbench.tasks import TASKS
@@ -320,12 +320,14 @@ def reliance_counts(rows: list[dict]) -> dict[str, dict[str, int]]:
 
 
 def sanity_verdicts(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: CaseSource, seed: int = 0,
-                    params: dict[str, dict] | None = None) -> dict[tuple[str, str], bool]:
-    """The model-randomisation check of each model x method, on the source's first case."""
+                    params: dict[str, dict] | None = None, check: str = DEFAULT_CHECK) -> dict[tuple[str, str], bool]:
+    """Each model x method's verdict of the sanity check `check` (an id of SANITY_CHECKS), on the source's first
+    case."""
+    run = SANITY_CHECKS[check].run
     out = {}
     for model in models:
         ready = prepare(model, next(source.cases()))
         for m in method_ids:
             e = METHODS[m].explain(model, ready.x, ready.target, (params or {}).get(m), seed)
-            out[(model.info.id, m)] = bool(model_randomisation(model, ready.x, e, seed=seed)["passed"])
+            out[(model.info.id, m)] = bool(run(model, ready.x, e, seed=seed)["passed"])
     return out
