@@ -136,7 +136,7 @@ def test_the_sanity_column_is_the_chosen_checks_verdict(evaluated):
         assert choice.value == "mprt", "the cascading check by default"
         choice.set_value("emprt").run()
         click(at, "Run evaluation")
-        want = batch.sanity_verdicts([load_model(BUNDLED), load_model(SHORTCUT)], METHODS,
+        want = batch.sanity_verdicts([load_model(BUNDLED), load_model(SHORTCUT)], RUN,
                                      generated("lung_xray", 2, 0), 0, check="emprt")
         assert {(r["model"], r["method"]): r["sanity"] for r in shown_table(at)} == want
     finally:
