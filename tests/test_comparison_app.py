@@ -262,6 +262,18 @@ def test_a_method_another_model_cannot_run_leaves_a_cell_that_says_why(grid, dow
     assert rows[MAIN, "saliency"]["seconds"]
 
 
+
+def shown_sanity(grid, downloads) -> tuple[list[str], dict]:
+    """The grid's captions and its metrics CSV's rows by (model, method), as the page shows them now."""
+    rows = {(r["model"], r["method"]): r for r in csv.DictReader(io.StringIO(
+        downloads[f"{SAMPLE}_metrics.csv"].decode()))}
+    return images(tab(grid, "Comparison")), rows
+
+
+def explained(model, x) -> dict:
+    """Each chosen method's map of the predicted class, made directly with the grid's seed."""
+    return {m: METHODS[m].explain(model, x, target_for(model, predict(model, x)), None, 0) for m in CHOSEN}
+
 def test_the_sanity_check_badges_each_map_with_the_library_verdict(grid, downloads):
     """Each cell's badge and the CSV's sanity column are model_randomisation's verdict on the same map, run
     directly; the shared model keeps its weights."""
@@ -275,11 +287,8 @@ def test_the_sanity_check_badges_each_map_with_the_library_verdict(grid, downloa
     try:
         next(c for c in grid.checkbox if c.label.startswith("Sanity check each map")).check().run()
         assert not grid.exception, grid.exception
-        captions = images(tab(grid, "Comparison"))
-        rows = {(r["model"], r["method"]): r for r in csv.DictReader(io.StringIO(
-            downloads[f"{SAMPLE}_metrics.csv"].decode()))}
-        for method in CHOSEN:
-            e = METHODS[method].explain(model, x, target_for(model, predict(model, x)), None, 0)
+        captions, rows = shown_sanity(grid, downloads)
+        for method, e in explained(model, x).items():
             want = model_randomisation(model, x, e, steps=4, seed=0)  # the README's 4 depths
             badge = "✅ passes" if want["passed"] else "⚠️ fails"
             caption = next(c for c in captions if c.startswith(f"{METHODS[method].name} · {MAIN}"))
@@ -308,11 +317,8 @@ def test_the_sanity_switch_runs_the_check_chosen_beside_it(grid, downloads):
                                                              "Efficient MPRT (eMPRT)"]
         choice.set_value("emprt").run()
         assert not grid.exception, grid.exception
-        captions = images(tab(grid, "Comparison"))
-        rows = {(r["model"], r["method"]): r for r in csv.DictReader(io.StringIO(
-            downloads[f"{SAMPLE}_metrics.csv"].decode()))}
-        for method in CHOSEN:
-            e = METHODS[method].explain(model, x, target_for(model, predict(model, x)), None, 0)
+        captions, rows = shown_sanity(grid, downloads)
+        for method, e in explained(model, x).items():
             want = efficient_model_randomisation(model, x, e, seed=0)
             badge = "✅ passes" if want["passed"] else "⚠️ fails"
             caption = next(c for c in captions if c.startswith(f"{METHODS[method].name} · {MAIN}"))
