@@ -18,7 +18,8 @@ from workbench.io.audio import decode_audio
 from workbench.render import with_axes
 from workbench.specs import InputSpec, SignalSpec
 from workbench.tasks import TASKS, Axes, GroundTruth
-from workbench.tasks.audio import istft, listen, stft
+from workbench.tasks.listening import listen
+from workbench.tasks.spectrogram import istft, stft
 from workbench.training.recipes import AUDIO_SPEC
 
 from .bad_corpus import BAD_AUDIO, encode, tone

@@ -17,7 +17,7 @@ from workbench.methods import METHODS
 from workbench.models import ModelInfo, Target, TorchAdapter, list_models, load_model
 from workbench.specs import GENERIC_TASK, InputSpec, SignalSpec
 from workbench.tasks import MODALITIES, OUTPUT_KINDS, TASKS, AudioTask, GroundTruth, Sample
-from workbench.tasks.audio import log_mel
+from workbench.tasks.spectrogram import log_mel
 
 
 @pytest.mark.parametrize("task_id", TASKS.ids())

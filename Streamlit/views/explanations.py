@@ -17,7 +17,7 @@ from workbench.models import ModelAdapter, Target
 from workbench.render import encode_png, explanation_picture, with_axes
 from workbench.service import RATES, check_budget, explain_request, target_for
 from workbench.settings import server_settings
-from workbench.tasks.audio import listen
+from workbench.tasks.listening import listen
 
 SLOW_SECONDS = 1.0  # a method estimated to take longer shows a progress bar while it runs
 

@@ -34,7 +34,7 @@ from workbench.io.audio import resample
 from workbench.paths import LIBRISPEECH_DIR, SPEECH_DIR
 from workbench.specs import InputSpec
 from workbench.tasks import Case, GroundTruth
-from workbench.tasks.audio import log_mel
+from workbench.tasks.spectrogram import log_mel
 
 RATE = 16_000
 SECONDS = 4.0

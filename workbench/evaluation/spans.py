@@ -17,7 +17,7 @@ from workbench.methods import METHODS
 from workbench.metrics import METRICS
 from workbench.models import ModelAdapter, Target
 from workbench.tasks import TASKS, GroundTruth
-from workbench.tasks.audio import spectrogram_axes
+from workbench.tasks.spectrogram import spectrogram_axes
 
 
 def span_localisation(model: ModelAdapter, methods: tuple[str, ...] = ("step_scores", "gradcam"), n: int = 100,

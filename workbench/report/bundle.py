@@ -116,7 +116,7 @@ def report_files(report: Report) -> dict[str, bytes]:
             files[map_file(e)] = npy_bytes(e.map)
             files[f"overlays/{stem}.png"] = overlay_png(part, e)
             if isinstance(report.task, AudioTask):
-                from workbench.tasks.audio import listen
+                from workbench.tasks.listening import listen
 
                 top, rest = listen(part.window, e.map, part.model.info.input, LISTEN_SHARE)
                 files[f"audio/{stem}_top{LISTEN_SHARE:.0%}.wav"] = _wav(top, report.task.sample_rate)

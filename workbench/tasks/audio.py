@@ -1,15 +1,10 @@
-"""Audio tasks: a clip becomes log-mel spectrograms (mel bands x frames) of fixed windows, with real axes.
-
-The spectrogram is computed here with numpy (power STFT, periodic Hann window, centred frames)
-and librosa's mel filter bank, so it matches `librosa.feature.melspectrogram` without its
-numba warm-up. Row 0 is the lowest mel band. The same STFT, inverted by weighted overlap-add,
-turns an explanation into sound: the window re-synthesised from its most relevant time-frequency
-bins, and from the rest (the two add up to the window exactly).
+"""The audio task: a clip becomes log-mel spectrograms (mel bands x frames) of fixed windows, with real axes, and
+the windows' probabilities become one verdict for the clip by the model's clip rule. The spectrogram itself is
+`spectrogram.py`; turning a map back into sound is `listening.py`.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -17,91 +12,8 @@ import numpy as np
 from workbench.errors import InputError, ModelError
 from workbench.io.audio import decode_audio
 from workbench.specs import InputSpec, SignalSpec, Threshold
-from workbench.tasks.base import Axes, GroundTruth, Picture, Sample, Task
-
-
-def _frames(spec: SignalSpec, length: int) -> tuple[np.ndarray, np.ndarray]:
-    """Sample indices of each centred frame (frames x n_fft, into the padded signal) and the window."""
-    n_frames = 1 + (length + 2 * (spec.n_fft // 2) - spec.n_fft) // spec.hop_length
-    idx = np.arange(spec.n_fft)[None] + spec.hop_length * np.arange(n_frames)[:, None]
-    return idx, np.hanning(spec.n_fft + 1)[:-1].astype(np.float32)  # periodic Hann
-
-
-def stft(signal: np.ndarray, spec: SignalSpec) -> np.ndarray:
-    """Complex STFT, frames x bins, zero-padded by n_fft/2 at both ends (librosa's centring)."""
-    idx, window = _frames(spec, len(signal))
-    padded = np.pad(signal.astype(np.float32), spec.n_fft // 2)
-    return np.fft.rfft(padded[idx] * window, axis=1)
-
-
-def istft(frames: np.ndarray, spec: SignalSpec, length: int) -> np.ndarray:
-    """Inverse of `stft` by weighted overlap-add (exact wherever the windows overlap)."""
-    idx, window = _frames(spec, length)
-    pad = spec.n_fft // 2
-    out = np.zeros(length + 2 * pad, np.float64)
-    norm = np.zeros_like(out)
-    np.add.at(out, idx, np.fft.irfft(frames, n=spec.n_fft, axis=1) * window)
-    np.add.at(norm, idx, np.broadcast_to(window**2, idx.shape))
-    return (out / np.maximum(norm, 1e-8))[pad:pad + length].astype(np.float32)
-
-
-@functools.lru_cache(maxsize=8)
-def mel_filters(spec: SignalSpec) -> np.ndarray:
-    """librosa's (Slaney) mel filter bank, mels x bins; built once per spec (read-only), not per window."""
-    from librosa.filters import mel
-
-    filters = mel(sr=spec.sample_rate, n_fft=spec.n_fft, n_mels=spec.n_mels, fmin=spec.fmin, fmax=spec.fmax)
-    filters.setflags(write=False)
-    return filters
-
-
-def log_mel(signal: np.ndarray, spec: SignalSpec) -> np.ndarray:
-    """Mel power spectrogram in dB relative to its maximum, scaled to [0, 1] (0 = top_db below)."""
-    power = np.abs(stft(signal, spec)) ** 2
-    db = 10 * np.log10(np.maximum(mel_filters(spec) @ power.T, 1e-10))
-    db = np.maximum(db, db.max() - spec.top_db) - db.max()
-    return (1 + db / spec.top_db).astype(np.float32)
-
-
-def spectrogram_axes(spec: SignalSpec) -> Axes:
-    """Time in seconds across a window, mel-spaced frequency in Hz up the rows: the axes of a window's
-    spectrogram and of every map over it (at any resolution, e.g. a model's time steps)."""
-    return Axes("time", "s", (0.0, spec.seconds), "frequency", "Hz", (spec.fmin, spec.fmax), origin="lower",
-                y_scale="mel")
-
-
-def relevant_bins(heatmap: np.ndarray, spec: SignalSpec, fraction: float) -> np.ndarray:
-    """STFT bins (frames x bins, bool) under the top `fraction` of a mel x frame map's cells.
-
-    A bin belongs to the mel band whose filter weighs it most (a bin no filter covers, like DC, to
-    the band nearest it); the highest-valued cells are kept (signed maps: those that raise the score
-    most)."""
-    k = int(round(fraction * heatmap.size))
-    top = np.zeros(heatmap.size, bool)
-    if k > 0:
-        top[np.argsort(heatmap, axis=None)[-k:]] = True
-    top = top.reshape(heatmap.shape)  # mels x frames
-    filters = mel_filters(spec)
-    band = filters.argmax(axis=0)  # bins -> their mel band
-    uncovered = filters.max(axis=0) == 0
-    centres = filters.argmax(axis=1)  # each band's peak bin
-    band[uncovered] = np.abs(centres[None] - np.flatnonzero(uncovered)[:, None]).argmin(axis=1)
-    return top[band].T  # frames x bins
-
-
-def listen(window: np.ndarray, heatmap: np.ndarray, spec: InputSpec,
-           fraction: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
-    """(audio from the top `fraction` most relevant time-frequency bins, audio from the rest).
-
-    `window` is the model's window (samples); `heatmap` a map at the model input (mels x frames).
-    The STFT keeps its phase, so both parts sound like the input, and they sum back to it."""
-    signal = spec.signal or SignalSpec()
-    samples = np.zeros(signal.samples, np.float32)
-    samples[: min(len(window), signal.samples)] = window[: signal.samples]
-    frames = stft(samples, signal)
-    keep = np.zeros(frames.shape, bool)
-    keep[: heatmap.shape[1]] = relevant_bins(heatmap, signal, fraction)
-    return istft(frames * keep, signal, len(samples)), istft(frames * ~keep, signal, len(samples))
+from workbench.tasks.base import GroundTruth, Picture, Sample, Task
+from workbench.tasks.spectrogram import log_mel, spectrogram_axes
 
 
 class AudioTask(Task):

@@ -20,7 +20,7 @@ from workbench.evaluation.classification import classification_report
 from workbench.models import ModelAdapter
 from workbench.specs import SignalSpec
 from workbench.tasks import GroundTruth
-from workbench.tasks.audio import spectrogram_axes
+from workbench.tasks.spectrogram import spectrogram_axes
 from workbench.training.audio_report import calibrate_detector, evaluate_detector
 from workbench.training.classifier import HELD_OUT, held_out_model, ood_card_section, write_hub_files
 from workbench.training.ood import write_feature_stats
