@@ -74,8 +74,9 @@ def main(argv: list[str] | None = None) -> None:
         elif name not in ("prepare-speech", "loeo"):
             p.add_argument("--model", required=True, help="model folder" if name in ("card", "ood") else
                            "bundled model id or model folder")
-            p.add_argument("--n", type=int, default={"evaluate": 1000, "reliance": 200, "spans": 100,
-                                                     "layers": 100}.get(name, 300))
+            if name in ("evaluate", "ood-evaluate", "reliance", "spans", "layers"):  # the others score no N cases
+                p.add_argument("--n", type=int, default={"evaluate": 1000, "reliance": 200, "spans": 100,
+                                                         "layers": 100}.get(name, 300))
         if name == "spans":
             p.add_argument("--methods", default="step_scores,gradcam,integrated_gradients",
                            help="comma-separated method ids, each explained with its default settings")
