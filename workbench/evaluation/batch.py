@@ -25,6 +25,7 @@ from workbench.evaluation.cases import EVAL_BASELINES, TWIN, CaseSource, EvalCas
 from workbench.io.writers import csv_text
 from workbench.methods import METHODS
 from workbench.metrics import METRICS
+from workbench.metrics.agreement import Stability
 from workbench.metrics.sanity import model_randomisation
 from workbench.models import ModelAdapter, Target
 from workbench.service import faithfulness_curves
@@ -209,7 +210,8 @@ def _mean(values: list) -> float | None:
     return round(float(np.mean(defined)), 4) if defined else None
 
 
-def summarise(rows: list[dict], sanity: dict[tuple[str, str], bool] | None = None) -> list[dict]:
+def summarise(rows: list[dict], sanity: dict[tuple[str, str], bool] | None = None,
+              stability: dict[tuple[str, str], float | None] | None = None) -> list[dict]:
     """One row per model x method: localisation means over the cases not shown to be ignored by the model
     (its answer did not flip without the object: excluded), the rest over all cases. With the twin baseline,
     deletion and insertion are averaged over the kept cases too: where the model keeps its answer on the twin,
@@ -223,13 +225,14 @@ def summarise(rows: list[dict], sanity: dict[tuple[str, str], bool] | None = Non
         row |= {m: _mean([r[m] for r in kept]) for m in LOCALISATION}
         row |= {m: _mean([r[m] for r in (kept if twin and m in CURVES else group)]) for m in OTHERS}
         row["sanity"] = None if sanity is None else sanity.get((model, method))
+        row["stability"] = None if stability is None else stability.get((model, method))
         row |= {"cases": len(group), "excluded": len(group) - len(kept),
                 "seconds_per_case": _mean([r["seconds"] for r in group])}
         out.append(row)
     return out
 
 
-COLUMNS = ("model", "method", *LOCALISATION, *OTHERS, "sanity", "cases", "excluded", "seconds_per_case")
+COLUMNS = ("model", "method", *LOCALISATION, *OTHERS, "sanity", "stability", "cases", "excluded", "seconds_per_case")
 
 
 def table_csv(table: list[dict]) -> str:
@@ -260,4 +263,21 @@ def sanity_verdicts(models: Sequence[ModelAdapter], method_ids: Sequence[str], s
         for m in method_ids:
             e = METHODS[m].explain(model, ready.x, ready.target, (params or {}).get(m), seed)
             out[(model.info.id, m)] = bool(model_randomisation(model, ready.x, e, seed=seed)["passed"])
+    return out
+
+
+def stability_scores(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: CaseSource, runs: int,
+                     seed: int = 0, params: dict[str, dict] | None = None) -> dict[tuple[str, str], float | None]:
+    """Each model x method's stability (`Stability` with `runs` seeds from the run's seed) averaged over the source's
+    cases: `runs` explanations per case of a stochastic method; a method that is not stochastic is 1 by definition
+    and costs none."""
+    metric = Stability(runs)
+    out = {}
+    for model in models:
+        ready = [prepare(model, case) for case in source.cases()]
+        for m in method_ids:
+            method = METHODS[m]
+            out[(model.info.id, m)] = 1.0 if not method.stochastic else _mean([
+                metric.score(method.explain(model, r.x, r.target, (params or {}).get(m), seed), model=model, x=r.x)
+                for r in ready])
     return out

@@ -76,15 +76,15 @@ def lime_rows(seed: int, samples: int, n: int, sampling: str) -> np.ndarray:
     """LIME's perturbations, `samples` rows of n on/off superpixels, the input itself (all on) first as in lime_image.
     Every other row has each superpixel on with probability 1/2: for `library` independently, drawn exactly as
     lime_image's `data_labels` draws them from its seed; for `paired`, in antithetic pairs (a row, then its
-    complement), so each superpixel is on in half of the pairs' rows exactly, from the same distribution."""
+    complement; the last pair cut short when the count is even), so each superpixel is on in exactly half of the
+    pairs' rows, each row still from lime's distribution."""
     state = np.random.RandomState(seed)
     if sampling == "library":
         rows = state.randint(0, 2, samples * n).reshape(samples, n)
-    else:
-        drawn = state.randint(0, 2, ((samples + 1) // 2, n))
-        rows = np.stack([drawn, 1 - drawn], axis=1).reshape(-1, n)[:samples]
-    rows[0] = 1
-    return rows
+        rows[0] = 1
+        return rows
+    drawn = state.randint(0, 2, (samples // 2, n))
+    return np.concatenate([np.ones((1, n), int), np.stack([drawn, 1 - drawn], axis=1).reshape(-1, n)])[:samples]
 
 
 def lime_fit(rows: np.ndarray, scores: np.ndarray, kernel_width: float, seed: int):
