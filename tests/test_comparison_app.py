@@ -294,6 +294,24 @@ def test_the_sanity_check_badges_each_map_with_the_library_verdict(grid, downloa
         next(c for c in grid.checkbox if c.label.startswith("Sanity check each map")).uncheck().run()
 
 
+def test_stability_is_computed_only_when_asked_and_a_deterministic_method_needs_no_rerun(grid, downloads):
+    """Grad-CAM and Saliency draw no random numbers: the checkbox says they cost no rerun, and checked, the table
+    and the CSV give each cell a stability of 1 (by definition) with no explanation made again."""
+    caches = sys.modules["views.caches"]
+    box = next(c for c in grid.checkbox if c.label.startswith("Stability over 5 seeds"))
+    assert box.label.endswith("(no rerun)") and not box.value
+    assert "stability" not in downloads[f"{SAMPLE}_metrics.csv"].decode().splitlines()[0].split(",")
+    explained = caches.COMPUTED["explanations"]
+    try:
+        box.check().run()
+        assert not grid.exception, grid.exception
+        rows = list(csv.DictReader(io.StringIO(downloads[f"{SAMPLE}_metrics.csv"].decode())))
+        assert [float(r["stability"]) for r in rows] == [1.0] * len(rows) == [1.0] * 4
+        assert caches.COMPUTED["explanations"] == explained, "no method ran again"
+    finally:
+        next(c for c in grid.checkbox if c.label.startswith("Stability over 5 seeds")).uncheck().run()
+
+
 @pytest.mark.skipif(not any(s.name.startswith("real: ") for s in TASKS["lung_xray"].samples()),
                     reason="the shared chest X-ray folder is not on this machine")
 def test_a_real_film_beside_a_phantom_model_each_column_with_its_own_verdict():
