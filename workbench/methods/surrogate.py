@@ -65,9 +65,10 @@ SAMPLINGS = ("library", "paired")
 
 
 def feature_scores(model, x: np.ndarray, baseline: np.ndarray, segments: np.ndarray, target, on: np.ndarray):
-    """The target score of every on/off row, the copies composed one model batch at a time, just before they are
-    scored (not all first: a thousand copies are 64 MB that leave the cache before the model reads them)."""
-    step = max(1, min(chunk_size(model, x), model.batch_size))
+    """The target score of every on/off row, the copies composed a few model batches at a time, just before they
+    are scored: not all at once (a thousand 128 x 128 copies are 64 MB, written, then copied again into batches),
+    nor one batch a call (each call prepares the model again: its lock, eval mode, frozen weights)."""
+    step = max(1, min(chunk_size(model, x), 8 * model.batch_size))
     return np.concatenate([model.target_scores(compose(x, baseline, segments, on[i:i + step]), target)
                            for i in range(0, len(on), step)]).astype(np.float64)
 
