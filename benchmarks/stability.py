@@ -33,7 +33,7 @@ import torch
 
 from workbench.methods import METHODS
 from workbench.methods.superpixels import as_image01
-from workbench.metrics.agreement import mean_pairwise_spearman, spearman_matrix
+from workbench.metrics.agreement import mean_pairwise_spearman
 from workbench.models import load_model, predict
 from workbench.paths import ROOT
 from workbench.service import prepare_input, target_for
@@ -114,8 +114,8 @@ def ladder(design: Design, budgets: tuple[int, ...], seeds: int, deterministic: 
                      "features": runs[0][1]})
     if deterministic:
         for row in rows:
-            row["agreement_with_largest"] = round(float(spearman_matrix(np.stack([maps[row["samples"]],
-                                                                                  maps[budgets[-1]]]))[0, 1]), 4)
+            row["agreement_with_largest"] = round(mean_pairwise_spearman(np.stack([maps[row["samples"]],
+                                                                                   maps[budgets[-1]]])), 4)
     return rows
 
 
