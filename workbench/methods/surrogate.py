@@ -61,9 +61,6 @@ def library_seed(rng: np.random.Generator) -> int:
     return int(rng.integers(2**31 - 1))
 
 
-SAMPLINGS = ("library", "paired")
-
-
 def feature_scores(model, x: np.ndarray, baseline: np.ndarray, segments: np.ndarray, target, on: np.ndarray):
     """The target score of every on/off row, the copies composed a few model batches at a time, just before they
     are scored: not all at once (a thousand 128 x 128 copies are 64 MB, written, then copied again into batches),
@@ -71,6 +68,9 @@ def feature_scores(model, x: np.ndarray, baseline: np.ndarray, segments: np.ndar
     step = max(1, min(chunk_size(model, x), 8 * model.batch_size))
     return np.concatenate([model.target_scores(compose(x, baseline, segments, on[i:i + step]), target)
                            for i in range(0, len(on), step)]).astype(np.float64)
+
+
+SAMPLINGS = ("library", "paired")  # LIME's designs: lime_image's own rows, or the same distribution in pairs
 
 
 def lime_rows(seed: int, samples: int, n: int, sampling: str) -> np.ndarray:
