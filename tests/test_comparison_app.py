@@ -77,7 +77,8 @@ def library():
         out[model_id] = prediction
         for method in CHOSEN:
             e = METHODS[method].explain(model, x, target_for(model, prediction), None, 0)
-            out[model_id, method] = e.map, {m.id: m.score(e, truth=mask, model=model, x=x) for m in METRICS.values()}
+            out[model_id, method] = e.map, {m.id: m.score(e, truth=mask, model=model, x=x) for m in METRICS.values()
+                                            if not m.on_request}
     return out
 
 
@@ -114,7 +115,8 @@ def test_the_downloads_hold_the_library_maps_and_metrics_and_the_scale_is_the_la
 
     rows = list(csv.DictReader(io.StringIO(downloads[f"{SAMPLE}_metrics.csv"].decode())))
     assert [(r["model"], r["method"]) for r in rows] == [(m, k) for m in (MAIN, OTHER) for k in CHOSEN]
-    assert list(rows[0]) == ["model", "method", "seconds", *METRICS.ids()], "with the truth, every metric"
+    assert list(rows[0]) == ["model", "method", "seconds", *(m for m in METRICS.ids() if not METRICS[m].on_request)], \
+        "with the truth, every metric but those computed on request"
     for row in rows:
         cell = next(c for c in images(cmp) if c.startswith(f"{METHODS[row['method']].name} · {row['model']} · "))
         assert f" · {float(row['seconds']):.2f} s" in cell, "the CSV's seconds are the cell's"
@@ -181,7 +183,7 @@ def test_one_table_holds_every_metric_with_each_columns_best_marked(grid, librar
     assert "background-color" in css
     marked = {(int(r), int(c)) for r, c in re.findall(r"_row(\d+)_col(\d+)", selectors)}
     keys = [(m, k) for m in (MAIN, OTHER) for k in CHOSEN]
-    for metric in METRICS:
+    for metric in library[keys[0]][1]:
         values = [library[key][1][metric] for key in keys]
         best = max(values) if METRICS[metric].higher_is_better else min(values)
         col = list(frame.columns).index(metric)
@@ -326,6 +328,24 @@ def test_the_sanity_switch_runs_the_check_chosen_beside_it(grid, downloads):
             assert rows[MAIN, method]["sanity"] == str(want["passed"])
     finally:
         next(c for c in grid.checkbox if c.label.startswith("Sanity check each map")).uncheck().run()
+
+
+def test_stability_is_computed_only_when_asked_and_a_deterministic_method_needs_no_rerun(grid, downloads):
+    """Grad-CAM and Saliency draw no random numbers: the checkbox says they cost no rerun, and checked, the table
+    and the CSV give each cell a stability of 1 (by definition) with no explanation made again."""
+    caches = sys.modules["views.caches"]
+    box = next(c for c in grid.checkbox if c.label.startswith("Stability over 5 seeds"))
+    assert box.label.endswith("(no rerun)") and not box.value
+    assert "stability" not in downloads[f"{SAMPLE}_metrics.csv"].decode().splitlines()[0].split(",")
+    made = caches.COMPUTED["explanations"]
+    try:
+        box.check().run()
+        assert not grid.exception, grid.exception
+        rows = list(csv.DictReader(io.StringIO(downloads[f"{SAMPLE}_metrics.csv"].decode())))
+        assert [float(r["stability"]) for r in rows] == [1.0] * len(rows) == [1.0] * 4
+        assert caches.COMPUTED["explanations"] == made, "no method ran again"
+    finally:
+        next(c for c in grid.checkbox if c.label.startswith("Stability over 5 seeds")).uncheck().run()
 
 
 @pytest.mark.skipif(not any(s.name.startswith("real: ") for s in TASKS["lung_xray"].samples()),

@@ -97,7 +97,8 @@ def faithfulness_curves(e: Explanation, model: ModelAdapter, x: np.ndarray,
 def score_explanation(e: Explanation, model: ModelAdapter, x: np.ndarray, truth: np.ndarray | None = None,
                       curves: dict[str, Curve] | None = None) -> dict[str, float]:
     """Every registered metric whose needs are met (the model always; the ground truth, a bool mask on
-    the map's grid, when known and not empty: an empty truth has nowhere to point), by metric id.
+    the map's grid, when known and not empty: an empty truth has nowhere to point; never reruns of the method,
+    which cost several explanations: stability is asked for on its own), by metric id.
     The areas are taken from `curves` (`faithfulness_curves`) when given, else computed here."""
     from workbench.metrics import METRICS, PerturbationAUC  # scipy.ndimage: loaded when a map is scored
 

@@ -35,7 +35,7 @@ from workbench.settings import server_settings
 from workbench.tasks import TASKS, GroundTruth, Task
 
 # computed, not served from a cache
-COMPUTED = {"explanations": 0, "predictions": 0, "scores": 0, "curves": 0, "sanity": 0}
+COMPUTED = {"explanations": 0, "predictions": 0, "scores": 0, "curves": 0, "sanity": 0, "stability": 0}
 
 
 def stop_point() -> None:
@@ -253,6 +253,17 @@ def get_sanity(model_keys: tuple[str, ...], method_ids: tuple[str, ...], source_
     from workbench.evaluation.batch import sanity_verdicts
 
     return sanity_verdicts(_models, method_ids, _source, seed, check=check)
+
+
+@st.cache_data(show_spinner="Explaining again with other seeds…", max_entries=256)
+def get_stability(model_id: str, revision: str | None, request_key: str, runs: int, _e: Explanation,
+                  _x: np.ndarray) -> dict:
+    """One explanation's stability over `runs` seeds (`metrics.agreement.Stability`), keyed by its request: a
+    stochastic method runs `runs` - 1 times again, a deterministic one not at all."""
+    from workbench.metrics.agreement import Stability
+
+    COMPUTED["stability"] += 1
+    return Stability(runs).measure(_e, get_model(model_id, revision), _x)
 
 
 @st.cache_data(show_spinner="Randomising the model's layers and explaining again…", max_entries=256)

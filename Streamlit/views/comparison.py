@@ -32,6 +32,7 @@ from workbench.comparison import (
 from workbench.methods import METHODS, Explanation
 from workbench.methods.common import BASELINES
 from workbench.metrics import METRICS
+from workbench.metrics.agreement import RUNS
 from workbench.metrics.localisation import top_fraction
 from workbench.metrics.sanity import SANITY_CHECKS, STEPS
 from workbench.models import ClassPrediction, Prediction
@@ -50,16 +51,17 @@ def render(sel: Selection, results: list[Explanation]) -> None:
     if not results:
         st.info("Choose methods in the sidebar and press **Run**.")
         return
-    check, base = st.columns([3, 1])
+    check, steady, base = st.columns([3, 3, 2])
     sanity = check.checkbox("Sanity check each map (model randomisation)", key="grid:sanity", help=(
         "Adebayo et al. (2018): the layers of a copy of each model get random weights, from the top down, and the "
         f"method explains again at {STEPS} depths. A map that explains the model must change; one that stays "
         "shows the input, not what the model learned. Hedström et al. (2023) added a smooth variant (maps averaged "
         "over noisy inputs) and an efficient one (the map's entropy once the model is random): choose below."))
     sanity = sanity_choice(check, "grid:sanity_check") if sanity else None
+    stability = _stability_switch(steady, results)
     baseline = base.selectbox("Deletion/insertion baseline", BASELINES, key="grid:baseline", help=(
         "What replaces the removed points: black, the input's mean level, or a blurred copy of the input."))
-    columns = build_columns(sel, results, Scoring(baseline, sanity))
+    columns = build_columns(sel, results, Scoring(baseline, sanity, stability))
     cells = [c for col in columns for c in col.cells]
     _display(sel, columns)
     _table(cells)
@@ -67,6 +69,20 @@ def render(sel: Selection, results: list[Explanation]) -> None:
         _sanity(cells)
     _curves(cells, several=len(columns) > 1)
     _report(sel, columns)
+
+
+def _stability_switch(place: DeltaGenerator, results: list[Explanation]) -> int:
+    """The seeds of the stability score when asked for (0: not), with its cost on the sidebar's model stated."""
+    stochastic = [e for e in results if METHODS[e.method].stochastic]
+    runs = RUNS
+    cost = sum(e.passes for e in stochastic) * (runs - 1)
+    label = f"Stability over {runs} seeds" + (f" (costs {cost:,} more model passes)" if cost else " (no rerun)")
+    asked = place.checkbox(label, key="grid:stability", help=(
+        f"Each stochastic method ({', '.join(METHODS[e.method].name for e in stochastic) or 'none chosen'}) explains "
+        f"again with the next {runs - 1} seeds, and the score is the mean Spearman correlation between the "
+        f"{runs} maps (1: the seed changes nothing). A method that draws no random numbers is 1 without a rerun. "
+        f"Costs {runs - 1} runs of each stochastic method: {cost:,} model passes on this model."))
+    return runs if asked else 0
 
 
 @st.fragment

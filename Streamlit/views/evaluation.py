@@ -229,6 +229,9 @@ def _columns() -> dict:
         "resamples": st.column_config.NumberColumn("Bootstrap resamples"),
         "sanity": st.column_config.Column("Sanity check passed", help="The model-randomisation check (empty: not "
                                           "run)."),
+        "stability": st.column_config.NumberColumn(METRICS["stability"].label, format="%.3f", help=(
+            METRICS["stability"].what_it_measures + " Empty: not asked for (it costs K runs of each stochastic "
+            "method per case; `xai_models.py evaluate --stability K`).")),
         "excluded": st.column_config.NumberColumn("Excluded", help="Cases left out of the localisation means (and, "
                                                   "with the twin baseline, of deletion and insertion): the model "
                                                   "did not rely on the object there."),

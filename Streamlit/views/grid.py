@@ -11,7 +11,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from views.caches import get_curves, get_model, get_prediction, get_randomisation, get_scores, get_window
+from views.caches import (
+    get_curves,
+    get_model,
+    get_prediction,
+    get_randomisation,
+    get_scores,
+    get_stability,
+    get_window,
+)
 from views.explanations import explain_all
 from views.sidebar import Selection
 from workbench.arrays import content_hash
@@ -44,6 +52,7 @@ class Scoring:
 
     baseline: str = "black"
     sanity: str | None = None
+    stability: int = 0  # seeds of the stability score (0: not asked for; that many runs of each stochastic method)
 
 
 def build_columns(sel: Selection, results: list[Explanation], scoring: Scoring = Scoring()) -> list[Column]:
@@ -59,6 +68,8 @@ def _scored(model_id: str, revision: str | None, model: ModelAdapter, x: np.ndar
             e: Explanation, scoring: Scoring) -> Cell:
     key = explain_request(model, x, e.method, e.target, e.params, e.seed).key
     scores = get_scores(model_id, revision, key, content_hash(truth), scoring.baseline, e, x, truth)
+    if scoring.stability:
+        scores = scores | {"stability": get_stability(model_id, revision, key, scoring.stability, e, x)["stability"]}
     return Cell(model_id, e.method, e, scores, get_curves(model_id, revision, key, scoring.baseline, e, x),
                 sanity=get_randomisation(model_id, revision, key, scoring.sanity, e, x) if scoring.sanity else None)
 

@@ -27,6 +27,7 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
         evaluate,
         run_here,
         sanity_verdicts,
+        stability_scores,
         summarise,
         table_csv,
     )
@@ -58,6 +59,11 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
                         help="add each model x method's model-randomisation verdict; alone the cascading check (mprt), "
                              "or name one: mprt, smprt (smooth: maps averaged over noisy inputs) or emprt (efficient: "
                              "the map's entropy rises once the model is random)")
+    parser.add_argument("--stability", type=int, default=0, metavar="K",
+                        help="add each model x method's stability: the mean Spearman correlation between the maps "
+                             "made with K seeds (the run's and the next ones), averaged over the cases. Costs K runs "
+                             "of each stochastic method (LIME, Kernel SHAP, SmoothGrad, ...) per case; a method that "
+                             "draws no random numbers is 1 without a run. Default: not computed")
     parser.add_argument("--device", default="auto", help=DEVICE_HELP)
     parser.add_argument("--csv", required=True, help="output CSV; its rows so far are kept in CSV.rows.jsonl, so "
                                                      "a stopped run resumes")
@@ -70,6 +76,8 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.n < 1:
             raise InputError("--n must be at least 1.")
+        if args.stability == 1 or args.stability < 0:
+            raise InputError("--stability compares the maps of K seeds: K must be 2 or more (0: not computed).")
         check_seed(args.seed)
         task = get_task(args.task)
         device = resolve_device(args.device)
@@ -101,7 +109,9 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
                         progress=lambda k, total: print(f"\rcase {k}/{total}", end="", file=sys.stderr))
         print(file=sys.stderr)
         table = summarise(rows, sanity_verdicts(models, method_ids, cases, args.seed, params, args.sanity)
-                          if args.sanity else None)
+                          if args.sanity else None,
+                          stability_scores(models, method_ids, cases, args.stability, args.seed, params)
+                          if args.stability else None)
     except (InputError, ModelError) as err:
         return fail(str(err))
     except OSError as err:  # the CSV or its rows file: a read-only folder, a full disk

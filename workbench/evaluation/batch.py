@@ -26,6 +26,7 @@ from workbench.evaluation.intervals import RESAMPLES, bootstrap_interval, clearl
 from workbench.io.writers import csv_text
 from workbench.methods import BASELINE_METHODS, METHODS
 from workbench.metrics import METRICS
+from workbench.metrics.agreement import Stability
 from workbench.metrics.sanity import DEFAULT_CHECK, SANITY_CHECKS
 from workbench.models import ModelAdapter, Target
 from workbench.service import faithfulness_curves
@@ -225,6 +226,7 @@ def is_baseline(method_id: str) -> bool:
 
 
 def summarise(rows: list[dict], sanity: dict[tuple[str, str], bool] | None = None,
+              stability: dict[tuple[str, str], float | None] | None = None,
               resamples: int = RESAMPLES) -> list[dict]:
     """One row per model x method: localisation means over the cases not shown to be ignored by the model
     (its answer did not flip without the object: excluded), the rest over all cases. With the twin baseline,
@@ -247,6 +249,7 @@ def summarise(rows: list[dict], sanity: dict[tuple[str, str], bool] | None = Non
             row[f"{m}_lo"], row[f"{m}_hi"] = (None, None) if interval is None else (round(interval[0], 4),
                                                                                      round(interval[1], 4))
         row["sanity"] = None if sanity is None else sanity.get((model, method))
+        row["stability"] = None if stability is None else stability.get((model, method))
         row |= {"cases": len(group), "excluded": len(group) - len(_scored_cases(group, LOCALISATION[0])),
                 "seconds_per_case": _mean([r["seconds"] for r in group]), "resamples": resamples}
         out.append(row)
@@ -297,7 +300,7 @@ METRIC_COLUMNS = (*LOCALISATION, *OTHERS)
 COLUMNS = ("model", "method",
            *(f"{m}{suffix}" for m in METRIC_COLUMNS for suffix in ("", "_lo", "_hi", *(("_lift",) if m in LOCALISATION
                                                                                      else ()))),
-           "best_or_tied", "sanity", "cases", "excluded", "seconds_per_case", "resamples")
+           "best_or_tied", "sanity", "stability", "cases", "excluded", "seconds_per_case", "resamples")
 
 
 def table_csv(table: list[dict]) -> str:
@@ -330,4 +333,21 @@ def sanity_verdicts(models: Sequence[ModelAdapter], method_ids: Sequence[str], s
         for m in method_ids:
             e = METHODS[m].explain(model, ready.x, ready.target, (params or {}).get(m), seed)
             out[(model.info.id, m)] = bool(run(model, ready.x, e, seed=seed)["passed"])
+    return out
+
+
+def stability_scores(models: Sequence[ModelAdapter], method_ids: Sequence[str], source: CaseSource, runs: int,
+                     seed: int = 0, params: dict[str, dict] | None = None) -> dict[tuple[str, str], float | None]:
+    """Each model x method's stability (`Stability` with `runs` seeds from the run's seed) averaged over the source's
+    cases: `runs` explanations per case of a stochastic method; a method that is not stochastic is 1 by definition
+    and costs none."""
+    metric = Stability(runs)
+    out = {}
+    for model in models:
+        ready = [prepare(model, case) for case in source.cases()]
+        for m in method_ids:
+            method = METHODS[m]
+            out[(model.info.id, m)] = 1.0 if not method.stochastic else _mean([
+                metric.score(method.explain(model, r.x, r.target, (params or {}).get(m), seed), model=model, x=r.x)
+                for r in ready])
     return out

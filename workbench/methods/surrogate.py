@@ -1,11 +1,11 @@
 """Surrogate methods: switch superpixels on and off, score each copy, fit what each feature adds.
 
-LIME goes through the `lime` package and Kernel SHAP through `shap`; we give both our superpixels
-(methods/superpixels.py) and one batched, counted scoring function. The libraries never see an image:
-each perturbation is a row of M on/off values (for lime, an image of M pixels with one segment per
-pixel, so its own per-sample loop stays cheap), and we compose the copies of the input in chunks and
-score them through the adapter. What they fit is unchanged: lime's sampling, kernel and ridge
-regression, and shap's coalition sampling and constrained regression.
+LIME fits with the `lime` package and Kernel SHAP with `shap`; we give both our superpixels
+(methods/superpixels.py) and one batched, counted scoring function. The libraries never see an image: each
+perturbation is a row of M on/off values, and we compose the copies of the input a batch at a time and score
+them through the adapter. What they fit is unchanged: lime's kernel and ridge regression (`LimeBase`, on the
+rows lime_image would draw, or on antithetic pairs of them), and shap's coalition sampling, which already pairs
+each sampled coalition with its complement, and its constrained regression.
 """
 
 from __future__ import annotations
@@ -56,25 +56,57 @@ def _shap_random() -> _ThreadRandom:
     return _kernel.np
 
 
-@functools.cache
-def _lime_image():
-    """lime's image module with its per-sample progress bar (tqdm, on stderr) off, patched once."""
-    from lime import lime_image
-
-    lime_image.tqdm = functools.partial(lime_image.tqdm, disable=True)
-    return lime_image
-
-
 def library_seed(rng: np.random.Generator) -> int:
     """The integer seed a library's own random state is started from, drawn from the explanation's rng."""
     return int(rng.integers(2**31 - 1))
 
 
 def feature_scores(model, x: np.ndarray, baseline: np.ndarray, segments: np.ndarray, target, on: np.ndarray):
-    """The target score of every on/off row, the copies composed and scored a memory-bounded chunk at a time."""
-    step = chunk_size(model, x)
+    """The target score of every on/off row, the copies composed a few model batches at a time, just before they
+    are scored: not all at once (a thousand 128 x 128 copies are 64 MB, written, then copied again into batches),
+    nor one batch a call (each call prepares the model again: its lock, eval mode, frozen weights)."""
+    step = max(1, min(chunk_size(model, x), 8 * model.batch_size))
     return np.concatenate([model.target_scores(compose(x, baseline, segments, on[i:i + step]), target)
                            for i in range(0, len(on), step)]).astype(np.float64)
+
+
+SAMPLINGS = ("library", "paired")  # LIME's designs: lime_image's own rows, or the same distribution in pairs
+
+
+def lime_rows(seed: int, samples: int, n: int, sampling: str) -> np.ndarray:
+    """LIME's perturbations, `samples` rows of n on/off superpixels, the input itself (all on) first as in lime_image.
+    Every other row has each superpixel on with probability 1/2: for `library` independently, drawn exactly as
+    lime_image's `data_labels` draws them from its seed; for `paired`, in antithetic pairs (a row, then its
+    complement; the last pair cut short when the count is even), so each superpixel is on in exactly half of the
+    pairs' rows, each row still from lime's distribution."""
+    state = np.random.RandomState(seed)
+    if sampling == "library":
+        rows = state.randint(0, 2, samples * n).reshape(samples, n)
+        rows[0] = 1
+        return rows
+    drawn = state.randint(0, 2, (samples // 2, n))
+    return np.concatenate([np.ones((1, n), int), np.stack([drawn, 1 - drawn], axis=1).reshape(-1, n)])[:samples]
+
+
+def lime_fit(rows: np.ndarray, scores: np.ndarray, kernel_width: float, seed: int):
+    """lime's own fit (`LimeBase`, as lime_image calls it): the exponential kernel on each row's cosine distance to
+    the input, and a weighted ridge regression over every feature. Returns (weights, intercept, R^2)."""
+    from lime.lime_base import LimeBase
+    from sklearn.metrics import pairwise_distances
+
+    distances = pairwise_distances(rows, rows[:1], metric="cosine").ravel()
+    base = LimeBase(functools.partial(lime_kernel, width=kernel_width), random_state=np.random.RandomState(seed))
+    intercept, local_exp, score, _ = base.explain_instance_with_data(
+        rows, scores[:, None], distances, 0, num_features=100000)  # lime_image's default: every feature
+    weights = np.zeros(rows.shape[1])
+    for feature, weight in local_exp:
+        weights[feature] = weight
+    return weights, float(intercept), float(score)
+
+
+def lime_kernel(d: np.ndarray, width: float) -> np.ndarray:
+    """lime_image's kernel on a distance."""
+    return np.sqrt(np.exp(-(d**2) / width**2))
 
 
 class SuperpixelMethod(Method):
@@ -105,31 +137,23 @@ class Lime(SuperpixelMethod):
     def params(self, model):
         return [*super().params(model),
                 Param("kernel_width", "float", 0.25, "Width of lime's exponential kernel on the cosine distance "
-                      "to the input: smaller = only copies close to the input count.", 0.01, 10.0)]
+                      "to the input: smaller = only copies close to the input count.", 0.01, 10.0),
+                Param("sampling", "choice", "library", "How the perturbed copies are drawn: as lime_image draws them "
+                      "(each superpixel on or off at random), or the same in antithetic pairs (each copy then its "
+                      "complement).", choices=SAMPLINGS)]
 
     def cost(self, model, x, params) -> Cost:
         return Cost(forward=params["samples"], backward=0)
 
     def _compute(self, model, x, target, params, rng):
-        lime_image = _lime_image()
         segments = self.segments(model, x, params)
         n = int(segments.max()) + 1
-        baseline = baseline_for(model, x, params["baseline"])
-
-        def classifier(images: np.ndarray) -> np.ndarray:  # N x 1 x n x 3 images of on (1) / off (0) pixels
-            return feature_scores(model, x, baseline, segments, target, images[:, 0, :, 0] > 0.5)[:, None]
-
         seed = library_seed(rng)
-        explainer = lime_image.LimeImageExplainer(kernel_width=params["kernel_width"], random_state=seed)
-        result = explainer.explain_instance(
-            np.ones((1, n, 3)), classifier, labels=(0,), hide_color=0, top_labels=None,
-            num_samples=params["samples"], batch_size=params["samples"],
-            segmentation_fn=lambda _image: np.arange(n)[None, :], random_seed=seed)
-        weights = np.zeros(n)
-        for feature, weight in result.local_exp[0]:
-            weights[feature] = weight
-        return weights[segments], {"superpixels": n, "fit_r2": round(float(result.score), 4),
-                                   "intercept": float(result.intercept[0]), "library_seed": seed}
+        rows = lime_rows(seed, params["samples"], n, params["sampling"])
+        scores = feature_scores(model, x, baseline_for(model, x, params["baseline"]), segments, target, rows > 0)
+        weights, intercept, fit = lime_fit(rows, scores, params["kernel_width"], seed)
+        return weights[segments], {"superpixels": n, "fit_r2": round(fit, 4), "intercept": intercept,
+                                   "library_seed": seed}
 
 
 class KernelShap(SuperpixelMethod):

@@ -1,5 +1,6 @@
 """Metric registry: one class in its category's module and one line here."""
 
+from workbench.metrics.agreement import Stability
 from workbench.metrics.base import CATEGORIES, NEEDS, MapMetric, Metric
 from workbench.metrics.complexity import Sparseness
 from workbench.metrics.faithfulness import DeletionAUC, InsertionAUC, PerturbationAUC
@@ -24,6 +25,7 @@ METRICS.register(BestIoU())
 METRICS.register(DeletionAUC())
 METRICS.register(InsertionAUC())
 METRICS.register(Sparseness())
+METRICS.register(Stability())
 
 __all__ = ["CATEGORIES", "METRICS", "NEEDS", "MapMetric", "Metric", "PerturbationAUC", "PointingGame",
-           "RelevanceRankAccuracy"]
+           "RelevanceRankAccuracy", "Stability"]

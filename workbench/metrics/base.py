@@ -2,7 +2,8 @@
 
 A metric declares its category and direction as data (the comparison tab groups by category and
 draws an arrow for the direction) and what it needs beyond the explanation: the model and input
-(faithfulness), or a ground-truth mask on the map's grid (localisation). Metrics that read only the
+(faithfulness), a ground-truth mask on the map's grid (localisation), or runs of the method again (stability:
+computed only on request, as it costs several explanations). Metrics that read only the
 map score a whole batch of maps at once (`MapMetric.score_maps`).
 """
 
@@ -16,7 +17,7 @@ from workbench.methods import Explanation
 from workbench.models import ModelAdapter
 
 CATEGORIES = ("faithfulness", "localisation", "agreement", "sanity", "complexity")
-NEEDS = ("model", "ground_truth")
+NEEDS = ("model", "ground_truth", "reruns")  # reruns: the method run again, so computed only on request
 
 
 class Metric(ABC):
@@ -31,6 +32,11 @@ class Metric(ABC):
     @property
     def direction(self) -> str:
         return "higher" if self.higher_is_better else "lower"
+
+    @property
+    def on_request(self) -> bool:
+        """It runs the method again (several times the explanation's cost): never computed unless asked for."""
+        return "reruns" in self.needs
 
     @property
     def label(self) -> str:
