@@ -311,7 +311,7 @@ def test_evaluate_sanity_names_its_check_and_gives_that_checks_verdict(tmp_path,
     from workbench.metrics.sanity import efficient_model_randomisation
 
     args = ["evaluate", "--task", "lung_xray", "--model", BUNDLED, "--methods", "saliency", "--n", "1", "--csv",
-            str(tmp_path / "s.csv"), "--json", "--sanity"]
+            str(tmp_path / "s.csv"), "--json", "--no-baselines", "--sanity"]
     assert xai_models.main([*args, "emprt"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     model = load_model(BUNDLED)

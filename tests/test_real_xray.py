@@ -287,7 +287,7 @@ def test_evaluate_on_a_chest_xray_folder_scores_its_held_out_patients_without_lo
     csv = tiny_folder / "real.csv"
     assert xai_models.main(["evaluate", "--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--methods",
                             "gradcam", "--folder", str(tiny_folder), "--n", "50", "--baseline", "mean",
-                            "--csv", str(csv), "--json"]) == 0
+                            "--csv", str(csv), "--json", "--no-baselines"]) == 0
     (row,) = json.loads(capsys.readouterr().out)
     assert row["cases"] == len(held_out) == 4 and row["excluded"] == 0
     assert row["pointing_game"] is None and row["iou"] is None
@@ -301,7 +301,8 @@ def test_evaluate_on_a_chest_xray_folder_scores_its_held_out_patients_without_lo
         assert r["deletion_auc"] == pytest.approx(p.max(), abs=1e-5)
         assert r["insertion_auc"] == pytest.approx(p.max(), abs=1e-5)
     assert xai_models.main(["evaluate", "--task", "lung_xray", "--model", "lung_xray-resnet-compact", "--methods",
-                            "gradcam", "--folder", str(tiny_folder), "--n", "50", "--csv", str(csv), "--json"]) == 0
+                            "gradcam", "--folder", str(tiny_folder), "--n", "50", "--csv", str(csv), "--json",
+                            "--no-baselines"]) == 0
     (black,) = json.loads(capsys.readouterr().out)
     assert black["deletion_auc"] != pytest.approx(row["deletion_auc"], abs=1e-3), "the baseline is part of the row"
 
