@@ -143,6 +143,23 @@ def test_the_sanity_column_is_the_chosen_checks_verdict(evaluated):
         widget(tab(at, "Evaluation"), "checkbox", "Sanity check").uncheck().run()
 
 
+def test_the_stability_column_is_the_librarys_when_asked_for(evaluated):
+    """Off by default (the column empty); switched on, it is `stability_scores` called directly on the same cases:
+    Grad-CAM draws no random numbers (1, no rerun), the random baseline changes with every seed (near 0)."""
+    at, *_ = evaluated
+    assert all(same(r["stability"], None) for r in shown_table(at))
+    widget(tab(at, "Evaluation"), "checkbox", "Stability over 5 seeds").check().run()
+    try:
+        click(at, "Run evaluation")
+        want = batch.stability_scores([load_model(BUNDLED), load_model(SHORTCUT)], RUN, generated("lung_xray", 2, 0),
+                                      5, 0)
+        shown = {(r["model"], r["method"]): r["stability"] for r in shown_table(at)}
+        assert shown == pytest.approx(want)
+        assert shown[BUNDLED, "gradcam"] == 1.0 and abs(shown[BUNDLED, "baseline_random"]) < 0.1
+    finally:
+        widget(tab(at, "Evaluation"), "checkbox", "Stability over 5 seeds").uncheck().run()
+
+
 def test_no_method_and_a_bad_upload_get_a_message_and_a_medmnist_upload_is_scored(evaluated):
     """On the same session: no method chosen (Run disabled), a file that is not an npz, then a pneumoniamnist
     file held in memory (labels, no masks, no twins)."""

@@ -255,6 +255,16 @@ def get_sanity(model_keys: tuple[str, ...], method_ids: tuple[str, ...], source_
     return sanity_verdicts(_models, method_ids, _source, seed, check=check)
 
 
+@st.cache_data(show_spinner="Explaining every case again with other seeds…", max_entries=64)
+def get_stability_scores(model_keys: tuple[str, ...], method_ids: tuple[str, ...], source_name: str, seed: int,
+                         runs: int, _models: list[ModelAdapter], _source) -> dict[tuple[str, str], float | None]:
+    """Each model x method's stability over `runs` seeds averaged over the source's cases, keyed like `get_sanity`:
+    a run resumed or repeated with the same settings does not explain every case `runs` times again."""
+    from workbench.evaluation.batch import stability_scores
+
+    return stability_scores(_models, method_ids, _source, runs, seed)
+
+
 @st.cache_data(show_spinner="Explaining again with other seeds…", max_entries=256)
 def get_stability(model_id: str, revision: str | None, request_key: str, runs: int, _e: Explanation,
                   _x: np.ndarray) -> dict:

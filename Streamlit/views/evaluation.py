@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from views.caches import bundled_models, get_model, get_sanity, job_slot
+from views.caches import bundled_models, get_model, get_sanity, get_stability_scores, job_slot
 from views.sanity import sanity_choice
 from views.sidebar import Selection
 from workbench.data.medmnist import DATASETS
@@ -38,6 +38,7 @@ from workbench.evaluation.cases import (
 from workbench.methods import BASELINE_METHODS, METHODS
 from workbench.methods.common import BASELINES
 from workbench.metrics import METRICS
+from workbench.metrics.agreement import RUNS
 from workbench.models import ModelAdapter
 from workbench.settings import server_settings
 
@@ -60,6 +61,7 @@ class Settings:
     kind: str  # GENERATED, REAL or UPLOAD
     upload: tuple[str, bytes] | None  # (name, content) of a MedMNIST file, kept in memory
     baseline: str  # what deletion and insertion put in place of the removed points
+    stability: int = 0  # seeds of the stability column (0: not computed)
 
     def source(self) -> CaseSource:
         """Read only when a run starts: an upload can hold thousands of images."""
@@ -140,6 +142,11 @@ def _settings(sel: Selection) -> Settings | None:
                         help="Each method again on copies of each model with its layers randomised from the top, on "
                              "the first case: it passes when the map changes (Adebayo et al. 2018).")
     sanity = sanity_choice(c, "evaluation:sanity_check") if sanity else None
+    stability = RUNS if c.checkbox(f"Stability over {RUNS} seeds", key="evaluation:stability", help=(
+        f"Each stochastic method (LIME, Kernel SHAP, SmoothGrad, GradientSHAP, the random baseline) explains every "
+        f"case with {RUNS} seeds, and the column is the mean Spearman correlation of those maps, averaged over the "
+        f"cases: {RUNS} times the method's cost per case. A method that draws no random numbers is 1 without a "
+        "run.")) else 0
     upload = None
     if kind == UPLOAD:
         file = st.file_uploader("MedMNIST file (.npz)", type=["npz"], key="evaluation:npz",
@@ -154,7 +161,7 @@ def _settings(sel: Selection) -> Settings | None:
         st.info(f"Upload a MedMNIST file of this task ({', '.join(k for k, d in DATASETS.items() if d.task == task.id)}"
                 "), named as MedMNIST names it, e.g. pneumoniamnist_64.npz.")
     else:
-        return Settings(models, tuple(method_ids), n, seed, sanity, kind, upload, baseline)
+        return Settings(models, tuple(method_ids), n, seed, sanity, kind, upload, baseline, stability)
     return None
 
 
@@ -184,11 +191,13 @@ def _run(settings: Settings) -> None:
                             done=st.session_state.setdefault(ROWS, {}), baseline=settings.baseline)
         sanity = get_sanity(tuple(m.key for m in models), methods, source.name, settings.seed, settings.sanity,
                             list(models), source) if settings.sanity else None
+        stability = get_stability_scores(tuple(m.key for m in models), methods, source.name, settings.seed,
+                                         settings.stability, list(models), source) if settings.stability else None
     except Exception as err:  # noqa: BLE001 - one message; the rows scored so far stay for the next Run
         st.error(f"The evaluation stopped: {user_message(err)} The rows scored so far are kept.")
         return
     bar.empty()
-    last.update(table=summarise(rows, sanity), reliance=reliance_counts(rows))
+    last.update(table=summarise(rows, sanity, stability), reliance=reliance_counts(rows))
 
 
 def _show(last: dict | None) -> None:
@@ -230,8 +239,8 @@ def _columns() -> dict:
         "sanity": st.column_config.Column("Sanity check passed", help="The model-randomisation check (empty: not "
                                           "run)."),
         "stability": st.column_config.NumberColumn(METRICS["stability"].label, format="%.3f", help=(
-            METRICS["stability"].what_it_measures + " Empty: not asked for (it costs K runs of each stochastic "
-            "method per case; `xai_models.py evaluate --stability K`).")),
+            METRICS["stability"].what_it_measures + " Empty: not asked for (the Stability switch above, or "
+            "`xai_models.py evaluate --stability K`: K runs of each stochastic method per case).")),
         "excluded": st.column_config.NumberColumn("Excluded", help="Cases left out of the localisation means (and, "
                                                   "with the twin baseline, of deletion and insertion): the model "
                                                   "did not rely on the object there."),
