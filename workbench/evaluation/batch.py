@@ -220,11 +220,6 @@ def _scored_cases(group: list[dict], metric: str) -> list[dict]:
     return group
 
 
-def is_baseline(method_id: str) -> bool:
-    """A trivial map (`workbench/methods/trivial.py`): the rows a method's lift is measured against."""
-    return method_id in BASELINE_METHODS
-
-
 def summarise(rows: list[dict], sanity: dict[tuple[str, str], bool] | None = None,
               stability: dict[tuple[str, str], float | None] | None = None,
               resamples: int = RESAMPLES) -> list[dict]:
@@ -263,13 +258,13 @@ def summarise(rows: list[dict], sanity: dict[tuple[str, str], bool] | None = Non
 def _lifts(summary: list[dict]) -> None:
     """Each method's localisation scores against the best trivial baseline's (None without baselines, and for the
     baselines themselves)."""
-    baselines = [r for r in summary if is_baseline(r["method"])]
+    baselines = [r for r in summary if r["method"] in BASELINE_METHODS]  # the trivial maps lifts are measured against
     for m in LOCALISATION:
         sign = 1 if METRICS[m].higher_is_better else -1
         scores = [sign * r[m] for r in baselines if r[m] is not None]
         best = max(scores) if scores else None
         for r in summary:
-            lift = None if best is None or r[m] is None or is_baseline(r["method"]) else sign * r[m] - best
+            lift = None if best is None or r[m] is None or r["method"] in BASELINE_METHODS else sign * r[m] - best
             r[f"{m}_lift"] = None if lift is None else round(lift, 4)
 
 

@@ -11,15 +11,13 @@ from __future__ import annotations
 import numpy as np
 
 from workbench.methods.base import Cost, Method, Param
+from workbench.methods.superpixels import as_image01
 from workbench.models import ModelAdapter
 
 
 def brightness(model: ModelAdapter, x: np.ndarray) -> np.ndarray:
-    """The input back on its [0, 1] scale, averaged over channels (H x W): for audio, the scaled log-mel's level."""
-    spec = model.info.input
-    shape = (-1, 1, 1)
-    raw = x[0] * np.reshape(spec.std, shape) + np.reshape(spec.mean, shape)
-    return raw.mean(axis=0).astype(np.float64)
+    """The input as the user sees it ([0, 1]), averaged over channels (H x W): for audio, the scaled log-mel's level."""
+    return as_image01(model, x).mean(axis=-1)
 
 
 class TrivialMap(Method):
