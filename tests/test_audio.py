@@ -106,19 +106,42 @@ def test_listening_splits_the_window_into_relevant_and_rest():
 def test_a_long_clip_is_scored_window_by_window_and_its_rule_decides():
     """Without a clip rule any spoofed window decides; with one, the most spoof-like window decides and the clip
     is spoof only when that window reaches the rule's probability."""
-    from workbench.specs import Threshold
+    from workbench.specs import ClipRule
 
     raw = tone(10.0, 16000)
     assert TASK.windows(raw, SPEC) == [(0.0, 4.0), (4.0, 8.0), (8.0, 10.0)]
     assert TASK.preprocess_windows(raw, SPEC).shape == (3, 1, 128, 251)
-    assert TASK.verdict(np.array([[0.9, 0.1], [0.8, 0.2], [0.95, 0.05]])) == ("bonafide", 1)
-    assert TASK.verdict(np.array([[0.9, 0.1], [0.3, 0.7], [0.95, 0.05]])) == ("spoof", 1)
-    rule = Threshold("spoof", 0.9)
+    assert TASK.verdict(np.array([[0.9, 0.1], [0.8, 0.2], [0.95, 0.05]]))[:2] == ("bonafide", 1)
+    assert TASK.verdict(np.array([[0.9, 0.1], [0.3, 0.7], [0.95, 0.05]]))[:2] == ("spoof", 1)
+    rule = ClipRule("spoof", 0.9)
     windows = np.array([[0.9, 0.1], [0.3, 0.7], [0.2, 0.8], [0.95, 0.05]])
-    assert TASK.verdict(windows, rule) == ("bonafide", 2)  # 0.8 < 0.9: bona fide, window 2 came closest
-    assert TASK.verdict(np.array([[0.9, 0.1], [0.05, 0.95]]), rule) == ("spoof", 1)
-    assert TASK.verdict(np.array([[0.1, 0.9]]), rule) == ("spoof", 0)  # exactly at the rule's probability
+    assert TASK.verdict(windows, rule)[:2] == ("bonafide", 2)  # 0.8 < 0.9: bona fide, window 2 came closest
+    assert TASK.verdict(np.array([[0.9, 0.1], [0.05, 0.95]]), rule)[:2] == ("spoof", 1)
+    assert TASK.verdict(np.array([[0.1, 0.9]]), rule)[:2] == ("spoof", 0)  # exactly at the rule's probability
     assert "≥ 0.9 " in TASK.rule_text(rule) and "every window" in TASK.rule_text(None)
+
+
+def test_the_pooled_clip_rule_averages_log_odds_so_length_neither_hides_nor_punishes():
+    """Pooled p = logistic(mean log-odds), by hand: windows at 0.8 and 0.5 have log-odds ln 4 and 0, mean ln 2,
+    pooled 2/3. A long clip of many mildly suspect real windows stays bona fide under the pooled part (where "any
+    window" would call it spoof), a clip spoofed throughout is caught without a near-certain window, and one
+    near-certain window still decides on its own."""
+    from workbench.specs import ClipRule
+
+    assert ClipRule.pooled_probability(np.array([0.8, 0.5])) == pytest.approx(2 / 3)
+    rule = ClipRule("spoof", 0.999, pooled=0.7)
+    mild = np.array([[0.8, 0.2]] * 30 + [[0.35, 0.65]])  # 31 windows, one at 0.65
+    label, k, reason = TASK.verdict(mild, rule)
+    assert (label, k) == ("bonafide", 30) and "pooled p(spoof) 0.2" in reason
+    spoofed = np.array([[0.25, 0.75], [0.3, 0.7], [0.2, 0.8]])  # pooled 0.751 >= 0.7, no window >= 0.999
+    label, k, reason = TASK.verdict(spoofed, rule)
+    assert (label, k) == ("spoof", 2) and reason.startswith("pooled p(spoof) 0.75")
+    assert ClipRule.pooled_probability(spoofed[:, 1]) == pytest.approx(
+        1 / (1 + np.exp(-np.mean(np.log(spoofed[:, 1] / spoofed[:, 0])))))
+    one = np.array([[0.9, 0.1]] * 10 + [[0.0005, 0.9995]])
+    label, k, reason = TASK.verdict(one, rule)
+    assert (label, k) == ("spoof", 10) and reason.startswith("window 10's p(spoof) 0.9995")
+    assert "pooled p(spoof)" in TASK.rule_text(rule) and "0.999" in TASK.rule_text(rule)
 
 
 def test_spectrogram_pictures_get_axes_in_hertz_and_seconds_and_images_do_not():

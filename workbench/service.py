@@ -118,9 +118,10 @@ class WindowScores:
     deciding: int  # the window that decided the verdict
     explained: int  # the window `prepare_input` cut out to explain
     rule: str = ""  # the clip rule in words (`AudioTask.rule_text`)
+    reason: str = ""  # the rule's numbers for this clip (`Verdict.reason`)
 
     def to_json(self, labels: Sequence[str]) -> dict:
-        return {"verdict": self.label, "deciding_window": self.deciding, "rule": self.rule,
+        return {"verdict": self.label, "deciding_window": self.deciding, "rule": self.rule, "reason": self.reason,
                 "windows": [{"start": round(a, 3), "end": round(b, 3),
                              "probabilities": {lab: float(p) for lab, p in zip(labels, probs)}}
                             for (a, b), probs in zip(self.spans, self.probabilities)]}
@@ -134,10 +135,10 @@ def prepare_input(task: Task, model: ModelAdapter, raw: np.ndarray,
     if isinstance(task, AudioTask):
         spec = model.info.input
         probabilities = model.predict(task.preprocess_windows(raw, spec))
-        label, deciding = task.verdict(probabilities, model.info.clip_rule)
+        label, deciding, reason = task.verdict(probabilities, model.info.clip_rule)
         k = deciding if window is None else window
         scores = WindowScores(task.windows(raw, spec), probabilities, label, deciding, k,
-                              task.rule_text(model.info.clip_rule))
+                              task.rule_text(model.info.clip_rule), reason)
         if not 0 <= k < len(scores.spans):
             raise InputError(f"window {k} does not exist; the clip has {len(scores.spans)} window(s), "
                              "numbered from 0.")

@@ -73,3 +73,22 @@ class Threshold:
 
     label: str
     probability: float
+
+
+@dataclass(frozen=True)
+class ClipRule:
+    """An audio clip's verdict from its windows (config.json's `clip_rule`, `AudioTask.verdict`): the clip is
+    `label` when its windows' pooled probability (the logistic of their mean log-odds) reaches `pooled`, or one
+    window reaches `probability`. Pooling does not punish a long recording for its many windows, as "any window"
+    did; the single-window part still catches a short span the model is sure of. Both are calibrated on real
+    recordings (`workbench.training.audio_report`); without `pooled` only the single-window part applies."""
+
+    label: str
+    probability: float
+    pooled: float | None = None
+
+    @staticmethod
+    def pooled_probability(probabilities: np.ndarray) -> float:
+        """The logistic of the mean log-odds of `probabilities` (one per window, clipped to 1e-6 from 0 and 1)."""
+        p = np.clip(np.asarray(probabilities, np.float64), 1e-6, 1 - 1e-6)
+        return float(1 / (1 + np.exp(-np.mean(np.log(p) - np.log1p(-p)))))

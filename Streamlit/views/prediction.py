@@ -37,7 +37,7 @@ def render(sel: Selection) -> None:
         if sel.windows is not None:  # the clip rule decides however many windows there are
             st.metric("Clip verdict", sel.windows.label, f"decided by window {sel.windows.deciding}",
                       delta_color="off")
-            st.caption(f"Rule: {sel.windows.rule}.")
+            st.caption(f"Rule: {sel.windows.rule}. This clip: {sel.windows.reason}.")
         if isinstance(pred, ClassPrediction):
             st.metric("Predicted class" if sel.windows is None else f"Window {sel.window}", pred.label,
                       f"p = {shares[pred.label]:.3f}")

@@ -53,8 +53,8 @@ def predict_main(argv: Sequence[str] | None = None) -> int:
     if model.info.notice:
         print(f"notice: {model.info.notice}")
     if windows is not None:
-        print(f"clip: {windows.label} (decided by window {windows.deciding} of {len(windows.spans)}; rule: "
-              f"{windows.rule})")
+        print(f"clip: {windows.label} (decided by window {windows.deciding} of {len(windows.spans)}: "
+              f"{windows.reason}; rule: {windows.rule})")
         for k, ((a, b), probs) in enumerate(zip(windows.spans, windows.probabilities)):
             print(f"  window {k} ({a:.1f}-{b:.1f} s): " + ", ".join(
                 f"{lab} {p:.4f}" for lab, p in zip(model.info.labels, probs)))

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from workbench.errors import ModelError
-from workbench.specs import InputSpec, Threshold
+from workbench.specs import ClipRule, InputSpec, Threshold
 
 OUTPUTS = ("logits", "softmax", "sigmoid")
 
@@ -58,9 +58,8 @@ class ModelInfo:
     trusted: bool = False  # pickled weights, loaded because the user trusted the repo (recorded in every export)
     temperature: float = 1.0
     threshold: Threshold | None = None
-    # An audio clip's verdict (`AudioTask.verdict`): the clip is `label` when its most `label`-like window reaches
-    # `probability`; calibrated on long real recordings so that a long clip is not punished for its many windows.
-    clip_rule: Threshold | None = None
+    # An audio clip's verdict from its windows (`AudioTask.verdict`), calibrated on real recordings.
+    clip_rule: ClipRule | None = None
 
     @classmethod
     def from_folder(cls, model_id: str, folder: Path, revision: str, source: str,
@@ -78,7 +77,7 @@ class ModelInfo:
                        notice=cfg.get("notice", ""), source=source, stages=tuple(cfg.get("stages", ())),
                        weights=weights, temperature=float(cfg.get("temperature", 1.0)),
                        threshold=Threshold(**cfg["threshold"]) if cfg.get("threshold") else None,
-                       clip_rule=Threshold(**cfg["clip_rule"]) if cfg.get("clip_rule") else None,
+                       clip_rule=ClipRule(**cfg["clip_rule"]) if cfg.get("clip_rule") else None,
                        step_scores=StepScores(**cfg["step_scores"]) if cfg.get("step_scores") else None)
         except FileNotFoundError:
             raise ModelError(f"model '{model_id}' has no config.json in {folder}.") from None
@@ -97,6 +96,8 @@ class ModelInfo:
             if rule and (rule.label not in info.labels or not 0 < rule.probability < 1):
                 raise ModelError(f"model '{model_id}': {name} needs a label of {list(info.labels)} and a "
                                  "probability between 0 and 1.")
+        if info.clip_rule and info.clip_rule.pooled is not None and not 0 < info.clip_rule.pooled < 1:
+            raise ModelError(f"model '{model_id}': clip_rule.pooled must lie between 0 and 1.")
         return info
 
     def decide(self, probabilities: np.ndarray) -> np.ndarray:

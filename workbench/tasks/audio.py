@@ -6,14 +6,23 @@ the windows' probabilities become one verdict for the clip by the model's clip r
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from workbench.errors import InputError, ModelError
 from workbench.io.audio import decode_audio
-from workbench.specs import InputSpec, SignalSpec, Threshold
+from workbench.specs import ClipRule, InputSpec, SignalSpec
 from workbench.tasks.base import GroundTruth, Picture, Sample, Task
 from workbench.tasks.spectrogram import log_mel, spectrogram_axes
+
+
+class Verdict(NamedTuple):
+    """A clip's label, the window that decided it (the one explained by default), and the rule's numbers in words."""
+
+    label: str
+    deciding: int
+    reason: str
 
 
 class AudioTask(Task):
@@ -69,30 +78,42 @@ class AudioTask(Task):
         samples = self._signal_spec(spec).samples
         return raw[k * samples:(k + 1) * samples]
 
-    def verdict(self, probabilities: np.ndarray, rule: Threshold | None = None) -> tuple[str, int]:
-        """(label, deciding window) for a clip's windows (N x K probabilities). With the model's clip rule, the
-        window most like the rule's label decides: the clip is that label when the window reaches the rule's
-        probability, else the likeliest other class of that window. Without one, the clip is the first label
-        (bona fide) only if every window is, and the window least like it decides, since a partial spoof can
-        hide in one window."""
-        if rule is not None:
-            j = self.labels.index(rule.label)
-            k = int(np.argmax(probabilities[:, j]))
-            if probabilities[k, j] >= rule.probability:
-                return rule.label, k
-            others = probabilities[k].copy()
-            others[j] = -np.inf
-            return self.labels[int(others.argmax())], k
-        k = int(np.argmin(probabilities[:, 0]))
-        return self.labels[int(probabilities[k].argmax())], k
+    def verdict(self, probabilities: np.ndarray, rule: ClipRule | None = None) -> Verdict:
+        """The clip's label from its windows (N x K probabilities), the window that decided, and why in words.
+        With the model's clip rule, the clip is the rule's label when the windows' pooled probability or the most
+        `label`-like window reaches the rule; that window decides (and is explained), else the likeliest other
+        class of that window. Without one, the clip is the first label (bona fide) only if every window is, and
+        the window least like it decides, since a partial spoof can hide in one window."""
+        if rule is None:
+            k = int(np.argmin(probabilities[:, 0]))
+            label = self.labels[int(probabilities[k].argmax())]
+            return Verdict(label, k, f"window {k} is the least {self.labels[0]}-like")
+        j = self.labels.index(rule.label)
+        k = int(np.argmax(probabilities[:, j]))
+        peak = float(probabilities[k, j])
+        pooled = rule.pooled_probability(probabilities[:, j])
+        said = f"p({rule.label})"
+        if rule.pooled is not None and pooled >= rule.pooled:
+            return Verdict(rule.label, k, f"pooled {said} {pooled:.4f} \u2265 {rule.pooled:.4g}")
+        if peak >= rule.probability:
+            return Verdict(rule.label, k, f"window {k}'s {said} {peak:.6f} \u2265 {rule.probability:.6g}")
+        others = probabilities[k].copy()
+        others[j] = -np.inf
+        below = f"window {k}'s {said} {peak:.4f} < {rule.probability:.6g}"
+        if rule.pooled is not None:
+            below = f"pooled {said} {pooled:.4f} < {rule.pooled:.4g} and " + below
+        return Verdict(self.labels[int(others.argmax())], k, below)
 
     @staticmethod
-    def rule_text(rule: Threshold | None) -> str:
+    def rule_text(rule: ClipRule | None) -> str:
         """The clip rule in one line, as the app and the CLI show it."""
         if rule is None:
             return "a clip is bona fide only if every window is"
-        return (f"a clip is {rule.label} when one of its windows reaches p({rule.label}) \u2265 "
-                f"{rule.probability:.6g} (calibrated on long real recordings)")
+        one = f"one of its windows reaches p({rule.label}) \u2265 {rule.probability:.6g}"
+        if rule.pooled is None:
+            return f"a clip is {rule.label} when {one} (calibrated on long real recordings)"
+        return (f"a clip is {rule.label} when its windows' pooled p({rule.label}) (the logistic of their mean "
+                f"log-odds) reaches {rule.pooled:.4g}, or {one} (both calibrated on real recordings, short and long)")
 
     def spectrogram(self, raw: np.ndarray, spec: InputSpec) -> np.ndarray:
         """Scaled log-mel of the clip's first window, zero-padded to the model's length."""

@@ -137,7 +137,7 @@ def held_out_tables(evaluation: dict, loeo: dict | None = None) -> str:
     total = f"| **all** | {everyone['recall']:.3f} ({everyone['support']}) | {_cell(evaluation['clip_bonafide'])} |"
     flags = ", ".join(f"{kind} {share:.2f}" for kind, share in evaluation.get("ood_flagged", {}).items()) or "none"
     header = ("| spoof engine (held-out voices, settings, texts) | windows called spoof (n) | whole utterances (n) "
-              "| left out of training: caught / bona fide kept (n) |")
+              "| left out of training: caught / bona fide kept (n, AUC; windows x epochs) |")
     return f"""| bona fide speech (held-out speakers) | windows called bona fide (n) | whole recordings (n) |
 | --- | ---: | ---: |
 {real}
@@ -156,7 +156,10 @@ Flagged as unlike the training data by the OOD check (share of windows): {flags}
 def _left_out(row: dict | None) -> str:
     """A leave-one-engine-out row: the left-out engine's windows caught, and that run's held-out bona fide recall
     beside it (a run that calls everything bona fide catches nothing and keeps every real window)."""
-    return "" if not row else f"{row['detected']:.3f} / {row['bonafide_recall']:.3f} ({row['n']})"
+    if not row:
+        return ""
+    auc = f", AUC {row['auc']:.3f}" if "auc" in row else ""
+    return f"{row['detected']:.3f} / {row['bonafide_recall']:.3f} ({row['n']}{auc}; {row['n_train']} x {row['epochs']})"
 
 
 def _cell(entry: dict | None, key: str = "rate") -> str:
@@ -170,6 +173,7 @@ def write_audio_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
     loeo_path = Path(__file__).resolve().parents[2] / LOEO_RESULTS
     loeo = json.loads(loeo_path.read_text()) if loeo_path.is_file() else None
     rule = summary.get("calibration")
+    clip = config.get("clip_rule", {})
     signal = recipe.spec.signal
     over = ("" if summary["seconds"] <= 20 * 60 else " (**over the 20-minute budget**: measured while other jobs' "
             "tests shared the two cores, which made its epochs take 130-300 s where these architectures' epochs took "
@@ -212,13 +216,17 @@ Command: `python -m workbench.training train --recipe {recipe.id} --out models/{
 Window probabilities are calibrated: the logits are divided by a temperature of {config.get("temperature", 1):.3f}
 fitted on the validation windows, and a window is called spoof from p(spoof) \u2265
 {config.get("threshold", {}).get("probability", 0.5):.4f} (the validation windows' best balanced accuracy). A clip
-is cut into 4 s windows; **the clip is spoof when its most spoof-like window reaches p(spoof) \u2265
-{config.get("clip_rule", {}).get("probability", 0.5):.6g}**; that window decides, and the app and the CLI show the
-rule and the window. The clip rule was calibrated on {rule["n"] if rule else 0} long real recordings (30-75 s) of
-the validation speakers: the lowest probability at which at most 2.5% of them are called spoof (there:
-{rule["val_long_false_alarms"] if rule else float("nan"):.3f}; the same recordings with one 1-3 s span
-re-synthesised were caught {rule["val_long_spliced_recall"] if rule else float("nan"):.3f}). Calling a clip spoof
-when any window's argmax is spoof punished long recordings: one window in 40 was enough.
+is cut into 4 s windows; **the clip is spoof when its windows' pooled p(spoof) (the logistic of their mean
+log-odds) reaches {clip.get("pooled", float("nan")):.4g}, or one window reaches p(spoof) \u2265
+{clip.get("probability", 0.5):.6g}**; the most spoof-like window is the one shown and explained, and the app and the
+CLI show the rule and the numbers that decided. The rule was calibrated on the validation speakers' real
+recordings: {rule["n_short"] if rule else 0} whole and {rule["n"] if rule else 0} long ones (30-75 s): the lowest
+pooled probability at which at most 2.5% of them are called spoof, and the lowest single-window probability that
+calls no further one spoof (there: {rule["val_short_false_alarms"] if rule else float("nan"):.3f} of the whole and
+{rule["val_long_false_alarms"] if rule else float("nan"):.3f} of the long recordings called spoof; the long ones with
+one 1-3 s span re-synthesised caught {rule["val_long_spliced_recall"] if rule else float("nan"):.3f}). Pooling does
+not punish a long recording for its many windows, as "any window spoof" did (one window in 40 was enough), and
+it lets a whole spoofed utterance be caught without the near-certain window a "most spoof-like window" rule needs.
 
 ## Held-out evaluation
 {evaluation["n"]} {recipe.case_word} (split `{evaluation["split"]}`, seed {evaluation["seed"]}) and whole recordings,

@@ -19,7 +19,7 @@ from workbench.data import long_speech, sound_probes, speech
 from workbench.data.augment import Augmentation
 from workbench.evaluation.classification import classification_report, roc_auc
 from workbench.models import ModelAdapter
-from workbench.specs import Threshold
+from workbench.specs import ClipRule
 from workbench.tasks import TASKS
 
 SPLIT, SEED = "test", 0
@@ -52,30 +52,37 @@ def clip_scores(model: ModelAdapter, clip: np.ndarray) -> np.ndarray:
     return model.predict(task.preprocess_windows(clip, model.info.input))[:, SPOOF]
 
 
-def clip_verdict(scores: np.ndarray, rule: Threshold | None) -> bool:
+def clip_verdict(scores: np.ndarray, rule: ClipRule | None) -> bool:
     """Spoof or not, by the model's clip rule (`AudioTask.verdict`)."""
-    return TASKS["audio_deepfake"].verdict(_as_probabilities(scores), rule)[0] == "spoof"
+    return TASKS["audio_deepfake"].verdict(_as_probabilities(scores), rule).label == "spoof"
 
 
-def long_maxima(model: ModelAdapter, split: str, n: int, seed: int = SEED) -> dict[str, np.ndarray]:
-    """The largest window P(spoof) of n long real recordings and of the same recordings with one spliced span."""
-    out: dict[str, list[float]] = {"real": [], "spliced": []}
+def long_scores(model: ModelAdapter, split: str, n: int, seed: int = SEED) -> dict[str, list[np.ndarray]]:
+    """Window P(spoof) of n long real recordings and of the same recordings with one spliced span."""
+    out: dict[str, list[np.ndarray]] = {"real": [], "spliced": []}
     for i in range(n):
         for key, spoofed in (("real", False), ("spliced", True)):
             clip, _, _ = long_speech.long_clip(seed, split, i, spoofed)
-            out[key].append(float(clip_scores(model, clip).max()))
-    return {k: np.array(v) for k, v in out.items()}
+            out[key].append(clip_scores(model, clip))
+    return out
 
 
 def calibrate_clip_rule(model: ModelAdapter, n: int = 40, seed: int = SEED,
                         share: float = LONG_FALSE_ALARMS) -> dict:
-    """The clip rule's probability: the lowest at which at most half of `share` of n long real recordings of the
-    validation speakers are called spoof (half, to leave room for the held-out speakers), and never below 0.5."""
-    maxima = long_maxima(model, "val", n, seed)
-    probability = lowest_probability(maxima["real"], share / 2)
-    return {"probability": probability, "n": n, "split": "val",
-            "val_long_false_alarms": float((maxima["real"] >= probability).mean()),
-            "val_long_spliced_recall": float((maxima["spliced"] >= probability).mean())}
+    """The clip rule (`ClipRule`) on the validation speakers' real recordings, whole, and n long ones: the pooled
+    probability is the lowest at which at most half of `share` of them are called spoof (half, to leave room for
+    the held-out speakers); the single-window probability the lowest at which no other one is."""
+    short = [clip_scores(model, clip) for _, clip in _whole_recordings("val", seed)]
+    long = long_scores(model, "val", n, seed)
+    real = short + long["real"]
+    pooled_real = np.array([ClipRule.pooled_probability(s) for s in real])
+    pooled = lowest_probability(pooled_real, share / 2)
+    probability = lowest_probability(np.array([s.max() for s, p in zip(real, pooled_real) if p < pooled]), 0.0)
+    rule = ClipRule("spoof", probability, pooled)
+    return {"probability": probability, "pooled": pooled, "n": n, "n_short": len(short), "split": "val",
+            "val_short_false_alarms": float(np.mean([clip_verdict(s, rule) for s in short])),
+            "val_long_false_alarms": float(np.mean([clip_verdict(s, rule) for s in long["real"]])),
+            "val_long_spliced_recall": float(np.mean([clip_verdict(s, rule) for s in long["spliced"]]))}
 
 
 def calibrate_detector(folder: str | Path, n_val: int = 400, n_long: int = 40, seed: int = SEED,
@@ -112,8 +119,8 @@ def calibrate_detector(folder: str | Path, n_val: int = 400, n_long: int = 40, s
 
 
 def lowest_probability(real_maxima: np.ndarray, share: float) -> float:
-    """The lowest probability (at least 0.5, at most 0.999999) that at most `share` of the real recordings' largest
-    window scores reach."""
+    """The lowest probability (at least 0.5, at most 0.999999) that at most `share` of the real recordings' scores
+    (their largest window's, or their pooled one) reach."""
     allowed = int(np.floor(share * len(real_maxima)))
     ranked = np.sort(np.asarray(real_maxima, np.float64))[::-1]
     lowest = float(np.nextafter(ranked[allowed], 1.0)) if allowed < len(ranked) else 0.5
@@ -123,7 +130,8 @@ def lowest_probability(real_maxima: np.ndarray, share: float) -> float:
 def write_clip_rule(folder: str | Path, calibration: dict) -> None:
     path = Path(folder) / "config.json"
     config = json.loads(path.read_text())
-    config["clip_rule"] = {"label": "spoof", "probability": float(f"{calibration['probability']:.6g}")}
+    config["clip_rule"] = {"label": "spoof", "probability": float(f"{calibration['probability']:.6g}"),
+                           "pooled": float(f"{calibration['pooled']:.6g}")}
     path.write_text(json.dumps(config, indent=2) + "\n")
 
 
@@ -204,45 +212,50 @@ def evaluate_detector(model: ModelAdapter, n: int = 1000, n_long: int = 40, seed
     for engine, clip in _whole_spoofs(SPLIT, seed, n_whole):
         whole_spoof.setdefault(engine, []).append(clip_verdict(clip_scores(model, clip), rule))
     log(f"whole recordings scored in {time.perf_counter() - t0:.0f} s")
-    maxima = long_maxima(model, SPLIT, n_long, seed)
-    threshold = rule.probability if rule else 0.5
+    long = long_scores(model, SPLIT, n_long, seed)
     log(f"long recordings scored in {time.perf_counter() - t0:.0f} s")
     return {"model": model.info.id, "split": SPLIT, "seed": seed, "n": n,
             **classification_report(clips.labels, pred, speech.LABELS),
             "auc": roc_auc(clips.labels, scores), "eer": eer, "eer_threshold": eer_threshold,
             "window_bonafide_by_language": languages, "window_spoof_by_engine": engines,
-            "clip_rule": None if rule is None else rule.probability,
+            "clip_rule": None if rule is None else {"probability": rule.probability, "pooled": rule.pooled},
             "clip_bonafide_by_language": {k: _rate(v) for k, v in sorted(whole_real.items())},
             "clip_bonafide": _rate([h for v in whole_real.values() for h in v]),
             "clip_spoof_by_engine": {k: _rate(v) for k, v in whole_spoof.items()},
-            "long": {"n": n_long, "false_alarms": float((maxima["real"] >= threshold).mean()),
-                     "spliced_recall": float((maxima["spliced"] >= threshold).mean())},
+            "long": {"n": n_long, "false_alarms": float(np.mean([clip_verdict(s, rule) for s in long["real"]])),
+                     "spliced_recall": float(np.mean([clip_verdict(s, rule) for s in long["spliced"]]))},
             "ood_flagged": ood_flags(model, n=max(2, min(20, n // 50)), seed=seed)}
 
 
 def leave_one_engine_out(recipe, train: Callable, engines: tuple[str, ...], out_json: str | Path, n_train: int,
                          epochs: int, n_eval: int = 200, seed: int = SEED, log: Callable[[str], None] = print) -> dict:
     """For each engine: `train` the recipe without that engine's family (at `n_train` windows, `epochs`), then the
-    share of `n_eval` held-out windows of that engine it calls spoof. Rows already in `out_json` are kept
-    (resumable)."""
+    share of `n_eval` held-out windows of that engine it calls spoof (by argmax: the run has no calibration), and
+    how well its scores rank them above held-out real windows (ROC AUC, threshold-free). Rows already in
+    `out_json` at the same recipe and budget are kept (resumable)."""
     from workbench.models import load_model
 
     path = Path(out_json)
     rows = json.loads(path.read_text()) if path.is_file() else {}
     for engine in engines:
-        if engine in rows:
-            continue
+        done = rows.get(engine, {})
+        if (done.get("recipe"), done.get("n_train"), done.get("epochs")) == (recipe.id, n_train, epochs):
+            continue  # a row of another budget is replaced
         with tempfile.TemporaryDirectory() as tmp:
             summary = train(recipe, tmp, n_train=n_train, epochs=epochs, seed=seed, n_ood=64,
-                                  exclude=(engine,), n_long=0, log=log)
+                            exclude=(engine,), n_long=0, log=log)
             model = load_model(tmp)
             waves = [speech.make_window(seed, SPLIT, 2 * k + 1, engine).window for k in range(n_eval // 2)]
             real = [speech.make_window(seed, SPLIT, 2 * k, "bonafide").window for k in range(n_eval // 2)]
-            spoofed = model.info.decide(_as_probabilities(_spoof_scores(model, waves))) == SPOOF
-            kept = model.info.decide(_as_probabilities(_spoof_scores(model, real))) != SPOOF
+            fake_scores, real_scores = _spoof_scores(model, waves), _spoof_scores(model, real)
+            spoofed = model.info.decide(_as_probabilities(fake_scores)) == SPOOF
+            kept = model.info.decide(_as_probabilities(real_scores)) != SPOOF
+        labels = np.r_[np.zeros(len(real_scores)), np.ones(len(fake_scores))]
         rows[engine] = {"family": speech.engines.FAMILY[engine], "detected": round(float(spoofed.mean()), 3),
-                        "bonafide_recall": round(float(kept.mean()), 3), "n": len(waves), "recipe": recipe.id,
-                        "n_train": n_train, "epochs": epochs, "seconds": summary["seconds"]}
+                        "bonafide_recall": round(float(kept.mean()), 3),
+                        "auc": round(roc_auc(labels, np.r_[real_scores, fake_scores]), 3), "n": len(waves),
+                        "recipe": recipe.id, "n_train": n_train, "epochs": epochs,
+                        "val_balanced_accuracy": summary["val_balanced_accuracy"], "seconds": summary["seconds"]}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(rows, indent=2) + "\n")
         log(f"{engine} left out: {rows[engine]}")
