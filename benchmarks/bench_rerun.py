@@ -58,7 +58,7 @@ def settle(log: Path, seen: int) -> list[dict]:
 
 def last_cell(view: dict) -> str:
     """The caption of the grid's last map (the last method on the last model), drawn when the grid is done."""
-    model = [view["model"], *view.get("compare", "").split(",")][-1]
+    model = [view["model"], *(m for m in view.get("compare", "").split(",") if m)][-1]
     return f"{METHODS[view['methods'].split(',')[-1]].name} · {model}"
 
 
