@@ -38,16 +38,37 @@ def run(argv: list[str], capsys: pytest.CaptureFixture) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
+def held_out_accuracy(model_ref: str, n: int) -> float:
+    """The model's own labels (the config's operating point) on the recipe's first n held-out phantoms, counted."""
+    images, _, labels = RECIPE.make_dataset(n, seed=HELD_OUT["seed"], split=HELD_OUT["split"])
+    model = load_model(model_ref)
+    return float(np.mean(model.info.decide(model.predict(RECIPE.model_input(images, model.info.input))) == labels))
+
+
+def test_evaluate_prints_the_held_out_report_of_n_cases(capsys):
+    """`evaluate --n 20` on the bundled model: 20 held-out phantoms, both classes, accuracy counted here."""
+    result = run(["evaluate", "--recipe", RECIPE.id, "--model", BUNDLED, "--n", "20"], capsys)
+    assert (result["model"], result["n"], result["split"]) == (BUNDLED, 20, HELD_OUT["split"])
+    assert result["accuracy"] == pytest.approx(held_out_accuracy(BUNDLED, 20))
+    assert set(result["per_class"]) == {"normal", "affected"} and {"roc_auc", "ece"} <= set(result)
+
+
+def test_reliance_says_the_lung_model_relies_on_the_lesion(capsys):
+    """`reliance --n 12`: the bundled model finds the affected phantoms and calls most of their lesion-free twins
+    normal, the probability dropping (what docs/known_truth.md builds on)."""
+    result = run(["reliance", "--model", BUNDLED, "--n", "12"], capsys)
+    assert (result["model"], result["n"]) == (BUNDLED, 12)
+    assert result["detected"] >= 0.75 and result["twin_negative_when_detected"] >= 0.75
+    assert result["mean_probability_drop"] > 0.5
+
+
 def test_card_rewrites_the_card_with_the_held_out_numbers_it_prints(folder, capsys):
     """`card --n 40`: the printed evaluation is 40 held-out phantoms, its accuracy is the model's own labels against
     the truth counted here, and the rewritten README carries those numbers, the command and the training summary."""
     (folder / "README.md").unlink()
     result = run(["card", "--recipe", RECIPE.id, "--model", str(folder), "--n", "40"], capsys)
-    images, _, labels = RECIPE.make_dataset(40, seed=HELD_OUT["seed"], split=HELD_OUT["split"])
-    model = load_model(str(folder))
-    decided = model.info.decide(model.predict(RECIPE.model_input(images, model.info.input)))
     assert result["n"] == 40 and result["split"] == HELD_OUT["split"]
-    assert result["accuracy"] == pytest.approx(float(np.mean(decided == labels)))
+    assert result["accuracy"] == pytest.approx(held_out_accuracy(str(folder), 40))
     assert np.array(result["confusion"]).sum() == 40
     card = (folder / "README.md").read_text()
     training = json.loads((folder / "training.json").read_text())
