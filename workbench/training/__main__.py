@@ -158,8 +158,10 @@ def _run(args: argparse.Namespace, recipe: Recipe) -> dict:
     _, evaluate_fn, card_fn = trainer(recipe)
     if args.cmd == "train":
         return train_and_card(recipe, args.out, smoke=args.smoke, seed=args.seed)
+    model = None
     if args.cmd in ("card", "evaluate", "ood", "ood-evaluate"):  # the recipe's data through the model: same task
-        check_model_task(load_model(args.model), TASKS[recipe.task])
+        model = load_model(args.model)
+        check_model_task(model, TASKS[recipe.task])
     if args.cmd == "card":
         if not (Path(args.model) / "training.json").is_file():
             raise InputError(f"{args.model} has no training.json: `card` rewrites the card of a model folder that "
@@ -172,13 +174,13 @@ def _run(args: argparse.Namespace, recipe: Recipe) -> dict:
         if keep and args.reuse and saved.is_file():
             evaluation = json.loads(saved.read_text())
         else:
-            evaluation = evaluate_fn(args.model, recipe, **({} if args.n is None else {"n": args.n}))
+            evaluation = evaluate_fn(model, recipe, **({} if args.n is None else {"n": args.n}))
         if keep:
             saved.write_text(json.dumps(evaluation, indent=2) + "\n")
         card_fn(args.model, recipe, summary, evaluation)
         return evaluation
     if args.cmd == "evaluate":
-        return evaluate_fn(args.model, recipe, n=args.n)
+        return evaluate_fn(model, recipe, n=args.n)
     if args.cmd == "ood":
         stats = write_feature_stats(args.model, recipe, seed=args.seed, n_fit=args.n_fit, n_held_out=args.n_held_out)
         return {"layers": stats.layers, "threshold": stats.threshold, "n_fit": stats.n_fit,
