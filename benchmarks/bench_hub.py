@@ -1,12 +1,13 @@
 """How long an uncached Hub repo takes to fail when the Hub cannot be reached. Target: within 5 s.
 
-  python benchmarks/bench_hub.py [--out FILE]
+  python benchmarks/bench_hub.py [--out FILE] [--quick]
 
 Four ways of having no Hub, each with an empty cache: HF_HUB_OFFLINE set; the default endpoint, on a machine with
 no internet (elsewhere this row measures a 404 from the real Hub); an endpoint whose port is closed
 (connection refused); and an endpoint that accepts the connection and never answers (a listening socket nobody
 serves, the worst case: only the listing call's timeout ends it). Prints a table, writes JSON (default
-benchmarks/results/hub.json).
+benchmarks/results/hub.json; --quick: the same four cases, written to the temporary folder). The Hub settings it
+changes are restored at the end.
 """
 
 import argparse
@@ -14,13 +15,12 @@ import json
 import socket
 import tempfile
 import time
-from pathlib import Path
 
 import huggingface_hub.constants as hub
+from outputs import output_path
 
 from workbench.errors import ModelError
 from workbench.models import load_model
-from workbench.paths import ROOT
 
 TARGET_SECONDS = 5.0
 
@@ -34,11 +34,13 @@ def seconds_to_fail(repo: str) -> tuple[float, str]:
     raise SystemExit(f"{repo} loaded; expected a failure")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "hub.json"))
-    args = parser.parse_args()
+    parser.add_argument("--out", default=None, help="default benchmarks/results/hub.json")
+    parser.add_argument("--quick", action="store_true", help="a smoke run (the same cases: each fails within seconds)")
+    args = parser.parse_args(argv)
     rows = []
+    saved = hub.HF_HUB_CACHE, hub.HF_HUB_OFFLINE, hub.ENDPOINT
     with tempfile.TemporaryDirectory() as cache, socket.socket() as silent, socket.socket() as closed:
         hub.HF_HUB_CACHE = cache
         silent.bind(("127.0.0.1", 0))
@@ -53,11 +55,12 @@ def main() -> None:
             seconds, message = seconds_to_fail("hub:someone/uncached-model")
             rows.append({"case": name, "seconds": round(seconds, 3), "within_target": seconds <= TARGET_SECONDS,
                          "message": message})
+    hub.HF_HUB_CACHE, hub.HF_HUB_OFFLINE, hub.ENDPOINT = saved
     print(f"{'case':<22}{'seconds':>9}  message")
     for row in rows:
         print(f"{row['case']:<22}{row['seconds']:>9.3f}  {row['message'][:90]}")
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps({"target_seconds": TARGET_SECONDS, "rows": rows}, indent=2))
+    output_path(args.out, "hub.json", args.quick).write_text(json.dumps({"target_seconds": TARGET_SECONDS,
+                                                                         "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,18 +1,19 @@
 """How long a report takes to build: four methods on one model, from their explanations to the PDF and the ZIP.
 
-  python benchmarks/bench_report.py [--model ID] [--methods a,b,c,d] [--repeats R] [--out FILE]
+  python benchmarks/bench_report.py [--model ID] [--methods a,b,c,d] [--repeats R] [--out FILE] [--quick]
 
 The explanations and their scores are made first (not timed: the app has them when the report is asked for);
 then, each the median of R runs: the report's content (`build_report`, deletion and insertion curves
 included), the PDF, the ZIP, and all three together. Target: within 3 s. Prints a table, writes JSON
-(default benchmarks/results/report.json).
+(default benchmarks/results/report.json; --quick: the compact lung model, Grad-CAM and Saliency, one repeat,
+written to the temporary folder).
 """
 
 import argparse
 import json
-from pathlib import Path
 
 from bench_methods import median_seconds  # the same timing rule: the median after a warm-up
+from outputs import output_path
 
 from workbench.comparison import zip_files
 from workbench.models import load_model, predict
@@ -22,15 +23,23 @@ from workbench.service import prepare_input, run_methods, score_explanation, tar
 from workbench.tasks import TASKS
 
 SAMPLE = ROOT / "sample_files" / "lung_xray" / "affected_01.png"
+QUICK_MODEL = "lung_xray-resnet-compact"
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", default=TASKS["lung_xray"].default_model)
-    parser.add_argument("--methods", default="gradcam,saliency,integrated_gradients,smoothgrad")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "report.json"))
-    args = parser.parse_args()
+    parser.add_argument("--model", default=None, help=f"default {TASKS['lung_xray'].default_model} (--quick: "
+                                                      f"{QUICK_MODEL})")
+    parser.add_argument("--methods", default=None, help="default gradcam,saliency,integrated_gradients,smoothgrad "
+                                                        "(--quick: gradcam,saliency)")
+    parser.add_argument("--repeats", type=int, default=None, help="default 3 (--quick: 1)")
+    parser.add_argument("--out", default=None, help="default benchmarks/results/report.json")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: two methods, one repeat")
+    args = parser.parse_args(argv)
+    args.methods = args.methods or ("gradcam,saliency" if args.quick else "gradcam,saliency,integrated_gradients,"
+                                                                          "smoothgrad")
+    args.repeats = args.repeats or (1 if args.quick else 3)
+    args.model = args.model or (QUICK_MODEL if args.quick else TASKS["lung_xray"].default_model)
     task, model = TASKS["lung_xray"], load_model(args.model)
     data = SAMPLE.read_bytes()
     raw, _ = task.read(data, SAMPLE.name)
@@ -59,7 +68,7 @@ def main() -> None:
     for key in ("content_seconds", "pdf_seconds", "zip_seconds", "total_seconds"):
         print(f"{key:>16}: {result[key]:.3f}")
     print(f"target {result['target_seconds']} s: {'met' if result['met'] else 'missed'}")
-    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    output_path(args.out, "report.json", args.quick).write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """How soon the app is ready: the import cost of its modules, and seconds from `streamlit run` to a
 drawn sidebar in a real browser.
 
-  python benchmarks/bench_startup.py [--repeats N] [--out FILE] [--no-browser]
+  python benchmarks/bench_startup.py [--repeats N] [--out FILE] [--no-browser] [--quick]
 
 Each repeat is a fresh process. Imports: app.py's own import lines run under `python -X importtime`
 (each module's cumulative time, what it pulls in included; `absent` lists watched modules not loaded). Launch:
@@ -10,7 +10,8 @@ with headless Debian chromium (Playwright, no browser download) opening the page
 answers; the clock starts just before the process is spawned and stops when the sidebar's Run button
 (its last widget) is drawn, again when the Prediction tab shows the predicted class, and when the
 sidebar shows the chosen methods' cost in seconds (it times a model pass, last). Prints medians
-(this machine is shared, so single runs vary) and writes JSON (default benchmarks/results/startup.json).
+(this machine is shared, so single runs vary) and writes JSON (default benchmarks/results/startup.json; --quick:
+one repeat, written to the temporary folder).
 """
 
 import argparse
@@ -26,6 +27,8 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+
+from outputs import output_path
 
 from workbench.paths import ROOT
 
@@ -122,12 +125,14 @@ def median(runs: list[dict], key: str) -> float:
     return round(statistics.median(r[key] for r in runs), 3)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=None, help="default 5 (--quick: 1)")
     parser.add_argument("--no-browser", action="store_true", help="import cost only")
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "startup.json"))
-    args = parser.parse_args()
+    parser.add_argument("--out", default=None, help="default benchmarks/results/startup.json")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: one repeat")
+    args = parser.parse_args(argv)
+    args.repeats = args.repeats or (1 if args.quick else 5)
 
     imports = [measure_imports() for _ in range(args.repeats)]
     launches = []
@@ -147,8 +152,7 @@ def main() -> None:
               "imports": {"median_total_seconds": round(statistics.median(r["total_seconds"] for r in imports), 3),
                           "median_watched_seconds": watched, "absent": imports[0]["absent"], "runs": imports},
               "launch": {k: median(launches, k) for k in LAUNCH} | {"runs": launches} if launches else None}
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out = output_path(args.out, "startup.json", args.quick)
     out.write_text(json.dumps(result, indent=2) + "\n")
 
     print(f"app imports, median of {args.repeats} fresh processes (python -X importtime, cumulative):")

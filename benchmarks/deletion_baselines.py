@@ -1,6 +1,6 @@
 """Can deletion tell a map on the object from a map elsewhere? The truth itself as the map, per baseline.
 
-  python benchmarks/deletion_baselines.py [--task TASK] [--model ID[,ID...]] [--n N] [--out FILE]
+  python benchmarks/deletion_baselines.py [--task TASK] [--model ID[,ID...]] [--n N] [--out FILE] [--quick]
 
 On N held-out generated cases (default 200 lung phantoms) that the model relies on (its answer flips on the
 counterfactual twin), two measures for each deletion baseline (black, mean, blur, and the case's twin):
@@ -9,20 +9,21 @@ counterfactual twin), two measures for each deletion baseline (black, mean, blur
   a map for finding it;
 - the target's probability with only the truth's points replaced by the baseline: whether the model still
   sees the object once it is "deleted".
-Prints a table, writes JSON (default benchmarks/results/deletion_baselines.json).
+Prints a table, writes JSON (default benchmarks/results/deletion_baselines.json; --quick: the first model on 6 cases,
+written to the temporary folder).
 """
 
 import argparse
 
 import numpy as np
 from baseline_table import report
+from outputs import output_path
 
 from workbench.evaluation.batch import prepare
 from workbench.evaluation.cases import EVAL_BASELINES, TWIN, generated
 from workbench.methods.common import baseline_for
 from workbench.metrics.faithfulness import area_under, perturbation_curve, target_probability
 from workbench.models import load_model
-from workbench.paths import ROOT
 
 
 def measure(model_id: str, task: str, n: int) -> dict:
@@ -47,18 +48,20 @@ def measure(model_id: str, task: str, n: int) -> dict:
             "still_detected": round(float(np.mean(np.array(object_removed[b]) > 0.5)), 3)} for b in EVAL_BASELINES}}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--task", default="lung_xray")
     parser.add_argument("--model", default="lung_xray-resnet-compact,lung_xray-alexnet-compact,"
                         "lung_xray-densenet121-compact,lung_xray-efficientnet_b0-compact,lung_xray-resnet34-compact")
-    parser.add_argument("--n", type=int, default=200)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "deletion_baselines.json"))
-    args = parser.parse_args()
-    results = [measure(m, args.task, args.n) for m in args.model.split(",")]
+    parser.add_argument("--n", type=int, default=None, help="default 200 (--quick: 6)")
+    parser.add_argument("--out", default=None, help="default benchmarks/results/deletion_baselines.json")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: the first model, 6 cases")
+    args = parser.parse_args(argv)
+    models = args.model.split(",")[:1] if args.quick else args.model.split(",")
+    results = [measure(m, args.task, args.n or (6 if args.quick else 200)) for m in models]
     report(results, [("oracle deletion AUC", "oracle_deletion_auc", ".3f"),
                      ("p, object removed", "p_object_removed", ".3f"), ("still detected", "still_detected", ".2f")],
-           args.out)
+           output_path(args.out, "deletion_baselines.json", args.quick))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ stable at the smallest budget where that reaches 0.9; its seconds to a stable ma
 Then, per model, the speed-up to a stable map (library seconds / ours, target at least 4x) and, at each equal
 budget, our LIME's seconds against lime_image's (target: never slower). Timings need an idle machine. Prints a
 table, writes JSON (default benchmarks/results/stability.json; --quick: a smoke run of one model, two small
-budgets and 3 seeds, written to stability_quick.json).
+budgets and 3 seeds, written to stability_quick.json in the temporary folder).
 """
 
 import argparse
@@ -26,16 +26,15 @@ import functools
 import json
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
+from outputs import output_path
 
 from workbench.methods import METHODS
 from workbench.methods.superpixels import as_image01
 from workbench.metrics.agreement import mean_pairwise_spearman
 from workbench.models import load_model, predict
-from workbench.paths import ROOT
 from workbench.service import prepare_input, target_for
 from workbench.tasks import TASKS
 
@@ -173,25 +172,24 @@ def show(result: dict) -> None:
           f"({'never slower' if result['lime_never_slower'] else 'SLOWER somewhere'})")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", nargs="+", default=None)
     parser.add_argument("--samples", default=None, help=f"budgets, comma-separated (default {SAMPLES})")
     parser.add_argument("--seeds", type=int, default=None, help="K, the seeds per budget (default 5)")
     parser.add_argument("--out", default=None)
     parser.add_argument("--quick", action="store_true", help="a smoke run: one model, budgets 20 and 40, 3 seeds")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     models = args.model or (MODELS[:1] if args.quick else MODELS)
     budgets = tuple(int(n) for n in args.samples.split(",")) if args.samples else (20, 40) if args.quick else SAMPLES
     seeds = args.seeds or (3 if args.quick else 5)
-    out = Path(args.out or ROOT / "benchmarks" / "results" / f"stability{'_quick' if args.quick else ''}.json")
+    out = output_path(args.out, "stability.json", args.quick)
     results = []
     for model_id in models:
         results.append(run(model_id, budgets, seeds))
         show(results[-1])
     summary = {"seeds": seeds, "budgets": list(budgets), "stable_at": STABLE, "target_speedup": TARGET_SPEEDUP,
                "quick": args.quick, "torch_threads": torch.get_num_threads(), "models": results}
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2) + "\n")
     print(f"wrote {out}")
 

@@ -20,12 +20,12 @@ from workbench.evaluation.batch import METRIC_COLUMNS, read_rows, summarise
 from workbench.paths import ROOT
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rows", nargs="+", help="rows files written by xai_models.py evaluate")
     parser.add_argument("--metrics", default="pointing_game,rank_accuracy", help="the metrics to print")
     parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "summarised_rows.json"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     rows = [row for path in args.rows for row in read_rows(Path(path)).values()]
     table = summarise(rows)
     metrics = [m for m in args.metrics.split(",") if m in METRIC_COLUMNS]

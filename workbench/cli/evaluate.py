@@ -131,18 +131,21 @@ def evaluate_main(argv: Sequence[str] | None = None) -> int:
 
 def print_table(table: list[dict]) -> None:
     """Per model, each method's means with their 95% intervals; * marks the best of a metric and every method not
-    clearly worse than it (a paired bootstrap)."""
+    clearly worse than it (a paired bootstrap). With --sanity, a last column says whether the method passes or fails
+    the check: the verdict, in words, not only in the CSV."""
     from workbench.evaluation.batch import METRIC_COLUMNS
 
     for model in dict.fromkeys(r["model"] for r in table):
         rows = [r for r in table if r["model"] == model]
         metrics = [m for m in METRIC_COLUMNS if any(r[m] is not None for r in rows)]
+        sanity = any(r["sanity"] is not None for r in rows)
         print(f"{model} (mean [95% interval]; * best or not clearly worse)")
-        print(f"{'method':>22s} " + " ".join(f"{m:>22s}" for m in metrics))
+        print(f"{'method':>22s} " + " ".join(f"{m:>22s}" for m in metrics) + (f" {'sanity':>7s}" if sanity else ""))
         for r in rows:
             cells = ["-" if r[m] is None else f"{r[m]:.3f} [{r[f'{m}_lo']:.2f},{r[f'{m}_hi']:.2f}]"
                      f"{'*' if m in r['best_or_tied'].split() else ' '}" for m in metrics]
-            print(f"{r['method']:>22s} " + " ".join(f"{c:>22s}" for c in cells))
+            verdict = "-" if r["sanity"] is None else "passes" if r["sanity"] else "fails"
+            print(f"{r['method']:>22s} " + " ".join(f"{c:>22s}" for c in cells) + (f" {verdict:>7s}" if sanity else ""))
 
 
 def reproduce_main(argv: Sequence[str]) -> int:

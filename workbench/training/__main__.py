@@ -28,7 +28,7 @@ from workbench.paths import ROOT
 from workbench.service import check_methods, check_model_task
 from workbench.tasks import TASKS
 from workbench.training.audio import LOEO_RESULTS
-from workbench.training.ood import evaluate_feature_stats, write_feature_stats
+from workbench.training.ood import N_FIT, N_HELD_OUT, evaluate_feature_stats, write_feature_stats
 from workbench.training.recipes import RECIPES, Recipe
 from workbench.training.runner import train_and_card, trainer
 
@@ -68,6 +68,12 @@ def main(argv: list[str] | None = None) -> None:
             p.add_argument("--out", default=LOEO_RESULTS, help="the rows, kept between runs (resumable)")
         if name == "card":
             p.add_argument("--reuse", action="store_true", help="audio: the kept held-out report, not a new one")
+            p.add_argument("--n", type=int, default=None, help="held-out cases to evaluate (default: the "
+                           "evaluation's own, as `evaluate` without --n)")
+        if name == "ood":
+            p.add_argument("--n-fit", type=int, default=N_FIT, help="training inputs the statistics are fitted on")
+            p.add_argument("--n-held-out", type=int, default=N_HELD_OUT,
+                           help="validation inputs the threshold is set on")
         if name == "train":
             p.add_argument("--out", required=True)
             p.add_argument("--smoke", action="store_true", help="tiny settings: every step runs, nothing is learnt")
@@ -142,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     try:
         result = _run(args, recipe)
-    except InputError as err:  # e.g. a recipe's real data folder missing or in the wrong layout
+    except (InputError, ModelError) as err:  # e.g. a recipe's real data folder missing, a model not found
         raise SystemExit(fail(str(err))) from None
     print(json.dumps(result, indent=2))
 
@@ -152,7 +158,14 @@ def _run(args: argparse.Namespace, recipe: Recipe) -> dict:
     _, evaluate_fn, card_fn = trainer(recipe)
     if args.cmd == "train":
         return train_and_card(recipe, args.out, smoke=args.smoke, seed=args.seed)
+    model = None
+    if args.cmd in ("card", "evaluate", "ood", "ood-evaluate"):  # the recipe's data through the model: same task
+        model = load_model(args.model)
+        check_model_task(model, TASKS[recipe.task])
     if args.cmd == "card":
+        if not (Path(args.model) / "training.json").is_file():
+            raise InputError(f"{args.model} has no training.json: `card` rewrites the card of a model folder that "
+                             "training wrote (python -m workbench.training train --out FOLDER).")
         summary = json.loads((Path(args.model) / "training.json").read_text())
         # an audio detector's held-out report is kept (benchmarks/results), so its card can be rewritten when the
         # leave-one-engine-out rows change without scoring everything again (--reuse)
@@ -161,15 +174,15 @@ def _run(args: argparse.Namespace, recipe: Recipe) -> dict:
         if keep and args.reuse and saved.is_file():
             evaluation = json.loads(saved.read_text())
         else:
-            evaluation = evaluate_fn(args.model, recipe)
+            evaluation = evaluate_fn(model, recipe, **({} if args.n is None else {"n": args.n}))
         if keep:
             saved.write_text(json.dumps(evaluation, indent=2) + "\n")
         card_fn(args.model, recipe, summary, evaluation)
         return evaluation
     if args.cmd == "evaluate":
-        return evaluate_fn(args.model, recipe, n=args.n)
+        return evaluate_fn(model, recipe, n=args.n)
     if args.cmd == "ood":
-        stats = write_feature_stats(args.model, recipe, seed=args.seed)
+        stats = write_feature_stats(args.model, recipe, seed=args.seed, n_fit=args.n_fit, n_held_out=args.n_held_out)
         return {"layers": stats.layers, "threshold": stats.threshold, "n_fit": stats.n_fit,
                 "n_held_out": stats.n_held_out}
     if args.cmd == "ood-evaluate":

@@ -15,6 +15,8 @@ from workbench.data import probes
 from workbench.models import FeatureStats, ModelAdapter, load_model
 from workbench.training.recipes import Recipe
 
+N_FIT, N_HELD_OUT = 2000, 500  # training inputs the statistics are fitted on, validation ones for the threshold
+
 
 def fit_feature_stats(model: ModelAdapter, fit_x: np.ndarray, held_out_x: np.ndarray,
                       layers: tuple[str, ...], flips: bool = True) -> FeatureStats:
@@ -27,8 +29,8 @@ def fit_feature_stats(model: ModelAdapter, fit_x: np.ndarray, held_out_x: np.nda
                             model.features(with_flips(held_out_x), layers))
 
 
-def write_feature_stats(folder: str | Path, recipe: Recipe, seed: int = 0, n_fit: int = 2000,
-                        n_held_out: int = 500) -> FeatureStats:
+def write_feature_stats(folder: str | Path, recipe: Recipe, seed: int = 0, n_fit: int = N_FIT,
+                        n_held_out: int = N_HELD_OUT) -> FeatureStats:
     """Fit on training data, threshold on validation data, save `ood.safetensors`."""
     model = load_model(str(folder))
     fit = recipe.make_dataset(n_fit, seed=seed, split="train")[0]
