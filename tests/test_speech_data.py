@@ -10,7 +10,7 @@ import pytest
 
 from workbench.data import speech, spoof_engines
 from workbench.paths import ROOT
-from workbench.training.audio_report import equal_error_rate, lowest_probability
+from workbench.training.audio_report import equal_error_rate, fit_clip_rule, lowest_probability
 
 from .conftest import needs_speech
 
@@ -30,6 +30,22 @@ def test_clip_rule_calibration_allows_the_share_and_never_goes_below_one_half():
     assert lowest_probability(maxima, 0.0) > 0.95
     assert lowest_probability(np.array([0.1, 0.2, 0.1]), 0.34) == 0.5
     assert lowest_probability(np.array([1.0, 1.0]), 0.0) == 0.999999
+
+
+def test_the_clip_rule_is_fitted_so_the_allowed_share_of_real_recordings_and_no_more_is_called_spoof():
+    """Four real recordings, by hand: pooled p (logistic of the mean log-odds) of [0.5, 0.9] is 0.75, of [0.2]
+    0.2, of [0.5, 0.5, 0.99] is 0.8222, of [0.1, 0.3] is 0.1791. A share of 1/4 lets the highest (0.8222) be called
+    spoof, so the pooled value sits just above 0.75; the single-window value sits just above 0.9, the largest
+    window of the three left bona fide, so it calls none of them spoof."""
+    from workbench.tasks import TASKS
+
+    real = [np.array([0.5, 0.9]), np.array([0.2]), np.array([0.5, 0.5, 0.99]), np.array([0.1, 0.3])]
+    pooled = [1 / (1 + np.exp(-np.mean(np.log(r / (1 - r))))) for r in real]
+    assert pooled == pytest.approx([0.75, 0.2, 1 / (1 + 99 ** (-1 / 3)), 1 / (1 + np.sqrt(9 * 7 / 3))])
+    rule = fit_clip_rule(real, 0.25)
+    assert 0.75 < rule.pooled < 0.75 + 1e-9 and 0.9 < rule.probability < 0.9 + 1e-9
+    called = [TASKS["audio_deepfake"].verdict(np.stack([1 - r, r], axis=1), rule).label for r in real]
+    assert called == ["bonafide", "bonafide", "spoof", "bonafide"]
 
 
 @pytest.mark.parametrize("engine", ["flite", "festival_diphone", "festival_hts", "piper"])

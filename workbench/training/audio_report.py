@@ -74,15 +74,20 @@ def calibrate_clip_rule(model: ModelAdapter, n: int = 40, seed: int = SEED,
     the held-out speakers); the single-window probability the lowest at which no other one is."""
     short = [clip_scores(model, clip) for _, clip in _whole_recordings("val", seed)]
     long = long_scores(model, "val", n, seed)
-    real = short + long["real"]
-    pooled_real = np.array([ClipRule.pooled_probability(s) for s in real])
-    pooled = lowest_probability(pooled_real, share / 2)
-    probability = lowest_probability(np.array([s.max() for s, p in zip(real, pooled_real) if p < pooled]), 0.0)
-    rule = ClipRule("spoof", probability, pooled)
-    return {"probability": probability, "pooled": pooled, "n": n, "n_short": len(short), "split": "val",
+    rule = fit_clip_rule(short + long["real"], share / 2)
+    return {"probability": rule.probability, "pooled": rule.pooled, "n": n, "n_short": len(short), "split": "val",
             "val_short_false_alarms": float(np.mean([clip_verdict(s, rule) for s in short])),
             "val_long_false_alarms": float(np.mean([clip_verdict(s, rule) for s in long["real"]])),
             "val_long_spliced_recall": float(np.mean([clip_verdict(s, rule) for s in long["spliced"]]))}
+
+
+def fit_clip_rule(real: list[np.ndarray], share: float) -> ClipRule:
+    """The clip rule for real recordings' window P(spoof): the lowest pooled probability at most `share` of them
+    reach, then the lowest single-window probability that no recording left bona fide by the pooled part reaches."""
+    pooled_real = np.array([ClipRule.pooled_probability(s) for s in real])
+    pooled = lowest_probability(pooled_real, share)
+    probability = lowest_probability(np.array([s.max() for s, p in zip(real, pooled_real) if p < pooled]), 0.0)
+    return ClipRule("spoof", probability, pooled)
 
 
 def calibrate_detector(folder: str | Path, n_val: int = 400, n_long: int = 40, seed: int = SEED,
