@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from workbench.methods import FAMILIES, METHODS
 
-from .conftest import ROOT, needs_speech
+from .conftest import BURST, ROOT, burst_clip, needs_speech
 
 APP = str(ROOT / "Streamlit" / "app.py")
 
@@ -318,6 +318,33 @@ def test_an_uploaded_bad_audio_clip_gets_a_message_and_a_stereo_one_a_note(audio
     at.file_uploader[0].set_value(("stereo.flac", stereo.getvalue(), "audio/flac")).run()
     assert not at.exception and not at.error
     assert any("mixed down to mono" in i.value for i in at.info)
+
+
+def test_an_uploaded_span_is_moved_into_the_chosen_window_or_noted_and_left_out(audio_model_dir, server_env):
+    """The CLI's rule in the app (docs/inputs.md): a span in clip seconds is scored in the chosen window's time, and
+    one that misses the window gets one visible note and the maps run unscored. The input-intensity map peaks on
+    the burst (5-5.5 s, window 1), so window 1's hit needs the span moved by the window's start."""
+    at = _audio_app("spoof_tts_01", audio_model_dir, server_env)
+    next(r for r in at.sidebar.radio if r.label == "Input").set_value("Upload").run()
+    at.file_uploader[0].set_value(("clip.wav", burst_clip(), "audio/wav")).run()
+    truth = json.dumps({"span": list(BURST)}).encode()
+    next(u for u in at.file_uploader if u.label == "Ground truth (optional)").set_value(
+        ("span.json", truth, "application/json")).run()
+    assert not at.exception and not at.error
+    next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["baseline_intensity"]).run()
+    note = ("The ground-truth span 5-5.5 s lies outside the explained window 0 (0-4 s of the clip), so the maps are "
+            "scored without ground truth.")
+    for window in (1, 0):
+        next(s for s in at.sidebar.selectbox if s.label == "Window").set_value(window).run()
+        press_run(at)
+        tables = [d.value for d in tab(at, "Comparison").dataframe if "method" in d.value.columns]
+        assert len(tables) == 1, "the scores table"
+        notes = [i.value for i in at.info if "ground-truth span" in i.value]
+        if window == 1:
+            assert not notes and tables[0]["pointing_game"].tolist() == [1.0], tables[0]
+        else:
+            assert notes == [note]
+            assert "pointing_game" not in tables[0].columns and "deletion_auc" in tables[0].columns, tables[0]
 
 
 def test_a_generated_partial_spoof_shows_its_span_and_every_map_is_scored_against_it():

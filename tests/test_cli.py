@@ -16,7 +16,7 @@ from workbench.metrics import METRICS
 from workbench.models import Target, list_models, load_model
 from workbench.tasks import TASKS
 
-from .conftest import BUNDLED, ROOT, model_input
+from .conftest import BUNDLED, BURST, ROOT, burst_clip, model_input, needs_speech
 
 
 def run(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
@@ -209,13 +209,28 @@ def test_explain_scores_a_partial_spoof_against_its_span(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)[0]["scores"]["pointing_game"] == 1.0
 
 
-def test_a_span_for_a_later_window_is_refused(tmp_path, capsys):
-    (tmp_path / "span.json").write_text('{"span": [0.5, 1.0]}')
-    args = ["--task", "audio_deepfake", "--model", "audio_deepfake-resnet-compact", "--input",
-            str(ROOT / "sample_files" / "audio_deepfake" / "spoof_tts_long_04.mp3"), "--window", "2",
-            "--methods", "step_scores", "--truth", str(tmp_path / "span.json"), "--out", str(tmp_path / "maps")]
-    assert xai_models.main(args) == 2
-    assert "add --window 0" in capsys.readouterr().err
+@pytest.mark.parametrize("window", [0, 1])
+def test_a_span_is_moved_into_the_explained_window_or_noted_and_left_out(window, tmp_path, capsys, audio_model_dir):
+    """docs/inputs.md's rule: a span (seconds from the clip's start) is scored in the explained window's time;
+    one that misses the window gets one note on stderr and the maps are scored without it. The input-intensity
+    map peaks on the clip's burst (5-5.5 s, window 1), so a hit there needs the span moved by the window's start."""
+    (tmp_path / "clip.wav").write_bytes(burst_clip())
+    (tmp_path / "span.json").write_text(json.dumps({"span": list(BURST)}))
+    args = ["--task", "audio_deepfake", "--model", str(audio_model_dir), "--input", str(tmp_path / "clip.wav"),
+            "--window", str(window), "--methods", "baseline_intensity", "--truth", str(tmp_path / "span.json"),
+            "--out", str(tmp_path / "maps"), "--json"]
+    assert xai_models.main(args) == 0
+    out, err = capsys.readouterr()
+    scores = json.loads(out)[0]["scores"]
+    localisation = {m.id for m in METRICS.values() if "ground_truth" in m.needs}
+    if window == 1:
+        assert "ground truth" not in err and localisation <= set(scores)
+        assert scores["pointing_game"] == 1.0 and scores["rank_accuracy"] > 0.7, scores
+    else:
+        notes = [line for line in err.splitlines() if "ground truth" in line]
+        assert notes == ["note: The ground-truth span 5-5.5 s lies outside the explained window 0 (0-4 s of the "
+                         "clip), so the maps are scored without ground truth."]
+        assert not localisation & set(scores) and "deletion_auc" in scores, scores
 
 
 # every method offered on both frameworks (the Captum ones run on PyTorch only: tests/test_captum_methods.py)

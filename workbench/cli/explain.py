@@ -19,7 +19,15 @@ from workbench.io import npy_bytes
 from workbench.methods import Explanation
 from workbench.models import ModelAdapter, predict
 from workbench.render import overlay_png
-from workbench.service import WindowScores, faithfulness_curves, load_truth, run_methods, score_explanation, target_for
+from workbench.service import (
+    WindowScores,
+    faithfulness_curves,
+    load_truth,
+    run_methods,
+    score_explanation,
+    target_for,
+    truth_in_window,
+)
 from workbench.tasks import Picture, Task
 
 
@@ -93,14 +101,14 @@ def compute_explanations(args: argparse.Namespace) -> ExplainRun:
     if not (args.out or args.zip or args.report):
         raise InputError("--out, --zip or --report is required.")
     params = method_params(args.param)
-    task, model, raw, x, windows = setup(args)
+    task, model, raw, x, windows, clip = setup(args)
     picture = task.picture(raw, model.info.input)
     truth = None
     if args.truth:
-        if windows is not None and windows.explained != 0:
-            raise InputError("ground truth is given from the clip's start, for its first window; this clip's "
-                             f"explained window is {windows.explained}: add --window 0.")
-        truth = load_truth(task, args.truth, raw).as_mask(model.info.input.size, picture.axes)
+        explained, note = truth_in_window(load_truth(task, args.truth, clip), windows)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+        truth = None if explained is None else explained.as_mask(model.info.input.size, picture.axes)
     target = target_for(model, predict(model, x), args.target, args.component)
     method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
     explanations = run_methods(task, model, x, method_ids, target, args.seed, params)
