@@ -15,7 +15,7 @@ import numpy as np
 from workbench.cli.common import base_parser, method_params, setup, trusted_record
 from workbench.cli.evaluate import evaluate_main, reproduce_main
 from workbench.errors import InputError, ModelError, fail
-from workbench.io import npy_bytes
+from workbench.io import npy_bytes, zip_files
 from workbench.methods import Explanation
 from workbench.models import ModelAdapter, predict
 from workbench.render import overlay_png
@@ -164,7 +164,6 @@ def _write_maps(out: Path, explanations: list, records: list[dict], picture, tru
 
 def _write_report(args: argparse.Namespace, run: ExplainRun) -> None:
     """The report ZIP and/or PDF of this run (`workbench.report`), built in memory, then each written in one go."""
-    from workbench.comparison import zip_files
     from workbench.io.files import read_file
     from workbench.report import Analysis, build_report, report_files, report_pdf
 
