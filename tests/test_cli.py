@@ -192,6 +192,7 @@ def test_explain_scores_each_map_against_a_given_truth(tmp_path, samples_dir, ca
     assert set(scores) == {m.id for m in METRICS.values() if not m.on_request}, "stability reruns: on request only"
 
 
+@needs_speech
 def test_explain_scores_a_partial_spoof_against_its_span(tmp_path, capsys):
     """A held-out partial spoof written as a WAV with its span as JSON: the bundled ResNet's own step
     scores point into the span."""
