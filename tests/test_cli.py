@@ -269,8 +269,10 @@ def test_every_method_runs_from_the_cli_and_a_seed_repeats_its_maps(kind, tmp_pa
 
 
 def test_explain_runs_the_randomisation_check_on_request(tmp_path, samples_dir, capsys):
+    """The check the app runs, seeded as the app seeds it: by the map's own seed (Grad-CAM draws none, so 0 whatever
+    --seed says), so the CLI and the app give one verdict for one map."""
     args = ["--task", "lung_xray", "--model", BUNDLED, "--input", str(samples_dir / "affected_01.png"),
-            "--methods", "gradcam", "--sanity", "--out", str(tmp_path), "--json"]
+            "--methods", "gradcam", "--sanity", "--seed", "5", "--out", str(tmp_path), "--json"]
     assert xai_models.main(args) == 0
     row = json.loads(capsys.readouterr().out)[0]
     record = json.loads((tmp_path / "explanations.json").read_text())[0]
@@ -278,6 +280,7 @@ def test_explain_runs_the_randomisation_check_on_request(tmp_path, samples_dir, 
     steps = record["sanity"]["steps"]
     assert steps[-1]["layers_randomised"] == record["sanity"]["layers"] == len(load_model(BUNDLED).weighted_layers())
     assert record["sanity"]["passed"] == (abs(steps[-1]["spearman"]) < 0.5)
+    assert record["sanity"]["check"] == "mprt" and record["sanity"]["seed"] == record["seed"] == 0
 
 
 def test_evaluate_scores_methods_x_models_on_generated_cases_and_resumes(tmp_path, capsys):
