@@ -15,7 +15,7 @@ import json
 from bench_methods import median_seconds  # the same timing rule: the median after a warm-up
 from outputs import output_path
 
-from workbench.comparison import zip_files
+from workbench.io import zip_files
 from workbench.models import load_model, predict
 from workbench.paths import ROOT
 from workbench.report import Analysis, build_report, report_files, report_pdf

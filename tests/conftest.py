@@ -156,3 +156,21 @@ def server_env(monkeypatch):
 
     yield setting
     server_settings.cache_clear()
+
+
+BURST = (5.0, 5.5)  # seconds from the clip's start: inside window 1 (4-8 s) of a 4 s-window model
+
+
+def burst_clip() -> bytes:
+    """A 12 s WAV (16 kHz) of faint noise with one loud burst at BURST: the input-intensity baseline's map peaks on
+    the burst, so a span at BURST scores a hit only if it is moved into the explained window's time."""
+    import io
+
+    import soundfile
+
+    rng = np.random.default_rng(0)
+    clip = rng.normal(0, 0.01, 12 * 16000)
+    clip[int(BURST[0] * 16000):int(BURST[1] * 16000)] = rng.normal(0, 0.5, int((BURST[1] - BURST[0]) * 16000))
+    out = io.BytesIO()
+    soundfile.write(out, clip.astype(np.float32), 16000, format="WAV")
+    return out.getvalue()

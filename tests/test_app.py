@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from workbench.methods import FAMILIES, METHODS
 
-from .conftest import ROOT, needs_speech
+from .conftest import BURST, ROOT, burst_clip, needs_speech
 
 APP = str(ROOT / "Streamlit" / "app.py")
 
@@ -138,25 +138,39 @@ def test_comparison_tab_puts_methods_side_by_side(ran):
 
 
 def test_rerun_with_same_request_is_served_from_cache(ran):
+    """Nothing computed again: no cache missed, and (counted where they happen) no model pass and no decode."""
+    from workbench import events
+
     caches = sys.modules["views.caches"]
-    before = dict(caches.COMPUTED)
+    before, counted = dict(caches.COMPUTED), events.snapshot()
     ran.run()
     press_run(ran)
     assert caches.COMPUTED["explanations"] == before["explanations"]
     assert caches.COMPUTED["scores"] == before["scores"], "the maps' scores (deletion, insertion...) are cached too"
+    happened = events.since(counted)
+    assert (happened["passes"], happened["decodes"]) == (0, 0), happened
     assert images(tab(ran, "Explanations")) == ["Grad-CAM", "Integrated Gradients", "Saliency"]
     table = next(d.value for d in tab(ran, "Comparison").dataframe if "deletion_auc" in d.value.columns)
     assert table[["deletion_auc", "insertion_auc"]].notna().all().all()
 
 
-def test_changing_a_parameter_recomputes_only_that_method_and_not_the_prediction(ran):
+def test_changing_a_parameter_recomputes_only_that_method_and_not_the_prediction():
+    """Its own app (the module's `ran` stays on the defaults for the tests after this one); the first Run is
+    served from the caches `ran` filled, then only Integrated Gradients runs again, with its new steps."""
+    from workbench import events
+
+    at = press_run(new_app())
     caches = sys.modules["views.caches"]
-    before = dict(caches.COMPUTED)
-    steps = next(w for w in ran.sidebar.number_input if w.label == "steps")
+    before, counted = dict(caches.COMPUTED), events.snapshot()
+    steps = next(w for w in at.sidebar.number_input if w.label == "steps")
     steps.set_value(8).run()
-    press_run(ran)
+    press_run(at)
     assert caches.COMPUTED["explanations"] == before["explanations"] + 1
     assert caches.COMPUTED["predictions"] == before["predictions"], "the prediction comes from its cache"
+    records = {r["method"]: r for r in (json.loads(j.proto.body) for j in tab(at, "Explanations").get("json"))}
+    assert records["integrated_gradients"]["params"]["steps"] == 8
+    happened = events.since(counted)
+    assert happened["decodes"] == 0 and happened["passes"] >= records["integrated_gradients"]["passes"] > 0
 
 
 def test_prediction_says_the_sample_is_like_the_training_data(ran):
@@ -320,6 +334,34 @@ def test_an_uploaded_bad_audio_clip_gets_a_message_and_a_stereo_one_a_note(audio
     assert any("mixed down to mono" in i.value for i in at.info)
 
 
+def test_an_uploaded_span_is_moved_into_the_chosen_window_or_noted_and_left_out(audio_model_dir, server_env):
+    """The CLI's rule in the app (docs/inputs.md): a span in clip seconds is scored in the chosen window's time, and
+    one that misses the window gets one visible note and the maps run unscored. The input-intensity map peaks on
+    the burst (5-5.5 s, window 1), so window 1's hit needs the span moved by the window's start."""
+    at = _audio_app("spoof_tts_01", audio_model_dir, server_env)
+    next(r for r in at.sidebar.radio if r.label == "Input").set_value("Upload").run()
+    at.file_uploader[0].set_value(("clip.wav", burst_clip(), "audio/wav")).run()
+    truth = json.dumps({"span": list(BURST)}).encode()
+    next(u for u in at.file_uploader if u.label == "Ground truth (optional)").set_value(
+        ("span.json", truth, "application/json")).run()
+    assert not at.exception and not at.error
+    next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["baseline_intensity"]).run()
+    note = ("The ground-truth span 5-5.5 s lies outside the explained window 0 (0-4 s of the clip), so the maps are "
+            "scored without ground truth.")
+    for window in (1, 0):
+        next(s for s in at.sidebar.selectbox if s.label == "Window").set_value(window).run()
+        press_run(at)
+        tables = [d.value for d in tab(at, "Comparison").dataframe if "method" in d.value.columns]
+        assert len(tables) == 1, "the scores table"
+        notes = [i.value for i in at.info if "ground-truth span" in i.value]
+        if window == 1:
+            assert not notes and tables[0]["pointing_game"].tolist() == [1.0], tables[0]
+        else:
+            assert notes == [note]
+            assert "pointing_game" not in tables[0].columns and "deletion_auc" in tables[0].columns, tables[0]
+
+
+@needs_speech
 def test_a_generated_partial_spoof_shows_its_span_and_every_map_is_scored_against_it():
     """The bundled ResNet on a held-out partial spoof generated in memory: the span is drawn, the
     default methods include the model's own step scores, and each map gets its localisation scores.
@@ -375,15 +417,19 @@ def test_a_slow_method_runs_with_its_progress_bar_and_a_cache_hit_replays_cleanl
     rerun: no error, nothing recomputed, nothing left over."""
     at = new_app()
     next(m for m in at.sidebar.multiselect if m.label == "XAI methods").set_value(["occlusion"]).run()
+    from workbench import events
+
     caches = sys.modules["views.caches"]
     before = caches.COMPUTED["explanations"]
     for _ in range(2):
+        counted = events.snapshot()
         press_run(at)
         status = next(n for n in at.main.children.values() if n.type == "status")
         assert status.proto.label == "1 explanation(s) ready"
         assert [c.type for c in status.children.values()] == ["empty"], "the bar, emptied"
         assert images(tab(at, "Explanations")) == ["Occlusion"]
     assert caches.COMPUTED["explanations"] == before + 1
+    assert events.since(counted)["passes"] == 0, "the cached rerun ran no model pass"
 
 
 def test_a_model_that_fails_mid_run_gets_a_message_and_the_next_run_works(monkeypatch):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import importlib
+import inspect
 import json
 import os
 import re
@@ -84,11 +86,16 @@ def test_project_import_graph_has_no_cycle():
     assert find_cycle(graph) is None, f"import cycle: {' -> '.join(find_cycle(graph))}"
 
 
+def table_rows(heading: str) -> list[list[str]]:
+    """The (left, right) cells of the table in docs/layout.md's section `heading`."""
+    text = (ROOT / "docs" / "layout.md").read_text().partition(f"\n{heading}\n")[2].partition("\n## ")[0]
+    return [line.split("|")[1:3] for line in text.splitlines() if line.startswith("| `")]
+
+
 def allowed_imports() -> dict[str, set[str]]:
     """docs/layout.md's "Layers" table, the one place the layering is written: package -> packages it may import,
     `base` (the first row's packages) expanded."""
-    text = (ROOT / "docs" / "layout.md").read_text().partition("## Layers")[2]
-    rows = [line.split("|")[1:3] for line in text.splitlines() if line.startswith("| `")]
+    rows = table_rows("## Layers")
     table = {tuple(re.findall(r"`([^`]+)`", left)): re.findall(r"`([^`]+)`", right) for left, right in rows}
     base = {name for names in table if names[0] == "base" for name in names[1:]}
     return {name: {m for a in allowed for m in (base if a == "base" else {a})}
@@ -125,6 +132,45 @@ def test_the_layer_check_catches_a_planted_import():
     assert "cli" not in allowed["training"] and "training" not in allowed["evaluation"]
     assert package_of("views.caches") == "Streamlit" and package_of("workbench.metrics.sanity") == "metrics"
     assert "workbench" in allowed["models"] and "errors" in allowed["io"], "base expands"
+
+
+def app_facade() -> dict[str, set[str]]:
+    """docs/layout.md's "The app's facade" table: package that computes -> the functions a view may call itself."""
+    return {re.findall(r"`([^`]+)`", left)[0]: set(re.findall(r"`([^`]+)`", right))
+            for left, right in table_rows("## The app's facade")}
+
+
+FACADE = {"views.caches"}  # the app's one module that calls what computes (cached), besides workbench/service.py
+
+
+def functions_imported(source: str) -> set[tuple[str, str]]:
+    """(package, name) of every function, or whole module, a file imports from a `workbench` package (lazy imports
+    too): a module imported whole gives all its functions, so it counts as its name."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {(package_of(a.name), a.name) for a in node.names if a.name.startswith("workbench.")}
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("workbench") and not node.level:
+            module = importlib.import_module(node.module)
+            found |= {(package_of(node.module), a.name) for a in node.names
+                      if inspect.isroutine(obj := getattr(module, a.name, None)) or inspect.ismodule(obj)}
+    return found
+
+
+def test_the_app_computes_only_through_service_and_its_facade():
+    """A view calls what runs a model through `views/caches.py` or `workbench/service.py`; from the packages that
+    compute it takes types, registries and constants, and the few functions docs/layout.md names."""
+    facade = app_facade()
+    assert {"models", "methods", "metrics", "evaluation"} <= set(facade), "the table was read"
+    planted = "from workbench.evaluation.batch import COLUMNS, evaluate\nimport workbench.metrics.sanity"
+    assert functions_imported(planted) == {("evaluation", "evaluate"), ("metrics", "workbench.metrics.sanity")}
+    computing = functions_imported((ROOT / "Streamlit" / "views" / "caches.py").read_text())
+    assert {("models", "load_model"), ("evaluation", "evaluate")} <= computing, "the facade is where they are"
+    offenders = sorted((name, package, function) for name, path in MODULES.items()
+                       if package_of(name) == "Streamlit" and name not in FACADE
+                       for package, function in functions_imported(path.read_text())
+                       if package in facade and function not in facade[package])
+    assert not offenders, offenders
 
 
 # Writers of files a user reads: one each, in workbench/io/writers.py (CSV tables, .npy arrays) and

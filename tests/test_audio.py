@@ -298,6 +298,7 @@ def test_predict_cli_scores_every_window_of_a_long_clip(audio_model_dir, capsys)
     assert out["probabilities"]["spoof"] == pytest.approx(max(spoof), abs=1e-6), "the deciding window is shown"
 
 
+@needs_speech
 def test_a_real_recording_the_project_never_saw_decodes_scores_and_explains(audio_model_dir, tmp_path, capsys):
     """A held-out CC0 recording, re-encoded as 44.1 kHz stereo FLAC (written to a temporary folder)."""
     signal, rate = soundfile.read(speech.SPEECH_DIR / "french_2.wav", dtype="float32")

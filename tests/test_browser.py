@@ -141,9 +141,15 @@ def test_stop_and_a_closed_tab_end_a_long_run_and_the_next_session_runs(tmp_path
     subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_stop.py"), "--repeats", "1", "--out", str(out)],
                    cwd=ROOT, check=True, capture_output=True, timeout=600)
     result = json.loads(out.read_text())
-    # bounds that tell an ended run from one going on for minutes, not speed targets (those are the benchmark's)
-    assert result["max_shown"] < 10 and result["max_idle"] < 30, "the stopped run went on"
-    assert result["closed_tab_idle_seconds"] < 30, "the closed session's run went on"
+    # Five times what the benchmark measured (benchmarks/results/stop.json, five repeats: "Stopped." shown within
+    # 0.92 s, the server idle within 2.4 s, a closed tab's run ended within 0.9 s): slack for a loaded two-core
+    # machine, yet a run that ends seconds late, not at its next batch, fails. The run stopped would go on for
+    # minutes, so an ended run is told from it whatever the load.
+    measured = json.loads((ROOT / "benchmarks" / "results" / "stop.json").read_text())
+    assert result["max_shown"] < 5 * measured["max_shown"], (result, "the page showed the stop late")
+    assert result["max_idle"] < 5 * measured["max_idle"], (result, "the stopped run went on")
+    assert result["closed_tab_idle_seconds"] < 5 * measured["closed_tab_idle_seconds"], (
+        result, "the closed session's run went on")
     assert result["tracebacks_in_server_log"] == 0
 
 

@@ -14,7 +14,7 @@ from workbench.paths import XRAY_DIR
 from workbench.training.classifier import HELD_OUT
 from workbench.training.recipes import RECIPES
 
-from .conftest import ROOT
+from .conftest import ROOT, needs_speech
 
 BUNDLED = [m.id for m in list_models()]
 # A bundled model still trained on an earlier recipe's data, the bar it reaches on today's held-out data, and why.
@@ -89,6 +89,7 @@ def test_all_bundled_models_fit_in_sixty_megabytes():
     assert size <= 60 * 1024 * 1024
 
 
+@needs_speech
 @pytest.mark.parametrize("model_id", [m.id for m in list_models() if m.step_scores is not None])
 def test_an_audio_detectors_own_step_scores_find_the_span_of_held_out_partial_spoofs(model_id):
     """Each audio detector's head was trained to mark the spoofed span. On 12 held-out partial spoofs

@@ -10,7 +10,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from workbench.comparison import Cell, agreement, colour_scale, maps_npz, metrics_csv, shared_params, zip_files
+from workbench.comparison import Cell, agreement, colour_scale, maps_npz, metrics_csv, shared_params
+from workbench.io import zip_files
 from workbench.methods import METHODS
 from workbench.models import Target
 from workbench.render import curves_picture, explanation_picture, matrix_picture

@@ -261,7 +261,8 @@ def test_a_method_another_model_cannot_run_leaves_a_cell_that_says_why(grid, dow
     rows = {(r["model"], r["method"]): r for r in csv.DictReader(io.StringIO(downloads[f"{SAMPLE}_metrics.csv"]
                                                                              .decode()))}
     assert set(rows[OTHER, "saliency"].values()) == {OTHER, "saliency", ""}, "a row of blanks"
-    assert rows[MAIN, "saliency"]["seconds"]
+    main = rows[MAIN, "saliency"]
+    assert float(main["seconds"]) > 0 and 0 <= float(main["deletion_auc"]) <= 1, "the model that ran it keeps its row"
 
 
 
@@ -337,13 +338,16 @@ def test_stability_is_computed_only_when_asked_and_a_deterministic_method_needs_
     box = next(c for c in grid.checkbox if c.label.startswith("Stability over 5 seeds"))
     assert box.label.endswith("(no rerun)") and not box.value
     assert "stability" not in downloads[f"{SAMPLE}_metrics.csv"].decode().splitlines()[0].split(",")
-    made = caches.COMPUTED["explanations"]
+    from workbench import events
+
+    made, counted = caches.COMPUTED["explanations"], events.snapshot()
     try:
         box.check().run()
         assert not grid.exception, grid.exception
         rows = list(csv.DictReader(io.StringIO(downloads[f"{SAMPLE}_metrics.csv"].decode())))
         assert [float(r["stability"]) for r in rows] == [1.0] * len(rows) == [1.0] * 4
-        assert caches.COMPUTED["explanations"] == made, "no method ran again"
+        assert caches.COMPUTED["explanations"] == made, "no method ran again through the cache"
+        assert events.since(counted)["passes"] == 0, "nor outside it: no model pass at all"
     finally:
         next(c for c in grid.checkbox if c.label.startswith("Stability over 5 seeds")).uncheck().run()
 

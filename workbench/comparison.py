@@ -8,7 +8,6 @@ every metric). Another model takes the same method settings except its layers, w
 from __future__ import annotations
 
 import io
-import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -128,13 +127,4 @@ def maps_npz(cells: Sequence[Cell]) -> bytes:
     """Every map, raw float32 at its model's input size, in one .npz: a zip of model__method.npy."""
     out = io.BytesIO()
     np.savez(out, **{c.name: c.explanation.map for c in cells if c.explanation is not None})
-    return out.getvalue()
-
-
-def zip_files(files: dict[str, bytes], deflate: bool = False) -> bytes:
-    """Files in one zip, stored as they are (PNGs are compressed already), or deflated (maps and text shrink)."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED if deflate else zipfile.ZIP_STORED) as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
     return out.getvalue()

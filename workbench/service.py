@@ -148,6 +148,24 @@ def prepare_input(task: Task, model: ModelAdapter, raw: np.ndarray,
     return raw, task.preprocess(raw, model.info.input), scores
 
 
+def truth_in_window(truth: GroundTruth | None, windows: WindowScores | None,
+                    window: int | None = None) -> tuple[GroundTruth | None, str]:
+    """Ground truth in the explained input's time, and a note when it had to go. An audio span is given in seconds
+    from the clip's start; the map covers one window, so the span is moved into that window's time (cut to it).
+    A span that misses the window marks nothing there: the truth is dropped, and the note says so in one line
+    (the app shows it, the CLI prints it), so the maps are scored without it by the same rule everywhere.
+    `window` is the window explained (default: `windows.explained`); images pass through unchanged."""
+    if truth is None or truth.span is None or windows is None:
+        return truth, ""
+    k = windows.explained if window is None else window
+    start, end = windows.spans[k]
+    first, last = truth.span
+    if last <= start or first >= end:
+        return None, (f"The ground-truth span {first:g}-{last:g} s lies outside the explained window {k} "
+                      f"({start:g}-{end:g} s of the clip), so the maps are scored without ground truth.")
+    return GroundTruth(span=(max(first, start) - start, min(last, end) - start)), ""
+
+
 def target_for(model: ModelAdapter, prediction: Prediction, label: str | None = None,
                component: int | None = None) -> Target:
     """The class to explain: a label of the model's, or the predicted one when None. For segmentation,

@@ -1,4 +1,5 @@
-"""The app's caches: models are shared resources; predictions and explanations are content-addressed."""
+"""The app's caches and its facade: models are shared resources; predictions and explanations are content-addressed;
+every call into what runs a model is made here or in `workbench.service` (docs/layout.md, "The app's facade")."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import streamlit as st
@@ -33,6 +35,9 @@ from workbench.service import (
 )
 from workbench.settings import server_settings
 from workbench.tasks import TASKS, GroundTruth, Task
+
+if TYPE_CHECKING:
+    from workbench.evaluation.cases import CaseSource
 
 # computed, not served from a cache
 COMPUTED = {"explanations": 0, "predictions": 0, "scores": 0, "curves": 0, "sanity": 0, "stability": 0}
@@ -243,6 +248,16 @@ def get_performance(model_id: str, revision: str | None, model_key: str, n: int)
 
     with job_slot(slow=True):
         return held_out_report(get_model(model_id, revision), n)
+
+
+def evaluate_rows(models: list[ModelAdapter], method_ids: Sequence[str], source: CaseSource, seed: int, baseline: str,
+                  done: dict, progress: Callable[[int, int], None]) -> list[dict]:
+    """The evaluation tab's scored rows (`evaluation.batch.evaluate`) in a slow job slot. Not cached here: the
+    session's `done` keeps every (model, case) pair scored, so a stopped or repeated run resumes from them."""
+    from workbench.evaluation.batch import evaluate
+
+    with job_slot(slow=True):
+        return evaluate(models, method_ids, source, seed, progress=progress, done=done, baseline=baseline)
 
 
 @st.cache_data(show_spinner="Running the randomisation check…", max_entries=64)

@@ -27,8 +27,8 @@ from workbench.comparison import (
     maps_npz,
     metric_rows,
     metrics_csv,
-    zip_files,
 )
+from workbench.io.writers import zip_files
 from workbench.methods import METHODS, Explanation
 from workbench.methods.common import BASELINES
 from workbench.metrics import METRICS

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from views.caches import bundled_models, get_model, get_sanity, get_stability_scores, job_slot
+from views.caches import bundled_models, evaluate_rows, get_model, get_sanity, get_stability_scores
 from views.sanity import sanity_choice
 from views.sidebar import Selection
 from workbench.data.medmnist import DATASETS
@@ -21,7 +21,6 @@ from workbench.evaluation.batch import (
     COLUMNS,
     LOCALISATION,
     OTHERS,
-    evaluate,
     reliance_counts,
     summarise,
     table_csv,
@@ -186,9 +185,8 @@ def _run(settings: Settings) -> None:
         bar.progress(count / total, text=f"{count} of {total} (model, case) pairs scored")
 
     try:
-        with job_slot(slow=True):
-            rows = evaluate(models, methods, source, settings.seed, progress=progress,
-                            done=st.session_state.setdefault(ROWS, {}), baseline=settings.baseline)
+        rows = evaluate_rows(list(models), methods, source, settings.seed, settings.baseline,
+                             st.session_state.setdefault(ROWS, {}), progress)
         sanity = get_sanity(tuple(m.key for m in models), methods, source.name, settings.seed, settings.sanity,
                             list(models), source) if settings.sanity else None
         stability = get_stability_scores(tuple(m.key for m in models), methods, source.name, settings.seed,

@@ -27,7 +27,7 @@ from workbench.comparison import Cell, shared_params
 from workbench.errors import InputError, ModelError
 from workbench.methods import METHODS, Explanation
 from workbench.models import ModelAdapter, Prediction
-from workbench.service import explain_request, input_hash, target_for
+from workbench.service import explain_request, input_hash, target_for, truth_in_window
 from workbench.tasks import Picture, Task
 
 FAILED = "failed in this run (the message is above the tabs); press Run to try it again"
@@ -79,14 +79,15 @@ def _other(sel: Selection, model_id: str, scoring: Scoring) -> Column:
     request = sel.request
     try:
         model = get_model(model_id, None)
-        raw, x, _ = get_window(sel.task, model_id, None, model, sel.clip, sel.clip_hash,
-                               None if sel.windows is None else sel.window)
+        window = None if sel.windows is None else sel.window
+        raw, x, windows = get_window(sel.task, model_id, None, model, sel.clip, sel.clip_hash, window)
         picture = sel.task.picture(raw, model.info.input)
         prediction = get_prediction(model_id, None, model.key, input_hash(x), x)
         target = target_for(model, prediction, request.label, request.component)
     except (InputError, ModelError) as err:
         return Column(model_id, None, None, None, [Cell(model_id, m, reason=str(err)) for m, _ in request.methods])
-    truth = None if sel.ground_truth is None else sel.ground_truth.as_mask(model.info.input.size, picture.axes)
+    explained_truth = truth_in_window(sel.ground_truth, windows, window)[0]  # the main column's note says why not
+    truth = None if explained_truth is None else explained_truth.as_mask(model.info.input.size, picture.axes)
     reasons, runs = {}, []
     for method_id, params in request.methods:
         try:

@@ -25,7 +25,7 @@ from workbench.io.files import read_file
 from workbench.methods import FAMILIES, Method, Param, compatible_methods, hidden_methods
 from workbench.models import ModelAdapter, Prediction, SegmentationPrediction, parse_model_ref
 from workbench.models.repo_files import PickleRefused
-from workbench.service import RATES, WindowScores, check_budget, check_model_task, input_hash
+from workbench.service import RATES, WindowScores, check_budget, check_model_task, input_hash, truth_in_window
 from workbench.settings import ServerSettings, server_settings
 from workbench.tasks import TASKS, GroundTruth, Picture, Task
 
@@ -83,7 +83,7 @@ class Selection:
     costs: tuple = ()  # (place, method id, Cost) per chosen method, then (place, total passes): see show_costs
     clip: np.ndarray | None = None  # the input as decoded (audio: the whole clip), for other models
     clip_hash: str = ""
-    ground_truth: GroundTruth | None = None  # in the input's own units, for other models' grids
+    ground_truth: GroundTruth | None = None  # in the input's own units (audio: clip seconds), for other models' grids
     file: tuple[str, bytes] | None = None  # the file as given (None: a generated case), for a report's manifest
 
 
@@ -380,8 +380,9 @@ def _render() -> Selection | None:
     except Exception as err:  # noqa: BLE001 - a model that cannot take this input: one message, the choices kept
         st.error(f"The model could not take this input: {user_message(err)} Choose another model or input.")
         return None
-    if window != 0:
-        truth = None  # a sample's span is in seconds from the clip's start, i.e. in window 0
+    explained_truth, truth_note = truth_in_window(truth, windows, window)
+    if truth_note:
+        st.info(truth_note)
 
     st.sidebar.header("4. Methods")
     methods, costs = _pick_methods(task, model, x)
@@ -408,7 +409,7 @@ def _render() -> Selection | None:
     if request is not None and (request.model_key, request.x_hash) != (model.key, x_hash):
         request = None  # the last run was for another model or input
     picture = task.picture(raw, model.info.input)
-    truth_mask = None if truth is None else truth.as_mask(model.info.input.size, picture.axes)
+    truth_mask = None if explained_truth is None else explained_truth.as_mask(model.info.input.size, picture.axes)
     return Selection(task, model, model_id, revision, name, raw, x, x_hash, picture, pred, truth_mask, request,
                      tuple(notes), windows, window, tuple(costs), clip=clip, clip_hash=clip_hash, ground_truth=truth,
                      file=file)

@@ -37,7 +37,8 @@ def base_parser(description: str) -> argparse.ArgumentParser:
 
 
 def setup(args: argparse.Namespace):
-    """Validated task, loaded model, raw and preprocessed input, window scores (audio), notes."""
+    """Validated task, loaded model, raw (audio: the window) and preprocessed input, window scores (audio) and the
+    whole decoded input (what a ground-truth span is measured from); notes go to stderr."""
     for name in ("task", "input"):
         if not getattr(args, name):
             raise InputError(f"--{name} is required.")
@@ -47,11 +48,11 @@ def setup(args: argparse.Namespace):
     model = load_model(args.model or task.default_model, args.revision, args.trust_pickle,
                        device=resolve_device(args.device))
     check_model_task(model, task)
-    raw, notes = load_input(task, args.input)
-    raw, x, windows = prepare_input(task, model, raw, args.window)
+    clip, notes = load_input(task, args.input)
+    raw, x, windows = prepare_input(task, model, clip, args.window)
     for note in notes:
         print(f"note: {note}", file=sys.stderr)
-    return task, model, raw, x, windows
+    return task, model, raw, x, windows, clip
 
 
 def trusted_record(model) -> dict:

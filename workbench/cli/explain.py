@@ -15,11 +15,19 @@ import numpy as np
 from workbench.cli.common import base_parser, method_params, setup, trusted_record
 from workbench.cli.evaluate import evaluate_main, reproduce_main
 from workbench.errors import InputError, ModelError, fail
-from workbench.io import npy_bytes
+from workbench.io import npy_bytes, zip_files
 from workbench.methods import Explanation
 from workbench.models import ModelAdapter, predict
 from workbench.render import overlay_png
-from workbench.service import WindowScores, faithfulness_curves, load_truth, run_methods, score_explanation, target_for
+from workbench.service import (
+    WindowScores,
+    faithfulness_curves,
+    load_truth,
+    run_methods,
+    score_explanation,
+    target_for,
+    truth_in_window,
+)
 from workbench.tasks import Picture, Task
 
 
@@ -93,14 +101,14 @@ def compute_explanations(args: argparse.Namespace) -> ExplainRun:
     if not (args.out or args.zip or args.report):
         raise InputError("--out, --zip or --report is required.")
     params = method_params(args.param)
-    task, model, raw, x, windows = setup(args)
+    task, model, raw, x, windows, clip = setup(args)
     picture = task.picture(raw, model.info.input)
     truth = None
     if args.truth:
-        if windows is not None and windows.explained != 0:
-            raise InputError("ground truth is given from the clip's start, for its first window; this clip's "
-                             f"explained window is {windows.explained}: add --window 0.")
-        truth = load_truth(task, args.truth, raw).as_mask(model.info.input.size, picture.axes)
+        explained, note = truth_in_window(load_truth(task, args.truth, clip), windows)
+        if note:
+            print(f"note: {note}", file=sys.stderr)
+        truth = None if explained is None else explained.as_mask(model.info.input.size, picture.axes)
     target = target_for(model, predict(model, x), args.target, args.component)
     method_ids = [m.strip() for m in args.methods.split(",") if m.strip()]
     explanations = run_methods(task, model, x, method_ids, target, args.seed, params)
@@ -112,11 +120,11 @@ def score_explanations(args: argparse.Namespace, run: ExplainRun) -> None:
     run.curves = [faithfulness_curves(e, run.model, run.x) for e in run.explanations]
     run.records = [{**e.summary(), "scores": score_explanation(e, run.model, run.x, run.truth, c)}
                    for e, c in zip(run.explanations, run.curves)]
-    if args.sanity:
-        from workbench.metrics.sanity import model_randomisation
+    if args.sanity:  # the app's call (views/caches.get_randomisation): the map's own seed, so both give one verdict
+        from workbench.metrics.sanity import DEFAULT_CHECK, SANITY_CHECKS
 
         for record, e in zip(run.records, run.explanations):
-            record["sanity"] = model_randomisation(run.model, run.x, e, seed=args.seed)
+            record["sanity"] = SANITY_CHECKS[DEFAULT_CHECK].run(run.model, run.x, e, seed=e.seed)
 
 
 def write_explanations(args: argparse.Namespace, run: ExplainRun) -> None:
@@ -156,7 +164,6 @@ def _write_maps(out: Path, explanations: list, records: list[dict], picture, tru
 
 def _write_report(args: argparse.Namespace, run: ExplainRun) -> None:
     """The report ZIP and/or PDF of this run (`workbench.report`), built in memory, then each written in one go."""
-    from workbench.comparison import zip_files
     from workbench.io.files import read_file
     from workbench.report import Analysis, build_report, report_files, report_pdf
 

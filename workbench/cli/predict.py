@@ -36,7 +36,7 @@ def predict_main(argv: Sequence[str] | None = None) -> int:
         if args.list:
             _print_listing(listing(), args.json)
             return 0
-        task, model, _raw, x, windows = setup(args)
+        task, model, _raw, x, windows, _clip = setup(args)
         pred = predict(model, x)
     except (InputError, ModelError) as err:
         return fail(str(err))
