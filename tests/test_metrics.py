@@ -153,8 +153,10 @@ def test_agreement_matrices_by_hand():
     rho = spearman_matrix(maps)
     np.testing.assert_allclose(rho[0], [1, 1, -1, 0])
     assert rho[3, 3] == 1.0
-    iou = top_k_iou_matrix(maps, k_percent=50)  # top 2 of 4: {3, 4}, {3, 4}, {1, 2}, the first two in order
-    np.testing.assert_allclose(iou[0], [1, 1, 0, 0])
+    iou = top_k_iou_matrix(maps, k_percent=50)  # top 2 of 4: {3, 4}, {3, 4}, {1, 2}, two tied zeros
+    np.testing.assert_allclose(iou[0, :3], [1, 1, 0])
+    assert iou[0, 3] in (0.0, 1 / 3, 1.0)  # the constant map's two points are a draw (ties: not row-major)
+    np.testing.assert_allclose(top_k_iou_matrix(np.stack([a, a[::-1]]), 50)[0, 1], 0.0)  # {3, 4} vs {1, 2}
 
 
 def test_deletion_and_insertion_curves_follow_a_model_that_reads_one_pixel():
@@ -325,3 +327,22 @@ def test_classification_report_specificity_support_and_confusion_by_hand():
     assert report["accuracy"] == pytest.approx(4 / 6)
     only_a = classification_report(np.array([0, 0]), np.array([0, 1]), ("a", "b"))
     assert only_a["per_class"]["a"]["specificity"] == 0.0, "no case of another class: undefined, reported as 0"
+
+
+def test_overlap_metrics_cut_a_plateau_at_random_not_top_rows_first():
+    """A CAM after ReLU is zero over most of the image. Its top 10% of a 32 x 32 map is 102 points: the 40 nonzero
+    ones, then 62 of the 984 tied zeros. Taken row-major, the 62 would be the top two rows, which here are the
+    truth (IoU 62 / (102 + 64 - 62) = 0.60). Drawn at random, the truth holds the hypergeometric 62 x 64 / 984 =
+    4.0 of them on average; the nonzero points are always in; and the IoU sweep agrees with the binarised IoU."""
+    from workbench.metrics.localisation import iou_sweep, top_fraction
+
+    cam = np.zeros((32, 32), np.float32)
+    cam[20:25, 10:18] = 1.0  # 40 points
+    truth = np.zeros((32, 32), bool)
+    truth[:2] = True  # 64 points, all in the plateau
+    top = top_fraction(cam[None], 0.10)[0]
+    assert top.sum() == 102 and top[20:25, 10:18].all()
+    assert (top & truth).sum() <= 15  # P(>= 16 | hypergeometric mean 4.0) < 1e-5; row-major gives 62
+    iou = METRICS["iou"].score_maps(cam[None], truth[None])[0]
+    assert iou == pytest.approx((top & truth).sum() / (top | truth).sum())
+    assert iou_sweep(cam[None], truth[None], (10,))[0, 0] == pytest.approx(iou)

@@ -184,7 +184,7 @@ def pdf_pages(tmp_path_factory):
     pdf = folder / "report.pdf"
     assert xai_models.main(["--task", "lung_xray", "--model", str(model), "--input", str(SAMPLE), "--methods",
                             "gradcam,saliency,integrated_gradients,smoothgrad", "--truth",
-                            str(SAMPLE.with_name("affected_01_mask.png")), "--report", str(pdf), "--sanity",
+                            str(SAMPLE.with_name("affected_01_mask.png")), "--report", str(pdf), "--sanity", "emprt",
                             "--param", "integrated_gradients.steps=8", "--param", "smoothgrad.samples=4"]) == 0
     subprocess.run(["pdftoppm", "-r", "40", "-png", str(pdf), str(folder / "page")], check=True)
     text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], check=True, capture_output=True, text=True).stdout
@@ -210,6 +210,6 @@ def test_the_pdf_says_what_the_numbers_say_and_wraps_a_long_model_id(pdf_pages):
     assert LONG in flat, "the whole id is there, over several lines"
     assert LONG not in text, "it did not fit on one line: it wrapped"
     for phrase in ("predicts affected with probability", "Metrics", "Deletion AUC (↓)", "Insertion AUC (↑)",
-                   "sanity check", "Deletion and insertion", "Agreement between the methods",
+                   "sanity check (eMPRT)", "the sanity check (Efficient MPRT (eMPRT))", "Deletion and insertion", "Agreement between the methods",
                    "What the numbers say", "of the mass of its top 10% lies on the ground truth"):
         assert "".join(phrase.split()) in flat, phrase

@@ -361,7 +361,8 @@ def _report_files(sel: Selection, columns: list[Column], done: list[Cell]) -> tu
     analysis = Analysis(sel.task.id, name, data, None if sel.windows is None else sel.window, sel.request.label,
                         sel.request.component, [c.explanation for c in done], models)
     sanity = {(c.model_id, c.method): bool(c.sanity["passed"]) for c in done if c.sanity is not None}
+    check = next((c.sanity["check"] for c in done if c.sanity is not None), None)  # one switch: one check per grid
     with st.spinner("Building the report…"):
         report = build_report(analysis, [c.scores for c in done], {c.model_id: c.truth for c in columns}, sanity,
-                              [c.curves for c in done])
+                              [c.curves for c in done], sanity_check=check)
         return report_pdf(report), zip_files(report_files(report), deflate=True)

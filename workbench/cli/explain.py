@@ -17,6 +17,7 @@ from workbench.cli.evaluate import evaluate_main, reproduce_main
 from workbench.errors import InputError, ModelError, fail
 from workbench.io import npy_bytes, zip_files
 from workbench.methods import Explanation
+from workbench.metrics.sanity import DEFAULT_CHECK, SANITY_CHECKS
 from workbench.models import ModelAdapter, predict
 from workbench.render import overlay_png
 from workbench.service import (
@@ -75,9 +76,10 @@ def parse_explain(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--truth", default=None,
                         help="ground truth to score each map against: a mask image, or for audio a .json file "
                              '{"span": [start_s, end_s]} (seconds from the clip\'s start)')
-    parser.add_argument("--sanity", action="store_true",
-                        help="also run the model-randomisation check on each map (the method again on copies of "
-                             "the model with its layers randomised from the top; passes when the map changes)")
+    parser.add_argument("--sanity", nargs="?", const=DEFAULT_CHECK, default=None, choices=SANITY_CHECKS.ids(),
+                        help="also run a model-randomisation check on each map (the method again on copies of the "
+                             f"model with layers randomised; passes when the map changes): {', '.join(SANITY_CHECKS.ids())}; "
+                             f"alone: {DEFAULT_CHECK}")
     return parser.parse_args(argv)
 
 
@@ -121,10 +123,8 @@ def score_explanations(args: argparse.Namespace, run: ExplainRun) -> None:
     run.records = [{**e.summary(), "scores": score_explanation(e, run.model, run.x, run.truth, c)}
                    for e, c in zip(run.explanations, run.curves)]
     if args.sanity:  # the app's call (views/caches.get_randomisation): the map's own seed, so both give one verdict
-        from workbench.metrics.sanity import DEFAULT_CHECK, SANITY_CHECKS
-
         for record, e in zip(run.records, run.explanations):
-            record["sanity"] = SANITY_CHECKS[DEFAULT_CHECK].run(run.model, run.x, e, seed=e.seed)
+            record["sanity"] = SANITY_CHECKS[args.sanity].run(run.model, run.x, e, seed=e.seed)
 
 
 def write_explanations(args: argparse.Namespace, run: ExplainRun) -> None:
@@ -146,7 +146,8 @@ def _print_explained(args: argparse.Namespace, run: ExplainRun) -> None:
     for row in rows:
         scores = "".join(f", {name} {value:.3f}" for name, value in row["scores"].items())
         sanity = "" if "sanity_passed" not in row else (
-            ", randomisation check " + ("passed" if row["sanity_passed"] else "FAILED (the map ignores the model)"))
+            f", {SANITY_CHECKS[args.sanity].name} " + ("passed" if row["sanity_passed"] else
+                                                       "FAILED (the map ignores the model)"))
         where = f" -> {args.out}/{row['method']}.png" if args.out else ""
         print(f"{row['method']}: {row['seconds']:.3f} s, {row['passes']} passes{scores}{sanity}{where}")
     for path in (args.zip, args.report):
@@ -173,7 +174,7 @@ def _write_report(args: argparse.Namespace, run: ExplainRun) -> None:
                         run.explanations, [model])
     sanity = {(model.info.id, r["method"]): bool(r["sanity"]["passed"]) for r in run.records if "sanity" in r}
     report = build_report(analysis, [r["scores"] for r in run.records], {model.info.id: run.truth}, sanity,
-                          run.curves)
+                          run.curves, sanity_check=args.sanity)
     if args.zip:
         Path(args.zip).write_bytes(zip_files(report_files(report), deflate=True))
     if args.report:

@@ -12,6 +12,7 @@ import numpy as np
 
 from workbench.methods.common import BASELINES, baseline_for, chunk_size
 from workbench.metrics.base import Metric
+from workbench.metrics.localisation import descending
 from workbench.models import ModelAdapter, Target
 
 
@@ -25,11 +26,9 @@ def target_probability(model: ModelAdapter, batch: np.ndarray, target: Target) -
 
 
 def relevance_order(heatmap: np.ndarray, seed: int) -> np.ndarray:
-    """The map's points (flat indices), most relevant first; tied points in an order drawn from `seed`. A stable
-    sort would delete a plateau (a CAM's zeros after ReLU, a LIME tile) top row first, so the curve would measure
-    where in the image the model looks, not the map."""
-    shuffled = np.random.default_rng(seed).permutation(heatmap.size)
-    return shuffled[np.argsort(-heatmap.ravel()[shuffled], kind="stable")]
+    """The map's points (flat indices), most relevant first; tied points in an order drawn from `seed`
+    (`descending`), so the curve does not delete a plateau top row first."""
+    return descending(heatmap.reshape(1, -1), seed)[0]
 
 
 def perturbation_curve(model: ModelAdapter, x: np.ndarray, heatmap: np.ndarray, target: Target, mode: str,

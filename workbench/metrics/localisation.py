@@ -15,13 +15,22 @@ from workbench.metrics.base import MapMetric
 
 THRESHOLDS = ("top_k", "otsu")
 MEASURE_NAMES = {"iou": "IoU", "dice": "Dice", "hd95": "HD95"}
+TIE_SEED = 0  # the tie order of the overlap metrics, which see maps without their explanation's seed
+
+
+def descending(maps: np.ndarray, seed: int = TIE_SEED) -> np.ndarray:
+    """Each row's flat indices, highest value first; tied points in an order drawn from `seed`. A stable sort
+    would take a plateau (a CAM's zeros after ReLU, a LIME tile) top row first, so a score would measure where
+    in the image the truth lies, not the map."""
+    shuffled = np.random.default_rng(seed).permutation(maps.shape[1])
+    return shuffled[np.argsort(-maps[:, shuffled], axis=1, kind="stable")]
 
 
 def top_fraction(maps: np.ndarray, fraction: float) -> np.ndarray:
-    """Each map's round(fraction x H x W) highest points (at least one; ties: the first in row-major order)."""
+    """Each map's round(fraction x H x W) highest points (at least one; ties: as `descending` orders them)."""
     n, size = len(maps), maps[0].size
     k = min(size, max(1, int(round(fraction * size))))
-    order = np.argsort(-maps.reshape(n, size), axis=1, kind="stable")[:, :k]
+    order = descending(maps.reshape(n, size))[:, :k]
     out = np.zeros((n, size), bool)
     np.put_along_axis(out, order, True, axis=1)
     return out.reshape(maps.shape)
@@ -46,7 +55,7 @@ def iou_sweep(maps: np.ndarray, truths: np.ndarray, k_percents=tuple(range(1, 51
     """IoU of each map's top-k% against its truth, for every k (N x len(k_percents)), from one sort per map:
     the top n points hold cumsum(truth in rank order)[n - 1] truth points."""
     n, size = len(maps), maps[0].size
-    order = np.argsort(-maps.reshape(n, size), axis=1, kind="stable")
+    order = descending(maps.reshape(n, size))
     hits = np.cumsum(np.take_along_axis(truths.reshape(n, size), order, axis=1), axis=1)
     counts = np.array([min(size, max(1, int(round(k / 100 * size)))) for k in k_percents])
     inside = hits[:, counts - 1]

@@ -167,6 +167,7 @@ class SanityCheck:
 
     id: str
     name: str
+    short: str  # for a table's narrow label
     what_it_measures: str
     passes_when: str
     cost: str  # in runs of the method, for the switch's help
@@ -175,18 +176,18 @@ class SanityCheck:
 
 SANITY_CHECKS: Registry[SanityCheck] = Registry("sanity check")
 SANITY_CHECKS.register(SanityCheck(
-    "mprt", "Cascading randomisation (MPRT)",
+    "mprt", "Cascading randomisation (MPRT)", "MPRT",
     "How similar the map stays (Spearman, SSIM) as the model's layers are randomised from the output down.",
     f"the map's |Spearman| with the original is under {PASS_BELOW} once every layer is random",
     f"{STEPS} runs", model_randomisation))
 SANITY_CHECKS.register(SanityCheck(
-    "smprt", "Smooth MPRT (sMPRT)",
+    "smprt", "Smooth MPRT (sMPRT)", "sMPRT",
     f"The cascading check on maps averaged over {SMOOTH_SAMPLES} noisy copies of the input (noise "
     f"{SMOOTH_NOISE:g} x its range): a noisy method cannot pass on its noise alone.",
     f"the smoothed map's |Spearman| with the smoothed original is under {PASS_BELOW} once every layer is random",
     f"{STEPS * SMOOTH_SAMPLES + SMOOTH_SAMPLES - 1} runs", smooth_model_randomisation))
 SANITY_CHECKS.register(SanityCheck(
-    "emprt", "Efficient MPRT (eMPRT)",
+    "emprt", "Efficient MPRT (eMPRT)", "eMPRT",
     f"The map's complexity (entropy of its {ENTROPY_BINS}-bin histogram) on the fully randomised model over the "
     "original's.",
     "the ratio is above 1: the map grows more chaotic once nothing the model learned is left", "1 run",

@@ -50,12 +50,14 @@ class Report:
     scores: list[dict]  # aligned with analysis.explanations
     curves: list[dict[str, Curve]]  # the same
     sanity: dict[tuple[str, str], bool]  # (model, method) -> passed, for the checks that ran
+    sanity_check: str | None = None  # which check (a SANITY_CHECKS id) gave those verdicts
 
 
 def build_report(analysis: Analysis, scores: Sequence[dict], truths: dict[str, np.ndarray | None] | None = None,
-                 sanity: dict[tuple[str, str], bool] | None = None, curves: Sequence[dict] | None = None) -> Report:
+                 sanity: dict[tuple[str, str], bool] | None = None, curves: Sequence[dict] | None = None,
+                 sanity_check: str | None = None) -> Report:
     """`scores` (and `curves`, computed here when not given) are aligned with the analysis's explanations;
-    `truths` are by model id on each model's grid; `sanity` by (model, method)."""
+    `truths` are by model id on each model's grid; `sanity` by (model, method), the verdicts of `sanity_check`."""
     truths, sanity = truths or {}, sanity or {}
     task = get_task(analysis.task_id)
     raw, _ = task.read(analysis.input_bytes, analysis.input_name)
@@ -67,12 +69,13 @@ def build_report(analysis: Analysis, scores: Sequence[dict], truths: dict[str, n
         truth = truths.get(model.info.id)
         verdicts = {m: v for (model_id, m), v in sanity.items() if model_id == model.info.id}
         parts.append(ModelPart(model, window, x, task.picture(window, model.info.input), prediction, truth, mine,
-                               grounded_text(model.info.id, prediction, mine, truth, verdicts)))
+                               grounded_text(model.info.id, prediction, mine, truth, verdicts, sanity_check)))
     if curves is None:
         models = {p.model.info.id: p for p in parts}
         curves = [faithfulness_curves(e, models[e.model_id].model, models[e.model_id].x)
                   for e in analysis.explanations]
-    return Report(task, analysis, build_manifest(analysis), parts, list(scores), list(curves), dict(sanity))
+    return Report(task, analysis, build_manifest(analysis), parts, list(scores), list(curves), dict(sanity),
+                  sanity_check if sanity else None)
 
 
 def paragraphs(report: Report) -> list[str]:
@@ -89,10 +92,12 @@ def _wav(samples: np.ndarray, rate: int) -> bytes:
 
 
 def metrics_table(report: Report) -> list[dict]:
-    """One row per map: model, method, seconds, passes, every metric any map has (registry order), sanity."""
+    """One row per map: model, method, seconds, passes, every metric any map has (registry order), the sanity
+    verdict and the check that gave it."""
     ids = [m for m in METRICS if any(m in s for s in report.scores)]
     return [{"model": e.model_id, "method": e.method, "seconds": round(e.seconds, 4), "passes": e.passes,
-             **{m: s.get(m) for m in ids}, "sanity": report.sanity.get((e.model_id, e.method))}
+             **{m: s.get(m) for m in ids}, "sanity": report.sanity.get((e.model_id, e.method)),
+             "sanity_check": report.sanity_check}
             for e, s in zip(report.analysis.explanations, report.scores)]
 
 

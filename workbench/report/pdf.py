@@ -16,6 +16,7 @@ from workbench.comparison import curve_series
 from workbench.methods import METHODS
 from workbench.metrics import METRICS
 from workbench.metrics.agreement import spearman_matrix
+from workbench.metrics.sanity import SANITY_CHECKS
 from workbench.render import colourbar, curves_picture, encode_png, matrix_picture, with_axes
 from workbench.render.overlay import base_picture
 from workbench.report.bundle import Report, metrics_table, overlay_png, paragraphs
@@ -145,6 +146,10 @@ def _colour_bar(pdf) -> None:
                "ground truth.", 7)
 
 
+def _sanity_label(check: str | None) -> str:
+    return "sanity check" + (f" ({SANITY_CHECKS[check].short})" if check else "")
+
+
 def _metrics(pdf, report: Report) -> None:
     """A table per model: metrics as rows (name and the direction in which it is better), methods as columns."""
     rows = metrics_table(report)
@@ -171,7 +176,7 @@ def _metrics(pdf, report: Report) -> None:
                      ("model passes", [str(r["passes"]) for r in mine]),
                      *[(f"{METRICS[m].name} ({'↑' if METRICS[m].higher_is_better else '↓'})",
                         ["–" if r[m] is None else f"{r[m]:.3f}" for r in mine]) for m in ids],
-                     ("sanity check", ["–" if r["sanity"] is None else "passed" if r["sanity"] else "FAILED"
+                     (_sanity_label(report.sanity_check), ["–" if r["sanity"] is None else "passed" if r["sanity"] else "FAILED"
                                        for r in mine])]
             for name, values in lines:
                 row = table.row()

@@ -15,6 +15,7 @@ import numpy as np
 
 from workbench.methods import METHODS, Explanation
 from workbench.metrics.agreement import spearman_matrix
+from workbench.metrics.sanity import SANITY_CHECKS
 from workbench.models import ClassPrediction, Prediction
 
 TOP_SHARE = 0.10  # the share of each map's points whose mass is located
@@ -88,22 +89,24 @@ def agreement_sentence(explanations: Sequence[Explanation]) -> Sentence | None:
                     f"least ({low:.2f}).", {"spearman_max": float(high), "spearman_min": float(low)})
 
 
-def sanity_sentence(verdicts: dict[str, bool]) -> Sentence | None:
-    """Which methods failed the model-randomisation check (None when it was not run)."""
+def sanity_sentence(verdicts: dict[str, bool], check: str | None = None) -> Sentence | None:
+    """Which methods failed the model-randomisation check `check` (a SANITY_CHECKS id; None when it was not run)."""
     if not verdicts:
         return None
+    named = "the sanity check" + (f" ({SANITY_CHECKS[check].name})" if check else "")
     failed = [METHODS[m].name for m, passed in verdicts.items() if not passed]
     if not failed:
-        return Sentence(f"All {len(verdicts)} checked methods passed the sanity check: their maps change when the "
+        return Sentence(f"All {len(verdicts)} checked methods passed {named}: their maps change when the "
                         "model's weights are randomised.", {"sanity_failed": 0})
     one = len(failed) == 1
     stays, shows = ("its map stays", "it shows") if one else ("their maps stay", "they show")
-    return Sentence(f"{', '.join(failed)} failed the sanity check: {stays} alike when the model's weights are "
+    return Sentence(f"{', '.join(failed)} failed {named}: {stays} alike when the model's weights are "
                     f"randomised, so {shows} the input more than the model.", {"sanity_failed": len(failed)})
 
 
 def grounded_text(model_id: str, prediction: Prediction, explanations: Sequence[Explanation],
-                  truth: np.ndarray | None = None, sanity: dict[str, bool] | None = None) -> list[Sentence]:
+                  truth: np.ndarray | None = None, sanity: dict[str, bool] | None = None,
+                  sanity_check: str | None = None) -> list[Sentence]:
     """The paragraph for one model's maps, sentence by sentence. `truth` is on the maps' grid; without it a
     segmentation's maps are located against the region they explain."""
     region, name = truth, "ground truth"
@@ -111,5 +114,5 @@ def grounded_text(model_id: str, prediction: Prediction, explanations: Sequence[
         region, name = explanations[0].target.region, "region the model predicts and the maps explain"
     sentences = [prediction_sentence(model_id, prediction), distribution_sentence(prediction),
                  *location_sentences(explanations, region, name), agreement_sentence(explanations),
-                 sanity_sentence(sanity or {})]
+                 sanity_sentence(sanity or {}, sanity_check)]
     return [s for s in sentences if s is not None]

@@ -42,20 +42,24 @@ def frame_head(x, num_classes: int, dropout: float = 0.0):
 
 
 def compact_vgg16(input_shape: tuple[int, int, int], num_classes: int, widths=(8, 16, 24, 32, 48),
-                  convs=(2, 2, 3, 3, 3)):
-    """VGG16's five blocks of 2, 2, 3, 3, 3 3x3 convolutions, each block but the last followed by a
-    2x2 max pool; batch norm after each convolution; `frame_head` instead of the 4096-unit fully
-    connected layers."""
+                  convs=(2, 2, 3, 3, 3), first_stride: int = 1):
+    """VGG16's five blocks of 2, 2, 3, 3, 3 3x3 convolutions, 2x2 max pools between blocks; batch norm after
+    each convolution; `frame_head` instead of the 4096-unit fully connected layers. A `first_stride` of 2
+    runs the first block at half the resolution and drops the last pool (same output grid), a quarter of
+    the cost, so a CPU budget buys more data."""
     keras = _keras()
     layers = keras.layers
     inputs = keras.Input(input_shape, name="input")
     x = inputs
+    pools = len(widths) + 1 - first_stride  # pool after blocks 1 .. pools-1
     for b, (width, n) in enumerate(zip(widths, convs), start=1):
         for c in range(1, n + 1):
-            x = layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"block{b}_conv{c}_conv")(x)
+            stride = first_stride if (b, c) == (1, 1) else 1
+            x = layers.Conv2D(width, 3, strides=stride, padding="same", use_bias=False,
+                              name=f"block{b}_conv{c}_conv")(x)
             x = layers.BatchNormalization(name=f"block{b}_conv{c}_bn")(x)
             x = layers.Activation("relu", name=f"block{b}_conv{c}")(x)
-        if b < len(widths):
+        if b < pools:
             x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
     return keras.Model(inputs, frame_head(x, num_classes, dropout=0.2)[0], name="compact_vgg16")
 
