@@ -11,7 +11,7 @@ import xai_models
 from .conftest import BUNDLED, ROOT
 
 COMMAND = ["evaluate", "--task", "lung_xray", "--model", f"{BUNDLED},lung_xray-resnet-shortcut", "--methods",
-           "gradcam,saliency", "--n", "5", "--json", "--no-baselines"]
+           "gradcam,saliency", "--n", "3", "--json", "--no-baselines"]
 
 
 def untimed(row: dict) -> dict:
@@ -31,7 +31,7 @@ def test_ray_gives_the_rows_of_a_local_run_bit_for_bit(tmp_path, capsys):
     on_ray = subprocess.run([sys.executable, str(ROOT / "xai_models.py"), *COMMAND, "--csv", str(there), "--ray",
                              "--workers", "2"], capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert on_ray.returncode == 0, on_ray.stderr[-2000:]
-    assert rows(there) == rows(here) and len(rows(here)) == 2 * 5 * 2, "every model x case x method, in order"
+    assert rows(there) == rows(here) and len(rows(here)) == 2 * 3 * 2, "every model x case x method, in order"
     assert [untimed(r) for r in json.loads(on_ray.stdout)] == [untimed(r) for r in local_table], "the same table"
 
 

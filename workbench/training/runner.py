@@ -12,8 +12,10 @@ from workbench.training.segmentation import evaluate_segmenter, train_segmenter,
 # Tiny settings for CI's smoke runs: every step runs, nothing is learnt.
 SMOKE = {"n_train": 32, "n_val": 16, "epochs": 1, "n_ood": 32}
 SMOKE_EVAL = {"n": 20}
-# The audio detectors also calibrate and measure their clip rule on long recordings, and score whole ones.
-SMOKE_AUDIO, SMOKE_AUDIO_EVAL = {"n_long": 2}, {"n_long": 2, "n_whole": 2}
+# The audio detectors also calibrate and measure their clip rule on long recordings, and score whole ones; a window
+# costs a text-to-speech or vocoder run (about 0.3 s without the speech cache), so they make fewer.
+SMOKE_AUDIO = {"n_train": 12, "n_val": 8, "n_ood": 16, "n_long": 2}
+SMOKE_AUDIO_EVAL = {"n": 8, "n_long": 2, "n_whole": 2}
 
 
 def trainer(recipe: Recipe) -> tuple[Callable, Callable, Callable]:
