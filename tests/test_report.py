@@ -210,6 +210,7 @@ def test_the_pdf_says_what_the_numbers_say_and_wraps_a_long_model_id(pdf_pages):
     assert LONG in flat, "the whole id is there, over several lines"
     assert LONG not in text, "it did not fit on one line: it wrapped"
     for phrase in ("predicts affected with probability", "Metrics", "Deletion AUC (↓)", "Insertion AUC (↑)",
-                   "sanity check (eMPRT)", "the sanity check (Efficient MPRT (eMPRT))", "Deletion and insertion", "Agreement between the methods",
+                   "sanity check (eMPRT)", "the sanity check (Efficient MPRT (eMPRT))",
+                   "Deletion and insertion", "Agreement between the methods",
                    "What the numbers say", "of the mass of its top 10% lies on the ground truth"):
         assert "".join(phrase.split()) in flat, phrase

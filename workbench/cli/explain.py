@@ -78,8 +78,8 @@ def parse_explain(argv: Sequence[str]) -> argparse.Namespace:
                              '{"span": [start_s, end_s]} (seconds from the clip\'s start)')
     parser.add_argument("--sanity", nargs="?", const=DEFAULT_CHECK, default=None, choices=SANITY_CHECKS.ids(),
                         help="also run a model-randomisation check on each map (the method again on copies of the "
-                             f"model with layers randomised; passes when the map changes): {', '.join(SANITY_CHECKS.ids())}; "
-                             f"alone: {DEFAULT_CHECK}")
+                             "model with layers randomised; passes when the map changes): "
+                             f"{', '.join(SANITY_CHECKS.ids())}; alone: {DEFAULT_CHECK}")
     return parser.parse_args(argv)
 
 

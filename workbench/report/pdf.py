@@ -176,8 +176,8 @@ def _metrics(pdf, report: Report) -> None:
                      ("model passes", [str(r["passes"]) for r in mine]),
                      *[(f"{METRICS[m].name} ({'↑' if METRICS[m].higher_is_better else '↓'})",
                         ["–" if r[m] is None else f"{r[m]:.3f}" for r in mine]) for m in ids],
-                     (_sanity_label(report.sanity_check), ["–" if r["sanity"] is None else "passed" if r["sanity"] else "FAILED"
-                                       for r in mine])]
+                     (_sanity_label(report.sanity_check),
+                      ["–" if r["sanity"] is None else "passed" if r["sanity"] else "FAILED" for r in mine])]
             for name, values in lines:
                 row = table.row()
                 row.cell(name)
