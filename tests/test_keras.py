@@ -159,6 +159,20 @@ def test_every_keras_architecture_loads_and_predicts(tmp_path, arch, params, lay
     assert METHODS["gradcam"].explain(model, x + 0.5, Target(1)).map.shape == (SPEC.height, SPEC.width)
 
 
+def test_a_strided_first_vgg_block_keeps_the_grid_the_head_and_cam_read():
+    """`first_stride=2` halves the first block (256 x 251 -> 128 x 126, 'same' padding rounds up) and drops the
+    last pool, so the CAM layer is 16 x 15 either way: 256/16 = 16 bands; 251 -> 125 -> 62 -> 31 -> 15 steps
+    pooled four times, or 126 -> 63 -> 31 -> 15 after the stride and three pools."""
+    from workbench.training.keras_nets import compact_vgg16
+
+    plain, strided = (compact_vgg16((256, 251, 1), 2, widths=(4, 4, 6, 6, 8), first_stride=s) for s in (1, 2))
+    assert plain.get_layer("block1_conv1").output.shape[1:3] == (256, 251)
+    assert strided.get_layer("block1_conv1").output.shape[1:3] == (128, 126)
+    assert plain.get_layer("block5_conv3").output.shape[1:3] == strided.get_layer("block5_conv3").output.shape[1:3]
+    assert strided.get_layer("block5_conv3").output.shape[1:3] == (16, 15)
+    assert "block4_pool" in {layer.name for layer in plain.layers} - {layer.name for layer in strided.layers}
+
+
 def test_code_in_a_keras_file_is_refused(tmp_path):
     """A Lambda layer is code: safe mode will not deserialise it, and the user gets a ModelError."""
     from workbench.models.keras_adapter import keras_module

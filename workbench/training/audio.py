@@ -175,9 +175,8 @@ def write_audio_card(out_dir: str | Path, recipe: Recipe, summary: dict, evaluat
     rule = summary.get("calibration")
     clip = config.get("clip_rule", {})
     signal = recipe.spec.signal
-    over = ("" if summary["seconds"] <= 20 * 60 else " (**over the 20-minute budget**: measured while other jobs' "
-            "tests shared the two cores, which made its epochs take 130-300 s where these architectures' epochs took "
-            "80-110 s on an idle machine before)")
+    over = ("" if summary["seconds"] <= 20 * 60 else " (**over the 20-minute budget**, measured while other jobs' "
+            "tests shared the two cores for part of the run; docs/models.md gives the times on an idle machine)")
     card = f"""---
 license: mit
 library_name: keras
