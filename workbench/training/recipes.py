@@ -342,9 +342,9 @@ _AUDIO = dict(
     limits="Targets missed (docs/models.md says by how much): bona fide windows of held-out speakers below 0.95 "
            "(Mandarin about 0.5, from two training recordings); flite's and WORLD's held-out voices and settings "
            "below 0.95; one 1-3 s splice in a long recording is rarely caught; an engine left out of training is "
-           "caught on 0.06-0.88 of its windows (0.41 for the neural voice, target 0.8). One neural voice is far "
-           "too few: a different neural engine is the case the 'left out of training' column measures. Real "
-           "recordings will be scored, but a verdict is a classroom "
+           "caught on 0.06-0.88 of its windows (an unseen vocoder 0.06-0.16; 0.41 for the neural voice, target "
+           "0.8). One neural voice is far too few: a different neural engine is the case the 'left out of "
+           "training' column measures. Real recordings will be scored, but a verdict is a classroom "
            "demonstration, not evidence; the out-of-distribution check says when a recording is unlike the "
            "training windows. No real recording here is 30 s long: the long recordings that calibrate the clip "
            "rule are held-out utterances read one after another, several speakers to a clip.",
