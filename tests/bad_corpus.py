@@ -26,6 +26,8 @@ import numpy as np
 import soundfile
 from PIL import Image
 
+from workbench.io.audio import encode_ffmpeg
+
 from .corpus import error_cases
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +110,13 @@ BAD_AUDIO = {  # name: (bytes, message)
                        "flac decoder lost sync"),
     "ogg_header_then_noise.ogg": (lambda: encode(tone(2.0, 16000), 16000, "OGG", "VORBIS")[:60] + NOISE,
                                   "file is malformed"),
-    "mp4_video_named.wav": (lambda: b"\x00\x00\x00\x18ftypmp42" + bytes(500), "Format not recognised"),
+    "mp4_video_named.wav": (lambda: b"\x00\x00\x00\x18ftypmp42" + bytes(500), "lacks the index (moov box)"),
+    "m4a_cut_in_half.m4a": (lambda: (lambda f: f[: len(f) // 2])(encode_ffmpeg(tone(2.0, 44100), 44100, "ipod",
+                                                                                 "aac")), "MP4/M4A file that cannot"),
+    "aac_first_frame_then_noise.aac": (lambda: encode_ffmpeg(tone(2.0, 44100), 44100, "adts", "aac")[:300]
+                                       + NOISE, "23 ms long; at least 100 ms"),
+    "webm_header_only.webm": (lambda: encode_ffmpeg(tone(2.0, 48000), 48000, "webm", "libopus")[:150],
+                              "WebM file that cannot be opened"),
 }
 
 

@@ -14,7 +14,7 @@ import inference
 import xai_models
 from workbench.data import speech
 from workbench.errors import InputError
-from workbench.io.audio import decode_audio
+from workbench.io.audio import AUDIO_FILE_TYPES, decode_audio, encode_ffmpeg
 from workbench.render import with_axes
 from workbench.specs import InputSpec, SignalSpec
 from workbench.tasks import TASKS, Axes, GroundTruth
@@ -51,6 +51,24 @@ def test_flac_ogg_mp3_and_float_wav_decode(fmt, subtype):
     decoded = decode_audio(encode(tone(1.5, 44100, channels=2), 44100, fmt, subtype), f"a.{fmt.lower()}")
     assert abs(len(decoded.signal) / 16000 - 1.5) < 0.08  # MP3 adds encoder padding
     assert 0.2 < np.abs(decoded.signal).max() <= 1.0
+
+
+@pytest.mark.parametrize("container,codec,rate", [("ipod", "aac", 44100), ("adts", "aac", 44100),
+                                                   ("webm", "libopus", 48000), ("ogg", "libopus", 48000)])
+def test_phone_and_browser_recordings_decode_to_the_tone_they_hold(container, codec, rate):
+    """A voice memo (M4A or raw AAC) and a browser recording (Opus in WebM or Ogg): each listed type decodes to
+    the 440 Hz tone FFmpeg encoded, its length (within the codec's priming frames), level and the notes of a WAV."""
+    original = tone(2.0, rate, channels=2)
+    name = f"memo.{ {'ipod': 'm4a', 'adts': 'aac', 'webm': 'webm', 'ogg': 'opus'}[container]}"
+    assert name.rsplit(".", 1)[1] in AUDIO_FILE_TYPES
+    decoded = decode_audio(encode_ffmpeg(original, rate, container, codec), name)
+    assert abs(len(decoded.signal) / 16000 - 2.0) < 0.1 and decoded.signal.dtype == np.float32
+    spectrum = np.abs(np.fft.rfft(decoded.signal))
+    assert abs(np.argmax(spectrum) * 16000 / len(decoded.signal) - 440) < 2
+    rms = np.sqrt(np.mean(decoded.signal[1600:-1600] ** 2))
+    assert abs(rms - 0.3 / np.sqrt(2)) < 0.03, "the level survives the codec"
+    assert (decoded.source_rate, decoded.channels) == (rate, 2)
+    assert decoded.notes == ["2 channels mixed down to mono.", f"resampled from {rate:,} Hz to 16,000 Hz."]
 
 
 @pytest.mark.parametrize("name", list(BAD_AUDIO))

@@ -24,7 +24,7 @@ import workbench.service as service
 from workbench.evaluation.batch import COLUMNS, read_rows
 from workbench.evaluation.cases import BASELINES, EVAL_BASELINES
 
-from .conftest import BUNDLED, ROOT
+from .conftest import BUNDLED, ROOT, needs_speech
 
 BENCH = ROOT / "benchmarks"
 RESULTS = BENCH / "results"
@@ -206,6 +206,28 @@ def test_ray_benchmark_quick_mode(isolated, capsys):
     assert [r["runner"] for r in result["rows"]] == ["local", "ray, 1 worker(s)"]
     assert all(r["cases_per_second"] == pytest.approx(2 / r["seconds"], abs=0.01) for r in result["rows"])
     assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+@needs_speech
+def test_formats_quick_mode_decodes_each_format_and_its_16k_wav_gives_the_verdicts_of_the_signal(isolated, capsys):
+    """Four held-out real recordings saved in every format a user uploads: a row per format, and the 16 kHz WAV's
+    share called bona fide equals the clip rule applied to the recordings' own samples, never saved (the card's
+    path, `workbench.training.audio_report`)."""
+    from workbench.io.audio import AUDIO_FILE_TYPES
+    from workbench.models import load_model
+    from workbench.training.audio_report import SEED, SPLIT, clip_scores, clip_verdict, whole_recordings
+
+    module = load("formats")
+    module.main(["--quick"])
+    result = json.loads((isolated / "formats_quick.json").read_text())
+    [row] = result["models"]
+    assert list(row["formats"]) == list(module.FORMATS) and (row["n_real"], row["n_spoof"]) == (4, 0)
+    assert {"m4a", "webm", "mp3", "wav"} <= set(AUDIO_FILE_TYPES), "every format measured is one the app takes"
+    model = load_model(row["model"])
+    direct = [not clip_verdict(clip_scores(model, clip), model.info.clip_rule)
+              for _, clip in whole_recordings(SPLIT, SEED, 4)]
+    assert row["formats"]["wav 16 kHz"]["real_called_bonafide"] == pytest.approx(np.mean(direct))
+    assert len(table(capsys.readouterr().out.splitlines(), ("model", "format", "real called bona fide"))) == 5
 
 
 def test_summarise_rows_gives_each_model_and_method_its_cases(isolated, capsys):

@@ -1,4 +1,5 @@
-"""Audio files to mono float32 at a chosen sample rate (soundfile decodes WAV, FLAC, OGG and MP3).
+"""Audio files to mono float32 at a chosen sample rate: libsndfile (soundfile) decodes WAV, FLAC, Ogg (Vorbis,
+Opus) and MP3; FFmpeg (PyAV) the containers phones and browsers record in, M4A/AAC and WebM, and nothing else.
 
 What cannot be scored is an `InputError` with a message (not audio, empty, NaN or Inf, shorter
 than 100 ms, silent, a rate below 8 kHz); what can be scored after a change is decoded with a
@@ -17,7 +18,10 @@ import numpy as np
 
 from workbench.errors import InputError
 
-AUDIO_FILE_TYPES = ("wav", "flac", "ogg", "mp3")
+AUDIO_FILE_TYPES = ("wav", "flac", "ogg", "opus", "mp3", "m4a", "aac", "webm")
+# FFmpeg demuxers a file may reach: a phone's voice memo (MP4/M4A, raw ADTS AAC) and a browser's recording (WebM).
+# Every other format stays with libsndfile, so a damaged WAV or Ogg file keeps libsndfile's reason.
+FFMPEG_CONTAINERS = frozenset({"mov", "mp4", "m4a", "aac", "matroska", "webm"})
 MAX_SECONDS = 600.0
 MIN_SECONDS = 0.1
 MIN_RATE = 8_000
@@ -64,6 +68,69 @@ def _reason(err: Exception) -> str:
     return text or type(err).__name__
 
 
+def _read_container(data: bytes, name: str) -> tuple[np.ndarray, int, int, int] | None:
+    """Samples (frames x channels, float32, at most `MAX_SECONDS`), rate, channels and the whole length in frames
+    of the first audio stream of an M4A/AAC/WebM file; None when FFmpeg sees none of these containers."""
+    import av
+
+    try:
+        container = av.open(io.BytesIO(data), mode="r")
+    except (av.FFmpegError, ValueError, OSError) as err:
+        reason = getattr(err, "strerror", None) or err
+        if data[4:8] == b"ftyp":  # an MP4 box header: a phone's recording, cut off or not audio at all
+            raise InputError(f"{name} is an MP4/M4A file that cannot be opened ({reason}): a recording cut off "
+                             "before it was saved lacks the index (moov box) that says where its audio is.") from None
+        if data[:4] == b"\x1aE\xdf\xa3":  # the EBML header of WebM and Matroska
+            raise InputError(f"{name} is a WebM file that cannot be opened ({reason}): the recording ends before "
+                             "its first audio.") from None
+        return None
+    with container:
+        if not set(container.format.name.split(",")) & FFMPEG_CONTAINERS:
+            return None
+        if not container.streams.audio:
+            raise InputError(f"{name} holds no audio stream (a {container.format.long_name} file).")
+        stream = container.streams.audio[0]
+        rate, cap = int(stream.codec_context.sample_rate), int(MAX_SECONDS * stream.codec_context.sample_rate)
+        to_float = av.AudioResampler(format="fltp")  # planar float32 at the stream's own rate and layout
+        chunks: list[np.ndarray] = []
+        decoded = 0
+        try:
+            for frame in container.decode(stream):
+                chunks += [out.to_ndarray() for out in to_float.resample(frame)]
+                decoded += frame.samples
+                if decoded > cap:
+                    break
+        except (av.FFmpegError, ValueError) as err:
+            raise InputError(f"{name} is not a readable audio file: the {stream.codec_context.name} stream is "
+                             f"damaged ({getattr(err, 'strerror', None) or err}).") from None
+        seconds = (container.duration or 0) / 1e6  # the container's own length: decoding stops at the cap
+    if not chunks:
+        raise InputError(f"{name} holds no audio samples.")
+    signal = np.concatenate(chunks, axis=1).T
+    return signal[:cap], rate, signal.shape[1], max(len(signal), int(seconds * rate))
+
+
+def encode_ffmpeg(signal: np.ndarray, rate: int, container: str, codec: str) -> bytes:
+    """A recording as a phone (`ipod`: M4A, `adts`: raw AAC) or a browser (`webm`: Opus) saves it, by FFmpeg's
+    own encoders through PyAV; `signal` is frames or frames x channels. The app only decodes: this makes the
+    files the tests and `benchmarks/formats.py` decode."""
+    import av
+
+    planar = np.ascontiguousarray(np.atleast_2d(signal.T), np.float32)
+    layout = "mono" if len(planar) == 1 else "stereo"
+    buf = io.BytesIO()
+    with av.open(buf, "w", format=container) as out:
+        stream = out.add_stream(codec, rate=rate, layout=layout)
+        step = stream.codec_context.frame_size or 1024
+        for start in range(0, planar.shape[1], step):
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar[:, start:start + step]), format="fltp",
+                                               layout=layout)
+            frame.sample_rate, frame.pts = rate, start
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return buf.getvalue()
+
+
 def decode_audio(data: bytes, name: str = "the file", sample_rate: int = 16_000) -> DecodedAudio:
     """Decode, mix down to mono, resample to `sample_rate`; a note for each change made."""
     import soundfile
@@ -73,11 +140,15 @@ def decode_audio(data: bytes, name: str = "the file", sample_rate: int = 16_000)
     try:
         with soundfile.SoundFile(io.BytesIO(data)) as f:
             rate, channels, frames = int(f.samplerate), int(f.channels), int(f.frames)
-            cap = int(MAX_SECONDS * rate)
-            signal = f.read(min(frames, cap) if frames > 0 else -1, dtype="float32", always_2d=True)
+            signal = f.read(min(frames, int(MAX_SECONDS * rate)) if frames > 0 else -1, dtype="float32",
+                            always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError, ValueError, EOFError) as err:
-        raise InputError(f"{name} is not a readable audio file ({', '.join(AUDIO_FILE_TYPES).upper()} "
-                         f"expected): {_reason(err)}.") from None
+        read = _read_container(data, name)
+        if read is None:
+            raise InputError(f"{name} is not a readable audio file ({', '.join(AUDIO_FILE_TYPES).upper()} "
+                             f"expected): {_reason(err)}.") from None
+        signal, rate, channels, frames = read
+    cap = int(MAX_SECONDS * rate)
     notes = []
     if len(signal) == 0:
         raise InputError(f"{name} holds no audio samples.")

@@ -72,7 +72,7 @@ def calibrate_clip_rule(model: ModelAdapter, n: int = 40, seed: int = SEED,
     """The clip rule (`ClipRule`) on the validation speakers' real recordings, whole, and n long ones: the pooled
     probability is the lowest at which at most half of `share` of them are called spoof (half, to leave room for
     the held-out speakers); the single-window probability the lowest at which no other one is."""
-    short = [clip_scores(model, clip) for _, clip in _whole_recordings("val", seed)]
+    short = [clip_scores(model, clip) for _, clip in whole_recordings("val", seed)]
     long = long_scores(model, "val", n, seed)
     rule = fit_clip_rule(short + long["real"], share / 2)
     return {"probability": rule.probability, "pooled": rule.pooled, "n": n, "n_short": len(short), "split": "val",
@@ -140,7 +140,7 @@ def write_clip_rule(folder: str | Path, calibration: dict) -> None:
     path.write_text(json.dumps(config, indent=2) + "\n")
 
 
-def _whole_recordings(split: str, seed: int, limit: int | None = None) -> list[tuple[str, np.ndarray]]:
+def whole_recordings(split: str, seed: int, limit: int | None = None) -> list[tuple[str, np.ndarray]]:
     """Each held-out real recording (the first `limit`), whole, through a recording chain of its own."""
     out = []
     for j, (name, clip) in enumerate(sorted(speech.bonafide_clips(split).items())[:limit]):
@@ -149,7 +149,7 @@ def _whole_recordings(split: str, seed: int, limit: int | None = None) -> list[t
     return out
 
 
-def _whole_spoofs(split: str, seed: int, limit: int | None = None) -> list[tuple[str, np.ndarray]]:
+def whole_spoofs(split: str, seed: int, limit: int | None = None) -> list[tuple[str, np.ndarray]]:
     """Each held-out text-to-speech utterance, whole, and every third held-out real recording re-synthesised
     (the first `limit` of each engine)."""
     out = []
@@ -211,10 +211,10 @@ def evaluate_detector(model: ModelAdapter, n: int = 1000, n_long: int = 40, seed
     log(f"windows scored in {time.perf_counter() - t0:.0f} s")
     rule = model.info.clip_rule
     whole_real = {}
-    for name, clip in _whole_recordings(SPLIT, seed, n_whole):
+    for name, clip in whole_recordings(SPLIT, seed, n_whole):
         whole_real.setdefault(speech.language_of(name), []).append(not clip_verdict(clip_scores(model, clip), rule))
     whole_spoof = {}
-    for engine, clip in _whole_spoofs(SPLIT, seed, n_whole):
+    for engine, clip in whole_spoofs(SPLIT, seed, n_whole):
         whole_spoof.setdefault(engine, []).append(clip_verdict(clip_scores(model, clip), rule))
     log(f"whole recordings scored in {time.perf_counter() - t0:.0f} s")
     long = long_scores(model, SPLIT, n_long, seed)
