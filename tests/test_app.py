@@ -483,6 +483,8 @@ def test_held_out_speakers_recorded_by_microphone_phone_or_browser_are_called_bo
     at = new_app()
     next(s for s in at.sidebar.selectbox if s.label == "Task").set_value("audio_deepfake").run()
     next(r for r in at.sidebar.radio if r.label == "Input").set_value("Upload").run()
+    accepted = {t.lstrip(".") for t in at.file_uploader[0].proto.type}
+    assert accepted >= {"wav", "flac", "ogg", "opus", "mp3", "m4a", "aac", "webm"}, "the browser lets them through"
     verdicts = []
     for i, reader in enumerate(speech.librispeech_speakers("test")[:5]):
         path = next(speech.LIBRISPEECH_DIR.glob(f"{reader}-*.flac"))
