@@ -84,6 +84,22 @@ def encode(signal: np.ndarray, rate: int, fmt: str = "WAV", subtype: str | None 
     return buf.getvalue()
 
 
+def video_without_sound() -> bytes:
+    """A screen recording with no sound track: one second of MPEG-4 video in an MP4 container."""
+    import av
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as out:
+        stream = out.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        for k in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), 20 * k, np.uint8), format="rgb24")
+            frame.pts = k
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode(None))
+    return buf.getvalue()
+
+
 def _with_sample(signal: np.ndarray, index: int, value: float) -> np.ndarray:
     out = signal.copy()
     out[index] = value
@@ -115,6 +131,7 @@ BAD_AUDIO = {  # name: (bytes, message)
                                                                                  "aac")), "MP4/M4A file that cannot"),
     "aac_first_frame_then_noise.aac": (lambda: encode_ffmpeg(tone(2.0, 44100), 44100, "adts", "aac")[:300]
                                        + NOISE, "23 ms long; at least 100 ms"),
+    "screen_recording_without_sound.m4a": (video_without_sound, "holds no audio stream"),
     "webm_header_only.webm": (lambda: encode_ffmpeg(tone(2.0, 48000), 48000, "webm", "libopus")[:150],
                               "WebM file that cannot be opened"),
 }

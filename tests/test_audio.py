@@ -71,6 +71,18 @@ def test_phone_and_browser_recordings_decode_to_the_tone_they_hold(container, co
     assert decoded.notes == ["2 channels mixed down to mono.", f"resampled from {rate:,} Hz to 16,000 Hz."]
 
 
+@pytest.mark.parametrize("container,codec,rate", [("ipod", "aac", 44100), ("webm", "libopus", 48000)])
+def test_a_phone_or_browser_recording_past_the_cap_is_cut_at_it_with_a_note(container, codec, rate, monkeypatch):
+    """The cap holds on the FFmpeg path too (lowered to 1.5 s here, so that the file stays small): decoding stops
+    there and the note gives the container's own length."""
+    import workbench.io.audio as audio
+
+    monkeypatch.setattr(audio, "MAX_SECONDS", 1.5)
+    decoded = decode_audio(encode_ffmpeg(tone(6.0, rate), rate, container, codec), "memo")
+    assert len(decoded.signal) == 1.5 * 16000
+    assert any(note.startswith("memo is 0.1 minutes long; only the first") for note in decoded.notes)
+
+
 @pytest.mark.parametrize("name", list(BAD_AUDIO))
 def test_bad_audio_gets_a_clear_message(name):
     make, message = BAD_AUDIO[name]
