@@ -108,6 +108,8 @@ def _with_sample(signal: np.ndarray, index: int, value: float) -> np.ndarray:
 
 NOISE = np.random.default_rng(0).integers(0, 256, 3000, dtype=np.uint8).tobytes()
 NOT_AUDIO = "not a readable audio file"
+# An HLS playlist naming a local file: FFmpeg, left to probe it, would open what it names (never done here)
+PLAYLIST = b"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10.0,\nfile:///etc/passwd\n#EXT-X-ENDLIST\n"
 BAD_AUDIO = {  # name: (bytes, message)
     "png_named.wav": (lambda: b"\x89PNG\r\n\x1a\n" + bytes(200), NOT_AUDIO),
     "empty.wav": (lambda: b"", "is empty"),
@@ -132,6 +134,7 @@ BAD_AUDIO = {  # name: (bytes, message)
     "aac_first_frame_then_noise.aac": (lambda: encode_ffmpeg(tone(2.0, 44100), 44100, "adts", "aac")[:300]
                                        + NOISE, "23 ms long; at least 100 ms"),
     "screen_recording_without_sound.m4a": (video_without_sound, "holds no audio stream"),
+    "playlist_named.m4a": (lambda: PLAYLIST, NOT_AUDIO),
     "webm_header_only.webm": (lambda: encode_ffmpeg(tone(2.0, 48000), 48000, "webm", "libopus")[:150],
                               "WebM file that cannot be opened"),
 }

@@ -22,7 +22,7 @@ from workbench.tasks.listening import listen
 from workbench.tasks.spectrogram import istft, stft
 from workbench.training.recipes import AUDIO_SPEC
 
-from .bad_corpus import BAD_AUDIO, encode, tone
+from .bad_corpus import BAD_AUDIO, PLAYLIST, encode, tone
 from .conftest import ROOT, needs_speech
 
 TASK = TASKS["audio_deepfake"]
@@ -81,6 +81,24 @@ def test_a_phone_or_browser_recording_past_the_cap_is_cut_at_it_with_a_note(cont
     decoded = decode_audio(encode_ffmpeg(tone(6.0, rate), rate, container, codec), "memo")
     assert len(decoded.signal) == 1.5 * 16000
     assert any(note.startswith("memo is 0.1 minutes long; only the first") for note in decoded.notes)
+
+
+def test_ffmpeg_opens_only_the_demuxer_the_first_bytes_call_for_and_never_a_playlist(monkeypatch):
+    """Counted at PyAV's door (the real `av.open` runs): a playlist that names a local file never reaches FFmpeg,
+    a WAV stays with libsndfile, and a voice memo is opened once, by the MP4 demuxer alone."""
+    import av
+
+    opened = []
+    real_open = av.open
+    monkeypatch.setattr(av, "open", lambda *a, **k: opened.append(k.get("format")) or real_open(*a, **k))
+    with pytest.raises(InputError, match="not a readable audio file"):
+        decode_audio(PLAYLIST, "playlist.m4a")
+    decode_audio(encode(tone(1.0, 16000), 16000), "a.wav")
+    assert opened == []
+    memo = encode_ffmpeg(tone(1.0, 44100), 44100, "ipod", "aac")
+    opened.clear()  # the encoder's own opening
+    decode_audio(memo, "memo.m4a")
+    assert opened == ["mov"]
 
 
 @pytest.mark.parametrize("name", list(BAD_AUDIO))

@@ -19,9 +19,13 @@ import numpy as np
 from workbench.errors import InputError
 
 AUDIO_FILE_TYPES = ("wav", "flac", "ogg", "opus", "mp3", "m4a", "aac", "webm")
-# FFmpeg demuxers a file may reach: a phone's voice memo (MP4/M4A, raw ADTS AAC) and a browser's recording (WebM).
-# Every other format stays with libsndfile, so a damaged WAV or Ogg file keeps libsndfile's reason.
-FFMPEG_CONTAINERS = frozenset({"mov", "mp4", "m4a", "aac", "matroska", "webm"})
+# The FFmpeg demuxers an upload may reach (`_ffmpeg_demuxer`): a phone's voice memo (MP4/M4A, raw ADTS AAC) and a
+# browser's recording (WebM). Every other format stays with libsndfile, so a damaged WAV or Ogg keeps its reason.
+FFMPEG_KINDS = {"mov": "an MP4/M4A", "matroska": "a WebM", "aac": "an AAC"}
+FFMPEG_DAMAGE = {"mov": "a recording cut off before it was saved lacks the index (moov box) that says where its "
+                        "audio is.",
+                 "matroska": "the recording ends before its first audio.",
+                 "aac": "its frames are damaged."}
 MAX_SECONDS = 600.0
 MIN_SECONDS = 0.1
 MIN_RATE = 8_000
@@ -68,25 +72,33 @@ def _reason(err: Exception) -> str:
     return text or type(err).__name__
 
 
+def _ffmpeg_demuxer(data: bytes) -> str | None:
+    """The one FFmpeg demuxer a file's first bytes call for, or None: FFmpeg never probes an upload itself, so no
+    playlist or reference demuxer (which would open other files or URLs) is ever chosen for one."""
+    if data[4:8] == b"ftyp":  # an MP4 box header: a phone's voice memo
+        return "mov"
+    if data[:4] == b"\x1aE\xdf\xa3":  # the EBML header of WebM and Matroska: a browser's recording
+        return "matroska"
+    if len(data) > 1 and data[0] == 0xFF and data[1] & 0xF6 == 0xF0:  # an ADTS frame: raw AAC (MP3 has layer bits)
+        return "aac"
+    return None
+
+
 def _read_container(data: bytes, name: str) -> tuple[np.ndarray, int, int, int] | None:
     """Samples (frames x channels, float32, at most `MAX_SECONDS`), rate, channels and the whole length in frames
-    of the first audio stream of an M4A/AAC/WebM file; None when FFmpeg sees none of these containers."""
+    of the first audio stream of an M4A/AAC/WebM file; None when the file is none of these."""
+    demuxer = _ffmpeg_demuxer(data)
+    if demuxer is None:
+        return None
     import av
 
     try:
-        container = av.open(io.BytesIO(data), mode="r")
+        container = av.open(io.BytesIO(data), mode="r", format=demuxer)
     except (av.FFmpegError, ValueError, OSError) as err:
         reason = getattr(err, "strerror", None) or err
-        if data[4:8] == b"ftyp":  # an MP4 box header: a phone's recording, cut off or not audio at all
-            raise InputError(f"{name} is an MP4/M4A file that cannot be opened ({reason}): a recording cut off "
-                             "before it was saved lacks the index (moov box) that says where its audio is.") from None
-        if data[:4] == b"\x1aE\xdf\xa3":  # the EBML header of WebM and Matroska
-            raise InputError(f"{name} is a WebM file that cannot be opened ({reason}): the recording ends before "
-                             "its first audio.") from None
-        return None
+        raise InputError(f"{name} is {FFMPEG_KINDS[demuxer]} file that cannot be opened ({reason}): "
+                         f"{FFMPEG_DAMAGE[demuxer]}") from None
     with container:
-        if not set(container.format.name.split(",")) & FFMPEG_CONTAINERS:
-            return None
         if not container.streams.audio:
             raise InputError(f"{name} holds no audio stream (a {container.format.long_name} file).")
         stream = container.streams.audio[0]
