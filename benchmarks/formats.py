@@ -4,13 +4,13 @@
 
 The held-out report's whole recordings (`workbench.training.audio_report`: the real recordings of held-out speakers and
 the held-out utterances of every spoof engine, each through its recording chain), each saved in the formats a user
-uploads and decoded by the app's own decoder (`workbench.io.audio.decode_audio`): 16-bit WAV at 16 kHz (the least a file
-changes: its real recordings' verdicts are the card's), WAV at 48 kHz (the browser's microphone), M4A (AAC at 44.1 kHz,
-a phone's voice memo), WebM (Opus at 48 kHz, a browser's recorder) and MP3 (44.1 kHz). Each detector's clip rule
-decides. Prints a table (real recordings called bona fide, spoofs caught, per format and model) and writes JSON (default
-benchmarks/results/formats.json; --quick: the first model, 4 real recordings and no spoofs, written to the temporary
-folder). Reads ../shared/data (speech_bonafide, speech_librispeech); spoofs need the speech cache or
-`make speech-tools`.
+uploads and decoded by the app's own decoder (`workbench.io.audio.decode_audio`), beside the recordings' own samples
+scored as the card scores them (no file): 16-bit WAV at 16 kHz (the least a file changes), WAV at 48 kHz (the browser's
+microphone), M4A (AAC at 44.1 kHz, a phone's voice memo), WebM (Opus at 48 kHz, a browser's recorder) and MP3 (44.1
+kHz). Each detector's clip rule decides. Prints a table (real recordings called bona fide, spoofs caught, per format and
+model) and writes JSON (default benchmarks/results/formats.json; --quick: the first model, 4 real recordings and no
+spoofs, written to the temporary folder). Reads ../shared/data (speech_bonafide, speech_librispeech); spoofs need the
+speech cache or `make speech-tools`.
 """
 
 import argparse
@@ -43,7 +43,8 @@ def _ffmpeg(rate: int, container: str, codec: str) -> Callable[[np.ndarray], byt
     return lambda signal: encode_ffmpeg(resample(signal, RATE, rate), rate, container, codec)
 
 
-FORMATS: dict[str, Callable[[np.ndarray], bytes]] = {
+FORMATS: dict[str, Callable[[np.ndarray], bytes] | None] = {
+    "no file": None,  # the recordings' own samples, scored as the card scores them
     "wav 16 kHz": _soundfile(16_000, "WAV", "PCM_16"),
     "wav 48 kHz": _soundfile(48_000, "WAV", "PCM_16"),
     "m4a (aac)": _ffmpeg(44_100, "ipod", "aac"),
@@ -60,7 +61,8 @@ def measure(model_id: str, real: list[np.ndarray], spoofs: list[np.ndarray]) -> 
         t0 = time.perf_counter()
 
         def spoof(clip: np.ndarray, save=save) -> bool:
-            return clip_verdict(clip_scores(model, decode_audio(save(clip), "clip", RATE).signal), rule)
+            samples = clip if save is None else decode_audio(save(clip), "clip", RATE).signal
+            return clip_verdict(clip_scores(model, samples), rule)
         kept = [not spoof(c) for c in real]
         caught = [spoof(c) for c in spoofs]
         out["formats"][name] = {"real_called_bonafide": round(float(np.mean(kept)), 3),
