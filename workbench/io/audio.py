@@ -21,11 +21,13 @@ from workbench.errors import InputError
 AUDIO_FILE_TYPES = ("wav", "flac", "ogg", "opus", "mp3", "m4a", "aac", "webm")
 # The FFmpeg demuxers an upload may reach (`_ffmpeg_demuxer`): a phone's voice memo (MP4/M4A, raw ADTS AAC) and a
 # browser's recording (WebM). Every other format stays with libsndfile, so a damaged WAV or Ogg keeps its reason.
-FFMPEG_KINDS = {"mov": "an MP4/M4A", "matroska": "a WebM", "aac": "an AAC"}
-FFMPEG_DAMAGE = {"mov": "a recording cut off before it was saved lacks the index (moov box) that says where its "
-                        "audio is.",
-                 "matroska": "the recording ends before its first audio.",
-                 "aac": "its frames are damaged."}
+# demuxer: (what the file is, what a file of that kind that FFmpeg cannot open most likely suffered)
+FFMPEG_DEMUXERS = {
+    "mov": ("an MP4/M4A", "a recording cut off before it was saved lacks the index (moov box) that says where its "
+                          "audio is."),
+    "matroska": ("a WebM", "the recording ends before its first audio."),
+    "aac": ("an AAC", "its frames are damaged."),
+}
 MAX_SECONDS = 600.0
 MIN_SECONDS = 0.1
 MIN_RATE = 8_000
@@ -95,9 +97,9 @@ def _read_container(data: bytes, name: str) -> tuple[np.ndarray, int, int, int] 
     try:
         container = av.open(io.BytesIO(data), mode="r", format=demuxer)
     except (av.FFmpegError, ValueError, OSError) as err:
-        reason = getattr(err, "strerror", None) or err
-        raise InputError(f"{name} is {FFMPEG_KINDS[demuxer]} file that cannot be opened ({reason}): "
-                         f"{FFMPEG_DAMAGE[demuxer]}") from None
+        kind, likely = FFMPEG_DEMUXERS[demuxer]
+        raise InputError(f"{name} is {kind} file that cannot be opened ({getattr(err, 'strerror', None) or err}): "
+                         f"{likely}") from None
     with container:
         if not container.streams.audio:
             raise InputError(f"{name} holds no audio stream (a {container.format.long_name} file).")
