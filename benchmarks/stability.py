@@ -6,8 +6,8 @@ For each model (default: lung_xray-resnet34-compact and histopathology-resnet18-
 its truth) and each budget of samples (model evaluations), every design explains the predicted class with K seeds
 (default 5) and we take the mean pairwise Spearman correlation of the K maps (`metrics.agreement`). A design is
 stable at the smallest budget where that reaches 0.9; its seconds to a stable map are those of one run there.
-- ours: `lime` with lime's own sampling and with antithetic pairs, and `kernel_shap` (shap's KernelExplainer,
-  which pairs each coalition with its complement), on our superpixels and batched, counted scoring;
+- ours: `lime` with lime's own sampling, with antithetic pairs and in orthogonal blocks, and `kernel_shap` (shap's
+  KernelExplainer, which pairs each coalition with its complement), on our superpixels and batched, counted scoring;
 - lime_image as its documentation uses it (quickshift segments, each off segment its mean colour, batches of 10),
   and lime_image on our superpixels (`lime_image_slic`, each off superpixel black, as ours): its default quickshift
   cuts these small pictures into a few segments only (11 on the lung sample against our 61), and fewer features
@@ -42,9 +42,11 @@ STABLE = 0.9
 TARGET_SPEEDUP = 4.0
 MODELS = ("lung_xray-resnet34-compact", "histopathology-resnet18-compact")
 SAMPLES = (200, 400, 800, 1600, 3200, 6400)  # a first run put our LIME at 0.74 at 2,000
-OURS = {"lime": ("lime", {}), "lime_paired": ("lime", {"sampling": "paired"}), "kernel_shap": ("kernel_shap", {})}
-COMPARE = (("lime", "lime_image_slic"), ("lime_paired", "lime_image_slic"), ("lime", "lime_image"),
-           ("lime_paired", "lime_image"), ("kernel_shap", "shap_partition"))
+OURS = {"lime": ("lime", {}), "lime_paired": ("lime", {"sampling": "paired"}),
+        "lime_orthogonal": ("lime", {"sampling": "orthogonal"}), "kernel_shap": ("kernel_shap", {})}
+COMPARE = (("lime", "lime_image_slic"), ("lime_paired", "lime_image_slic"), ("lime_orthogonal", "lime_image_slic"),
+           ("lime", "lime_image"), ("lime_paired", "lime_image"), ("lime_orthogonal", "lime_image"),
+           ("kernel_shap", "shap_partition"), ("lime_orthogonal", "shap_partition"))
 DETERMINISTIC = ("shap_partition",)
 
 # One run of a design: (samples, seed) -> (map H x W, the number of features it switched, None when it has none).

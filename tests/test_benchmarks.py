@@ -134,11 +134,11 @@ def check_per_baseline(keys: tuple[str, ...], baselines: tuple[str, ...]) -> Cal
 def check_stability(lines: list[str], result: dict) -> None:
     (r,) = result["models"]
     assert result["quick"] and (result["budgets"], result["seeds"]) == ([10, 20], 2)
-    assert list(r["curves"]) == ["lime", "lime_paired", "kernel_shap", "lime_image", "lime_image_slic",
-                                 "shap_partition"]
+    assert list(r["curves"]) == ["lime", "lime_paired", "lime_orthogonal", "kernel_shap", "lime_image",
+                                 "lime_image_slic", "shap_partition"]
     assert all([row["samples"] for row in rows] == [10, 20] for rows in r["curves"].values())
     assert [row["agreement_with_largest"] for row in r["curves"]["shap_partition"]][-1] == 1.0, "itself"
-    assert len(r["comparisons"]) == 5 and any(line.startswith("design") for line in lines)
+    assert len(r["comparisons"]) == 8 and any(line.startswith("design") for line in lines)
 
 
 QUICK = [

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from workbench.methods import METHODS
-from workbench.methods.surrogate import lime_rows
+from workbench.methods.surrogate import hadamard_order, lime_rows
 from workbench.metrics import METRICS
 from workbench.metrics.agreement import Stability, mean_pairwise_spearman, stability_seeds
 from workbench.models import Target
@@ -125,7 +125,34 @@ def test_kernel_shap_values_add_up_to_the_score_gap_with_fewer_samples_than_coal
     assert values.sum() == pytest.approx(float(scores[0] - scores[1]), rel=1e-5, abs=1e-6)
 
 
-@pytest.mark.parametrize("sampling", ["library", "paired"])
+def test_orthogonal_lime_rows_are_foldover_blocks_of_an_orthogonal_design():
+    """16 superpixels: Hadamard order 32, blocks of 64 rows after the input. Counted by hand in every block: each
+    superpixel on in 32 rows, every two together in 16, every odd row the complement of the row before."""
+    assert [hadamard_order(n) for n in (1, 3, 4, 15, 16, 61)] == [2, 4, 8, 16, 32, 64]
+    rows = lime_rows(11, 1 + 3 * 64, 16, "orthogonal")
+    assert rows.shape == (193, 16) and (rows[0] == 1).all()
+    for block in rows[1:].reshape(3, 64, 16):
+        assert (block.sum(axis=0) == 32).all()
+        together = block.T @ block
+        assert (together[~np.eye(16, dtype=bool)] == 16).all()
+        assert (block[1::2] == 1 - block[::2]).all()
+    assert len(lime_rows(11, 100, 16, "orthogonal")) == 100, "the last block cut short"
+    assert not (lime_rows(12, 65, 16, "orthogonal") == lime_rows(11, 65, 16, "orthogonal")).all(), "seeded"
+
+
+def test_each_orthogonal_row_is_drawn_from_lime_images_distribution():
+    """Over 4,000 seeds, the first and the fourth perturbed row of 3 superpixels each take all 8 on/off patterns
+    equally often (chi-square against uniform, as lime_image's independent coin flips give), though each block
+    pairs them up by design."""
+    from scipy.stats import chisquare
+
+    rows = np.stack([lime_rows(seed, 9, 3, "orthogonal") for seed in range(4000)])
+    for i in (1, 4):
+        counts = np.bincount(rows[:, i] @ np.array([4, 2, 1]), minlength=8)
+        assert chisquare(counts).pvalue > 0.001, counts
+
+
+@pytest.mark.parametrize("sampling", ["library", "paired", "orthogonal"])
 def test_lime_finds_the_contributions_of_a_model_linear_in_the_superpixels(sampling):
     """For f(z) = f(baseline) + sum_i z_i c_i, LIME's weighted fit is exact but for ridge's small shrinkage
     (alpha 1 against some 500 weighted rows), whichever design drew the rows."""
