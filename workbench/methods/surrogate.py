@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import math
 import threading
 from collections.abc import Iterator
 
@@ -79,14 +80,18 @@ def lime_rows(seed: int, samples: int, n: int, sampling: str) -> np.ndarray:
     Every other row has each superpixel on with probability 1/2: for `library` independently, drawn exactly as
     lime_image's `data_labels` draws them from its seed; for `paired`, in antithetic pairs (a row, then its
     complement; the last pair cut short when the count is even), so each superpixel is on in exactly half of the
-    pairs' rows, each row still from lime's distribution; for `orthogonal`, in blocks of `orthogonal_block` rows."""
+    pairs' rows, each row still from lime's distribution; for `orthogonal`, in the foldover blocks of an
+    orthogonal design (`orthogonal_block`), the last block cut short."""
     state = np.random.RandomState(seed)
     if sampling == "library":
         rows = state.randint(0, 2, samples * n).reshape(samples, n)
         rows[0] = 1
         return rows
     if sampling == "orthogonal":
-        blocks = [orthogonal_block(state, n) for _ in range(-(-(samples - 1) // (2 * hadamard_order(n))))]
+        from scipy.linalg import hadamard
+
+        design = hadamard(hadamard_order(n))
+        blocks = [orthogonal_block(state, design, n) for _ in range(math.ceil((samples - 1) / (2 * len(design))))]
         return np.concatenate([np.ones((1, n), int), *blocks])[:samples]
     drawn = state.randint(0, 2, (samples // 2, n))
     return np.concatenate([np.ones((1, n), int), np.stack([drawn, 1 - drawn], axis=1).reshape(-1, n)])[:samples]
@@ -97,20 +102,18 @@ def hadamard_order(n: int) -> int:
     return 1 << int(np.ceil(np.log2(n + 1)))
 
 
-def orthogonal_block(state: np.random.RandomState, n: int) -> np.ndarray:
-    """2m rows of n superpixels on or off (m = `hadamard_order(n)`): n of the m - 1 balanced columns of a Sylvester
-    Hadamard matrix, drawn at random, each with a random sign, its rows shuffled, each row followed by its
-    complement (a foldover). A random sign makes every single row uniform over all 2^n on/off patterns, lime's own
-    distribution; together the block switches each superpixel on in exactly half of its rows and every pair of
-    superpixels together in exactly a quarter (an orthogonal design), so the ridge fit's weights do not trade
-    against each other as they do on independent rows, and the foldover keeps any two superpixels' interaction
-    out of each one's weight (a resolution IV design)."""
-    from scipy.linalg import hadamard
-
-    m = hadamard_order(n)
+def orthogonal_block(state: np.random.RandomState, design: np.ndarray, n: int) -> np.ndarray:
+    """2m rows of n superpixels on or off: n of the m - 1 balanced columns of `design` (a Sylvester Hadamard matrix
+    of order m = `hadamard_order(n)`, made once per run), drawn at random, each with a random sign, its rows
+    shuffled, each row followed by its complement (a foldover). A random sign makes every single row uniform over
+    all 2^n on/off patterns, lime's own distribution; together the block switches each superpixel on in exactly
+    half of its rows and every pair of superpixels together in exactly a quarter (an orthogonal design), so the
+    ridge fit's weights do not trade against each other as they do on independent rows, and the foldover keeps any
+    two superpixels' interaction out of each one's weight (a resolution IV design)."""
+    m = len(design)
     columns = state.choice(np.arange(1, m), size=n, replace=False)
     signs = state.choice((-1, 1), size=n)
-    half = hadamard(m)[state.permutation(m)][:, columns] * signs
+    half = design[state.permutation(m)][:, columns] * signs
     return (np.stack([half, -half], axis=1).reshape(2 * m, n) > 0).astype(int)
 
 
